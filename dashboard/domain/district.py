@@ -1,0 +1,199 @@
+"""The district: buildings, the low-voltage grid, weather and load profiles.
+
+Schemas are data (name, dtype, unit, meaning), in the spirit of PyPSA's component attribute
+tables; readers rename foreign columns to these canonical names and writers keep them.
+Geometries are in EPSG:4326 (lon/lat); every length and area attribute was measured in a metric
+CRS before being stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from dashboard.domain.assumptions import Assumptions
+from dashboard.domain.errors import DecentraError
+
+HOURS_PER_YEAR = 8760
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: str  # "str", "float", "int", "bool"
+    unit: str
+    description: str
+
+
+BUILDING_COLUMNS: tuple[Column, ...] = (
+    Column("building_id", "str", "", "unique building id"),
+    Column("use_type", "str", "", "use type; a key of the assumptions table's use.* rows"),
+    Column("use_type_assumed", "bool", "", "use type was not in the source data"),
+    Column("storeys", "float", "storeys", "storeys above ground"),
+    Column("storeys_assumed", "bool", "", "storeys were not in the source data"),
+    Column("footprint_area_m2", "float", "m2", "footprint area, measured in a metric CRS"),
+    Column("floor_area_m2", "float", "m2", "gross floor area = footprint x storeys"),
+    Column("roof_area_m2", "float", "m2", "roof area available to PV placement (planimetric)"),
+    Column("roof_tilt_deg", "float", "deg", "default PV tilt for this roof"),
+    Column("azimuth_deg", "float", "deg",
+           "azimuth of the PV-facing roof side, clockwise from north (180 = south); normal to "
+           "the footprint's long axis, on the side facing the sun"),
+    Column("pv_potential_kwp", "float", "kWp",
+           "roof area x max coverage / module area per kWp"),
+    Column("annual_demand_kwh", "float", "kWh/a", "annual electricity demand"),
+    Column("demand_assumed", "bool", "", "demand = floor area x specific demand (assumed)"),
+    Column("transformer_id", "str", "", "the transformer this building hangs on"),
+)
+
+TRANSFORMER_COLUMNS: tuple[Column, ...] = (
+    Column("transformer_id", "str", "", "unique transformer id"),
+    Column("rating_kva", "float", "kVA", "rated apparent power"),
+    Column("std_type", "str", "", "pandapower standard type"),
+)
+
+LINE_COLUMNS: tuple[Column, ...] = (
+    Column("line_id", "str", "", "unique line id"),
+    Column("transformer_id", "str", "", "the transformer feeding this line"),
+    Column("kind", "str", "", "'main' (street feeder) or 'service' (building connection)"),
+    Column("std_type", "str", "", "pandapower standard line type"),
+    Column("length_m", "float", "m", "length, measured in a metric CRS"),
+    Column("from_node", "str", "", "upstream node id"),
+    Column("to_node", "str", "", "downstream node id"),
+)
+
+WEATHER_COLUMNS: tuple[Column, ...] = (
+    Column("ghi", "float", "W/m2", "global horizontal irradiance, hourly mean"),
+    Column("dni", "float", "W/m2", "direct normal irradiance, hourly mean"),
+    Column("dhi", "float", "W/m2", "diffuse horizontal irradiance, hourly mean"),
+    Column("temp_air", "float", "degC", "air temperature at 2 m"),
+    Column("wind_speed", "float", "m/s", "wind speed at 10 m"),
+)
+
+
+def _check_columns(frame: pd.DataFrame, columns: tuple[Column, ...], what: str) -> None:
+    missing = [c.name for c in columns if c.name not in frame.columns]
+    if missing:
+        raise DecentraError(f"{what} lack the columns {', '.join(missing)}")
+
+
+@dataclass(frozen=True, eq=False)
+class Site:
+    """Where the district is: used for solar geometry."""
+
+    latitude_deg: float
+    longitude_deg: float
+    altitude_m: float
+    timezone: str
+
+
+@dataclass(frozen=True, eq=False)
+class District:
+    """Everything needed to evaluate scenarios on one district.
+
+    ``weather`` has 8760 hourly rows (index: hour-start timestamps in ``site.timezone``) with the
+    :data:`WEATHER_COLUMNS`; ``load_profiles`` has the same index and one column per standard load
+    profile name, each column summing to 1 (share of annual energy in each hour).
+
+    Frames are treated as read-only once a District exists: ``content_hash`` is computed at
+    construction and keys every cached result.
+    """
+
+    name: str
+    buildings: gpd.GeoDataFrame
+    transformers: gpd.GeoDataFrame
+    lines: gpd.GeoDataFrame
+    streets: gpd.GeoDataFrame
+    weather: pd.DataFrame
+    load_profiles: pd.DataFrame
+    assumptions: Assumptions
+    site: Site
+    meta: Mapping[str, str] = field(default_factory=dict)
+    content_hash: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        _check_columns(self.buildings, BUILDING_COLUMNS, "buildings")
+        _check_columns(self.transformers, TRANSFORMER_COLUMNS, "transformers")
+        _check_columns(self.lines, LINE_COLUMNS, "lines")
+        _check_columns(self.weather, WEATHER_COLUMNS, "weather")
+        if len(self.weather) != HOURS_PER_YEAR or len(self.load_profiles) != HOURS_PER_YEAR:
+            raise DecentraError(
+                f"weather and load profiles need {HOURS_PER_YEAR} hourly rows, got "
+                f"{len(self.weather)} and {len(self.load_profiles)}")
+        if len(self.buildings) == 0:
+            raise DecentraError("the district has no buildings")
+        ids = self.buildings["building_id"]
+        if ids.duplicated().any():
+            raise DecentraError("building ids are not unique",
+                                rows=sorted(ids[ids.duplicated()].astype(str).unique()))
+        tids = self.transformers["transformer_id"]
+        if tids.duplicated().any():
+            raise DecentraError("transformer ids are not unique",
+                                rows=sorted(tids[tids.duplicated()].astype(str).unique()))
+        orphans = ~self.buildings["transformer_id"].isin(tids)
+        if orphans.any():
+            raise DecentraError("buildings hang on transformers that do not exist",
+                                rows=list(self.buildings.loc[orphans, "building_id"]))
+        demand = self.buildings["annual_demand_kwh"].to_numpy(float)
+        if not np.all(np.isfinite(demand)) or np.any(demand <= 0):
+            bad = self.buildings.loc[~(demand > 0), "building_id"]
+            raise DecentraError("annual demand must be a positive number of kWh",
+                                rows=list(bad))
+        used = set(self.buildings["use_type"].unique())
+        unknown = sorted(used - set(self.assumptions.use_types()))
+        if unknown:
+            raise DecentraError(
+                f"use types {', '.join(unknown)} have no rows in the assumptions table")
+        profiles = {self.assumptions.use_text(u, "load_profile") for u in used}
+        missing = sorted(profiles - set(self.load_profiles.columns))
+        if missing:
+            raise DecentraError(f"load profiles {', '.join(missing)} are missing")
+        object.__setattr__(self, "content_hash", self._hash())
+
+    def _hash(self) -> str:
+        h = hashlib.sha256()
+        for frame in (self.buildings, self.transformers, self.lines):
+            attrs = pd.DataFrame(frame.drop(columns="geometry"))
+            h.update(pd.util.hash_pandas_object(attrs, index=False).to_numpy().tobytes())
+            h.update(b"|".join(str(c).encode() for c in attrs.columns))
+            h.update(b"".join(frame.geometry.to_wkb()))
+        h.update(np.ascontiguousarray(self.weather[[c.name for c in WEATHER_COLUMNS]]
+                                      .to_numpy(np.float64)).tobytes())
+        h.update(np.ascontiguousarray(self.load_profiles.to_numpy(np.float64)).tobytes())
+        h.update("|".join(self.load_profiles.columns).encode())
+        h.update(repr(self.assumptions.records()).encode())
+        h.update(repr((self.site.latitude_deg, self.site.longitude_deg, self.site.altitude_m,
+                       self.site.timezone)).encode())
+        return h.hexdigest()[:32]
+
+    # ---- convenience ---------------------------------------------------------------------
+    @property
+    def n_buildings(self) -> int:
+        return len(self.buildings)
+
+    @property
+    def building_ids(self) -> pd.Index:
+        return pd.Index(self.buildings["building_id"])
+
+    @property
+    def is_synthetic(self) -> bool:
+        return str(self.meta.get("synthetic", "false")).lower() == "true"
+
+    def describe(self) -> dict[str, Any]:
+        b = self.buildings
+        return {
+            "name": self.name,
+            "buildings": len(b),
+            "transformers": len(self.transformers),
+            "lines": len(self.lines),
+            "footprint_area_m2": float(b["footprint_area_m2"].sum()),
+            "floor_area_m2": float(b["floor_area_m2"].sum()),
+            "annual_demand_kwh": float(b["annual_demand_kwh"].sum()),
+            "pv_potential_kwp": float(b["pv_potential_kwp"].sum()),
+            "synthetic": self.is_synthetic,
+        }

@@ -1,0 +1,97 @@
+"""Indicator definitions: one table for the engine, the UI, the CLI and the report.
+
+Names, units and formulas follow DESIGN.md section 3. Per building b and hour t: demand D, PV G,
+grid import I and export E (after batteries). "Hourly matched" means imports and exports are
+netted hour by hour at the given level, never over the year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Indicator:
+    key: str
+    label: str
+    unit: str          # "1" for fractions (shown as %), else a physical unit
+    formula: str
+    higher_is_better: bool | None = None
+
+
+SUMMARY_INDICATORS: tuple[Indicator, ...] = (
+    Indicator("self_sufficiency", "Self-sufficiency", "1",
+              "(ΣD − ΣI) / ΣD, I = district import, hourly matched across the district", True),
+    Indicator("self_consumption", "Self-consumption", "1",
+              "(ΣG − ΣE) / ΣG, E = district export, hourly matched across the district", True),
+    Indicator("self_sufficiency_transformer", "Self-sufficiency (transformer areas)", "1",
+              "(ΣD − Σ_k I_k) / ΣD, energy shared hour by hour behind each transformer", True),
+    Indicator("self_consumption_transformer", "Self-consumption (transformer areas)", "1",
+              "(ΣG − Σ_k E_k) / ΣG, energy shared hour by hour behind each transformer", True),
+    Indicator("self_sufficiency_building", "Self-sufficiency (behind the meter)", "1",
+              "(ΣD − Σ_b I_b) / ΣD, each building on its own", True),
+    Indicator("self_consumption_building", "Self-consumption (behind the meter)", "1",
+              "(ΣG − Σ_b E_b) / ΣG, each building on its own", True),
+    Indicator("demand_kwh", "Demand", "kWh/a", "Σ_t Σ_b D"),
+    Indicator("pv_generation_kwh", "PV generation", "kWh/a", "Σ_t Σ_b G (AC)"),
+    Indicator("pv_kwp", "PV installed", "kWp", "Σ placed kWp"),
+    Indicator("battery_kwh", "Battery capacity", "kWh",
+              "Σ building and community battery capacity (nominal)"),
+    Indicator("grid_import_kwh", "Grid import", "kWh/a",
+              "Σ_t max(Σ_k net_k, 0), import into the district", False),
+    Indicator("grid_export_kwh", "Grid export", "kWh/a",
+              "Σ_t max(−Σ_k net_k, 0), export out of the district", None),
+    Indicator("peak_import_kw", "Peak import", "kW", "max_t Σ_k net_k", False),
+    Indicator("peak_export_kw", "Peak export", "kW", "max_t −Σ_k net_k", False),
+    Indicator("reverse_flow_hours_max", "Reverse-flow hours (worst transformer)", "h/a",
+              "max_k #{t : net_k(t) < 0}", False),
+    Indicator("transformers_with_reverse_flow", "Transformers with reverse flow", "count",
+              "#{k : some hour with net_k(t) < 0}", False),
+    Indicator("max_transformer_loading_pct", "Max transformer loading", "%",
+              "max_k max_t |net_k(t)| / (power factor × rating_k) × 100", False),
+    Indicator("transformers_overloaded", "Transformers above rating", "count",
+              "#{k : some hour with |net_k(t)| / power factor > rating_k}", False),
+    Indicator("survival_mean_h", "Outage survival (mean)", "h",
+              "mean over buildings of the mean survival of outages starting at every hour "
+              "(critical load served by own PV + battery, up to the horizon)", True),
+    Indicator("survival_min_h", "Outage survival (worst)", "h",
+              "min over buildings and start hours of survival", True),
+    Indicator("p_survive_8h", "P(survive 8 h)", "1",
+              "mean over buildings of the share of start hours surviving ≥ 8 h", True),
+    Indicator("p_survive_24h", "P(survive 24 h)", "1",
+              "mean over buildings of the share of start hours surviving ≥ 24 h", True),
+    Indicator("p_survive_72h", "P(survive 72 h)", "1",
+              "mean over buildings of the share of start hours surviving ≥ 72 h", True),
+    Indicator("survival_pooled_mean_h", "Outage survival, transformer microgrids", "h",
+              "mean over transformers (weighted by buildings) of the mean survival when the "
+              "buildings behind a transformer share PV and storage", True),
+    Indicator("p_survive_24h_pooled", "P(survive 24 h), transformer microgrids", "1",
+              "as p_survive_24h with buildings sharing PV and storage behind each transformer",
+              True),
+    Indicator("capex_eur", "Investment", "EUR",
+              "kWp × PV cost + kWh × battery cost + kWh × community battery cost"),
+    Indicator("annual_savings_eur", "Annual savings", "EUR/a",
+              "(ΣD − Σ_k I_k) × import price + Σ_k E_k × export price (energy shared within a "
+              "transformer area is valued at the import price)", True),
+    Indicator("payback_years", "Simple payback", "a", "capex / annual savings", False),
+    Indicator("co2_avoided_t", "CO2 avoided", "t/a",
+              "(ΣD − Σ_k I_k + Σ_k E_k) × grid emission factor", True),
+)
+
+INDICATORS_BY_KEY = {i.key: i for i in SUMMARY_INDICATORS}
+
+
+def format_value(key: str, value: float | None) -> str:
+    """Human formatting with unit (fractions as %)."""
+    ind = INDICATORS_BY_KEY.get(key)
+    if value is None or value != value:  # NaN
+        return "—"
+    if ind is None:
+        return f"{value:,.4g}"
+    if ind.unit == "1":
+        return f"{100 * value:.1f} %"
+    if ind.unit == "count":
+        return f"{value:,.0f}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f} {ind.unit}"
+    return f"{value:,.3g} {ind.unit}"

@@ -1,0 +1,1 @@
+"""Pure computation on numpy arrays shaped (hours, buildings). Imports only dashboard.domain."""

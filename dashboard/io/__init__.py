@@ -1,0 +1,1 @@
+"""Readers and writers. Validate once here, rename to canonical names, raise DecentraError."""

@@ -1,0 +1,1 @@
+"""Fill in what cities lack: building attributes, LV feeders, synthetic cities."""

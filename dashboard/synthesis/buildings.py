@@ -1,0 +1,125 @@
+"""Building attributes from footprints and whatever the source data knows.
+
+Known values (use type, storeys, height, annual demand) are kept; the rest is filled from the
+assumptions table and flagged ``*_assumed``. Areas are measured in a local UTM CRS.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from dashboard.domain.assumptions import Assumptions
+from dashboard.domain.errors import DecentraError
+
+STOREY_HEIGHT_M = 3.0  # used to turn a building height into storeys
+
+
+def metric_crs(frame: gpd.GeoDataFrame) -> object:
+    """A metric CRS for measuring: the UTM zone of the data's centroid."""
+    crs = frame.estimate_utm_crs()
+    if crs is None:
+        raise DecentraError("cannot find a metric CRS for these coordinates")
+    return crs
+
+
+def long_axis_bearing_deg(polygons: gpd.GeoSeries) -> np.ndarray:
+    """Bearing of each footprint's long axis (minimum rotated rectangle), in [0, 180) degrees
+    clockwise from north. Input must be in a metric CRS."""
+    rects = shapely.oriented_envelope(polygons.values)
+    coords = shapely.get_coordinates(rects)
+    counts = shapely.get_num_coordinates(rects)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    out = np.zeros(len(polygons))
+    for i, (s, c) in enumerate(zip(starts, counts, strict=True)):
+        if c < 4:  # degenerate footprint
+            continue
+        p0, p1, p2 = coords[s], coords[s + 1], coords[s + 2]
+        e1, e2 = p1 - p0, p2 - p1
+        edge = e1 if np.hypot(*e1) >= np.hypot(*e2) else e2
+        out[i] = np.degrees(np.arctan2(edge[0], edge[1])) % 180.0
+    return out
+
+
+def roof_azimuth_deg(bearing_deg: np.ndarray) -> np.ndarray:
+    """Azimuth of the roof side facing the sun: the normal to the long axis closest to south
+    (180 deg). A pitched roof's ridge runs along the long axis, its two sides face the normals."""
+    n1 = (bearing_deg + 90.0) % 360.0
+    n2 = (bearing_deg + 270.0) % 360.0
+    return np.where(np.abs(n1 - 180.0) <= np.abs(n2 - 180.0), n1, n2)
+
+
+def building_attributes(footprints: gpd.GeoDataFrame, assumptions: Assumptions,
+                        id_column: str | None = None) -> gpd.GeoDataFrame:
+    """Canonical building table (EPSG:4326 geometry) from footprints.
+
+    Optional input columns used when present: ``use_type``, ``storeys``, ``height_m``,
+    ``annual_demand_kwh``, ``roof_area_m2``.
+    """
+    if footprints.crs is None:
+        raise DecentraError("the footprints have no CRS")
+    a = assumptions
+    metric = footprints.to_crs(metric_crs(footprints))
+    area = metric.geometry.area.to_numpy(float)
+    n = len(metric)
+    ids = (footprints[id_column].astype(str).to_numpy() if id_column
+           else np.array([f"B{i + 1:04d}" for i in range(n)]))
+
+    use = _known(footprints, "use_type", str)
+    use_assumed = use.isna().to_numpy()
+    small = a.number("building.ancillary_max_footprint_m2")
+    large = a.number("building.nonresidential_min_footprint_m2")
+    by_area = np.where(area < small, "ancillary",
+                       np.where(area >= large, "commercial", "residential"))
+    use_filled = np.where(use_assumed, by_area, use.fillna("").to_numpy(str))
+
+    storeys = _known(footprints, "storeys", float)
+    height = _known(footprints, "height_m", float)
+    from_height = np.maximum(1.0, np.round(height.to_numpy(float) / STOREY_HEIGHT_M))
+    storeys_v = storeys.to_numpy(float)
+    storeys_v = np.where(np.isfinite(storeys_v), storeys_v, from_height)
+    storeys_assumed = ~np.isfinite(storeys_v)
+    default_storeys = np.array([a.use(u, "default_storeys") for u in use_filled])
+    storeys_v = np.where(storeys_assumed, default_storeys, storeys_v)
+
+    floor = area * storeys_v
+    roof = _known(footprints, "roof_area_m2", float).to_numpy(float)
+    roof = np.where(np.isfinite(roof), roof, area)
+    specific = np.array([a.use(u, "specific_demand_kwh_m2") for u in use_filled])
+    demand = _known(footprints, "annual_demand_kwh", float).to_numpy(float)
+    demand_assumed = ~np.isfinite(demand)
+    demand = np.where(demand_assumed, floor * specific, demand)
+
+    bearing = long_axis_bearing_deg(metric.geometry)
+    tilt = a.number("pv.default_tilt_deg")
+    potential = roof * a.number("pv.max_roof_coverage") / a.number("pv.module_area_m2_per_kwp")
+    out = gpd.GeoDataFrame({
+        "building_id": ids,
+        "use_type": use_filled,
+        "use_type_assumed": use_assumed,
+        "storeys": storeys_v,
+        "storeys_assumed": storeys_assumed,
+        "footprint_area_m2": np.round(area, 2),
+        "floor_area_m2": np.round(floor, 2),
+        "roof_area_m2": np.round(roof, 2),
+        "roof_tilt_deg": np.full(n, tilt),
+        "azimuth_deg": np.round(roof_azimuth_deg(bearing), 1),
+        "pv_potential_kwp": np.round(potential, 2),
+        "annual_demand_kwh": np.round(demand, 1),
+        "demand_assumed": demand_assumed,
+        "transformer_id": "",
+    }, geometry=footprints.geometry.to_crs(4326).values, crs=4326)
+    return out
+
+
+def _known(frame: pd.DataFrame, column: str, kind: type) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series([np.nan] * len(frame), index=frame.index, dtype=object
+                         if kind is str else float)
+    series = frame[column]
+    if kind is str:
+        s = series.astype("string").str.strip()
+        return s.where(s.notna() & (s != ""), None).astype(object)
+    return pd.to_numeric(series, errors="coerce").astype(float)
