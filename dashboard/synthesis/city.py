@@ -22,6 +22,12 @@ TILE_GAP_M = 60.0
 DEMAND_SPREAD = 0.10  # annual demand x U(1 - spread, 1 + spread)
 
 
+def _shifted(geoms: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Geometries translated by ``shift`` (metres, in a metric CRS)."""
+    coords = shapely.get_coordinates(geoms)
+    return shapely.set_coordinates(shapely.transform(geoms, lambda c: c), coords + shift)
+
+
 def synthetic_city(base: District, n_buildings: int, seed: int = 0) -> District:
     """``n_buildings`` buildings tiled from ``base`` (the last tile may be partial)."""
     if isinstance(n_buildings, bool) or not isinstance(n_buildings, int | np.integer):
@@ -67,15 +73,14 @@ def synthetic_city(base: District, n_buildings: int, seed: int = 0) -> District:
                        for v in ln[col]]
         if "node" in tr:
             tr["node"] = prefix + tr["node"]
+        shift = np.array([dx, dy])
         for name, frame in (("buildings", b), ("transformers", tr), ("lines", ln)):
             frame = frame.copy()
-            frame["geometry"] = shapely.transform(frame.geometry.values,
-                                                  lambda c, dx=dx, dy=dy: (*c, dx, dy))
+            frame["geometry"] = _shifted(frame.geometry.values, shift)
             out[name].append(frame)
         if len(layers["streets"]):
             st = layers["streets"].copy()
-            st["geometry"] = shapely.transform(st.geometry.values,
-                                               lambda c, dx=dx, dy=dy: (*c, dx, dy))
+            st["geometry"] = _shifted(st.geometry.values, shift)
             out["streets"].append(st)
 
     def merged(name: str) -> gpd.GeoDataFrame:

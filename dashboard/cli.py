@@ -1,0 +1,125 @@
+"""Command line: evaluate (and later export / import) without a browser.
+
+    python -m dashboard evaluate [DISTRICT] [--scenario FILE] [--json] [--no-resilience]
+
+Errors in user input print one line on stderr and exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from dashboard.domain.errors import DecentraError
+from dashboard.domain.indicators import SUMMARY_INDICATORS, format_value
+
+MAX_SCENARIO_BYTES = 50 * 1024 * 1024
+
+
+def _read_scenario(path: str):
+    from dashboard.domain.scenario import Scenario
+
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as err:
+        raise DecentraError(f"cannot read the scenario file ({err.strerror})",
+                            source=path) from None
+    if size > MAX_SCENARIO_BYTES:
+        raise DecentraError(f"the scenario file is larger than {MAX_SCENARIO_BYTES // 2**20} MB",
+                            source=path)
+    try:
+        raw = p.read_bytes()
+    except OSError as err:
+        raise DecentraError(f"cannot read the scenario file ({err.strerror})",
+                            source=path) from None
+    try:
+        return Scenario.from_json(raw)
+    except DecentraError as err:
+        raise DecentraError(err.message, source=path, rows=err.rows) from None
+
+
+def _json_value(v: float) -> float | None:
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import dashboard as dc
+
+    district = dc.load_district(args.district)
+    scenario = _read_scenario(args.scenario) if args.scenario else dc.Scenario(
+        name="Baseline (no DER)")
+    result = dc.evaluate(district, scenario, resilience=not args.no_resilience)
+    if args.json:
+        payload = {
+            "district": district.name,
+            "district_synthetic": district.is_synthetic,
+            "scenario": scenario.name,
+            "summary": {k: _json_value(v) for k, v in result.summary.items()},
+            "units": {i.key: i.unit for i in SUMMARY_INDICATORS},
+            "transformers": [
+                {k: _json_value(v) if isinstance(v, float) else v for k, v in row.items()}
+                for row in result.transformers.to_dict("records")],
+        }
+        print(json.dumps(payload, indent=2, default=float))
+        return 0
+    print(f"District: {district.name}  ({district.n_buildings} buildings, "
+          f"{len(district.transformers)} transformers)")
+    print(f"Scenario: {scenario.name}  ({len(scenario.pv)} PV, {len(scenario.batteries)} "
+          f"batteries, {len(scenario.community_batteries)} community batteries)")
+    print()
+    width = max(len(i.label) for i in SUMMARY_INDICATORS)
+    for ind in SUMMARY_INDICATORS:
+        if ind.key in result.summary:
+            print(f"  {ind.label:<{width}}  {format_value(ind.key, result.summary[ind.key])}")
+    print()
+    cols = ["rating_kva", "n_buildings", "pv_kwp", "self_sufficiency", "peak_import_kw",
+            "peak_export_kw", "reverse_flow_hours", "loading_pct", "hosting_capacity_kwp"]
+    table = result.transformers[cols].copy()
+    table["self_sufficiency"] = (100 * table["self_sufficiency"]).round(1)
+    print("Transformers (self-sufficiency in %, loading in % of rating, hosting capacity "
+          "estimate in kWp):")
+    print(table.round(1).to_string())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dashboard",
+                                     description="Decentra: decentralized energy planning")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ev = sub.add_parser("evaluate", help="print the indicators of a scenario")
+    ev.add_argument("district", nargs="?", default=None,
+                    help="district GeoPackage (default: the embedded Bubeneč district)")
+    ev.add_argument("--scenario", help="scenario JSON file (default: no PV, no batteries)")
+    ev.add_argument("--json", action="store_true", help="machine-readable output")
+    ev.add_argument("--no-resilience", action="store_true", help="skip outage simulation")
+    ev.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DecentraError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # the last line of defence: never a traceback for users
+        if args.debug:
+            raise
+        print(f"error: unexpected failure ({type(err).__name__}: {err}); rerun with --debug "
+              "and report it", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

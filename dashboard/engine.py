@@ -1,0 +1,499 @@
+"""The engine on arrays: a district as arrays (DistrictModel), a scenario as arrays
+(Placements), and the kernels run over transformer groups.
+
+``dashboard.scenarios`` turns District / Scenario objects into these and assembles Results; this
+module can also be driven directly with hand-made profiles (tests, analysts' own data).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from dashboard.domain.district import District
+from dashboard.domain.errors import DecentraError
+from dashboard.domain.result import RES_COLUMNS, SURVIVAL_THRESHOLDS_H
+from dashboard.domain.scenario import Scenario
+from dashboard.energy import grid
+from dashboard.energy.closedform import PairCache, pair_stats
+from dashboard.energy.pv import ProfileBank, PvModel
+from dashboard.energy.resilience import building_survival, hist_stats, pooled_survival
+from dashboard.energy.storage import dispatch_series, efficiencies
+from dashboard.energy.weather import solar_geometry
+
+
+# ---------------------------------------------------------------------------------------------
+# Static per-district model
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class DistrictModel:
+    """Arrays derived once per district (keyed by its content hash)."""
+
+    content_hash: str
+    building_ids: pd.Index
+    transformer_ids: pd.Index
+    load_prof: np.ndarray        # (T, P) float32, columns sum to 1
+    load_prof_t: np.ndarray      # (P, T) float32, the same transposed
+    prof_idx: np.ndarray         # (N,) int64
+    annual_kwh: np.ndarray       # (N,) float64
+    crit_frac: np.ndarray        # (N,) float64, per use type
+    building_transformer: np.ndarray  # (N,) int64
+    rating_kva: np.ndarray       # (K,)
+    roof_area_m2: np.ndarray
+    roof_tilt_deg: np.ndarray
+    azimuth_deg: np.ndarray
+    bank: ProfileBank | None     # None for models built from hand-made arrays
+    hourly_index: pd.DatetimeIndex
+    power_factor: float
+    module_area_m2_per_kwp: float
+    default_tilt_deg: float
+    round_trip: float
+    min_soc: float
+    initial_soc: float
+    horizon_h: int
+    econ: dict[str, float] = field(default_factory=dict)
+    hosting_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    pairs: PairCache = field(default_factory=lambda: PairCache(np.zeros((0, 0), np.float32)))
+
+    @property
+    def n_buildings(self) -> int:
+        return len(self.building_ids)
+
+    @property
+    def n_transformers(self) -> int:
+        return len(self.transformer_ids)
+
+
+_models: OrderedDict[str, DistrictModel] = OrderedDict()
+_models_lock = threading.Lock()
+
+
+def clear_models() -> None:
+    with _models_lock:
+        _models.clear()
+
+
+def district_model(district: District) -> DistrictModel:
+    """The (cached) array model of a district."""
+    with _models_lock:
+        model = _models.get(district.content_hash)
+        if model is not None:
+            _models.move_to_end(district.content_hash)
+            return model
+    model = _build_model(district)
+    with _models_lock:
+        _models[district.content_hash] = model
+        while len(_models) > 4:
+            _models.popitem(last=False)
+    return model
+
+
+def _build_model(district: District) -> DistrictModel:
+    a = district.assumptions
+    b = district.buildings
+    profiles = list(district.load_profiles.columns)
+    use_profile = {u: a.use_text(u, "load_profile") for u in a.use_types()}
+    use_crit = {u: a.use(u, "critical_load_fraction") for u in a.use_types()}
+    use = b["use_type"].astype(str)
+    prof_idx = use.map(lambda u: profiles.index(use_profile[u])).to_numpy(np.int64)
+    crit = use.map(use_crit).to_numpy(np.float64)
+    tids = pd.Index(district.transformers["transformer_id"].astype(str))
+    b_tr = tids.get_indexer(b["transformer_id"].astype(str)).astype(np.int64)
+    weather = district.weather
+    geometry = solar_geometry(weather.index, district.site, weather["temp_air"].to_numpy())
+    bank = ProfileBank(weather, geometry, PvModel.from_assumptions(a))
+    default_tilt = a.number("pv.default_tilt_deg")
+    idx, matrix = bank.columns(np.array([default_tilt]), np.array([180.0]))
+    hosting_unit = np.ascontiguousarray(matrix[:, idx[0]])
+    return DistrictModel(
+        content_hash=district.content_hash,
+        building_ids=pd.Index(b["building_id"].astype(str)),
+        transformer_ids=tids,
+        load_prof=np.ascontiguousarray(district.load_profiles.to_numpy(np.float32)),
+        load_prof_t=np.ascontiguousarray(district.load_profiles.to_numpy(np.float32).T),
+        prof_idx=prof_idx,
+        annual_kwh=b["annual_demand_kwh"].to_numpy(np.float64),
+        crit_frac=crit,
+        building_transformer=b_tr,
+        rating_kva=district.transformers["rating_kva"].to_numpy(np.float64),
+        roof_area_m2=b["roof_area_m2"].to_numpy(np.float64),
+        roof_tilt_deg=b["roof_tilt_deg"].to_numpy(np.float64),
+        azimuth_deg=b["azimuth_deg"].to_numpy(np.float64),
+        bank=bank,
+        hourly_index=weather.index,
+        power_factor=a.number("grid.power_factor"),
+        module_area_m2_per_kwp=a.number("pv.module_area_m2_per_kwp"),
+        default_tilt_deg=default_tilt,
+        round_trip=a.number("battery.round_trip_efficiency"),
+        min_soc=a.number("battery.min_soc"),
+        initial_soc=a.number("battery.initial_soc"),
+        horizon_h=int(a.number("resilience.horizon_h")),
+        econ={
+            "pv_capex": a.number("econ.pv_capex_eur_per_kwp"),
+            "battery_capex": a.number("econ.battery_capex_eur_per_kwh"),
+            "community_capex": a.number("econ.community_battery_capex_eur_per_kwh"),
+            "import_price": a.number("econ.import_price_eur_per_kwh"),
+            "export_price": a.number("econ.export_price_eur_per_kwh"),
+            "co2": a.number("emissions.grid_kg_co2_per_kwh"),
+        },
+        hosting_unit=hosting_unit,
+        pairs=PairCache(np.ascontiguousarray(district.load_profiles.to_numpy(np.float32))),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenario -> arrays
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Placements:
+    """A scenario as arrays over buildings (N) and transformers (K)."""
+
+    kwp: np.ndarray
+    tilt_deg: np.ndarray
+    azimuth_deg: np.ndarray
+    pv_idx: np.ndarray           # column in pv_unit (0 = no PV)
+    pv_unit: np.ndarray          # (T, Q) float32
+    pv_unit_t: np.ndarray        # (Q, T) float32, the same transposed
+    battery_kwh: np.ndarray      # nominal
+    battery_kw: np.ndarray
+    cap_kwh: np.ndarray          # usable
+    soc0_kwh: np.ndarray
+    crit_frac: np.ndarray
+    comm_kwh: np.ndarray         # nominal, (K,)
+    comm_kw: np.ndarray
+    comm_cap_kwh: np.ndarray     # usable
+    comm_soc0_kwh: np.ndarray
+    eta_c: float
+    eta_d: float
+    horizon_h: int
+
+
+def _params(model: DistrictModel, scenario: Scenario) -> tuple[float, float, float, int]:
+    p = scenario.params
+    rt = p.battery_round_trip_efficiency or model.round_trip
+    min_soc = model.min_soc if p.battery_min_soc is None else p.battery_min_soc
+    horizon = p.outage_horizon_h or model.horizon_h
+    init = max(model.initial_soc - min_soc, 0.0)
+    return rt, min_soc, init, int(horizon)
+
+
+def _indexer(index: pd.Index, ids: list[str], what: str) -> np.ndarray:
+    idx = index.get_indexer(ids)
+    if (idx < 0).any():
+        missing = [i for i, j in zip(ids, idx, strict=True) if j < 0]
+        raise DecentraError(f"the scenario places on {what} that are not in this district",
+                            rows=missing)
+    return idx
+
+
+def build_placements(model: DistrictModel, scenario: Scenario) -> Placements:
+    """Vectorised translation of a scenario into arrays; validates ids and roof fit."""
+    n, k = model.n_buildings, model.n_transformers
+    rt, min_soc, init, horizon = _params(model, scenario)
+    eta_c, eta_d = efficiencies(rt)
+    kwp = np.zeros(n)
+    tilt = np.zeros(n)
+    az = np.zeros(n)
+    if scenario.pv:
+        ids = [p.building_id for p in scenario.pv]
+        rows = _indexer(model.building_ids, ids, "buildings")
+        kwp[rows] = [p.kwp for p in scenario.pv]
+        tilt[rows] = [p.tilt_deg for p in scenario.pv]
+        az[rows] = [p.azimuth_deg for p in scenario.pv]
+        _check_roof_fit(model, rows, kwp[rows])
+    bkwh = np.zeros(n)
+    bkw = np.zeros(n)
+    if scenario.batteries:
+        rows = _indexer(model.building_ids, [b.building_id for b in scenario.batteries],
+                        "buildings")
+        bkwh[rows] = [b.capacity_kwh for b in scenario.batteries]
+        bkw[rows] = [b.power_kw for b in scenario.batteries]
+    ckwh = np.zeros(k)
+    ckw = np.zeros(k)
+    if scenario.community_batteries:
+        rows = _indexer(model.transformer_ids,
+                        [c.transformer_id for c in scenario.community_batteries], "transformers")
+        ckwh[rows] = [c.capacity_kwh for c in scenario.community_batteries]
+        ckw[rows] = [c.power_kw for c in scenario.community_batteries]
+    pv_idx, pv_unit = _pv_columns(model, kwp, tilt, az)
+    assert model.bank is not None
+    crit = (model.crit_frac if scenario.params.critical_load_fraction is None
+            else np.full(n, scenario.params.critical_load_fraction))
+    return Placements(
+        kwp=kwp, tilt_deg=tilt, azimuth_deg=az, pv_idx=pv_idx, pv_unit=pv_unit,
+        pv_unit_t=model.bank.matrix_t(pv_unit), battery_kwh=bkwh, battery_kw=bkw,
+        cap_kwh=bkwh * (1.0 - min_soc), soc0_kwh=bkwh * init, crit_frac=crit, comm_kwh=ckwh,
+        comm_kw=ckw, comm_cap_kwh=ckwh * (1.0 - min_soc), comm_soc0_kwh=ckwh * init,
+        eta_c=eta_c, eta_d=eta_d, horizon_h=horizon)
+
+
+def _pv_columns(model: DistrictModel, kwp: np.ndarray, tilt: np.ndarray, az: np.ndarray,
+                ) -> tuple[np.ndarray, np.ndarray]:
+    assert model.bank is not None, "this model has no PV profile bank"
+    has = kwp > 0
+    pv_idx = np.zeros(len(kwp), np.int64)
+    if has.any():
+        cols, matrix = model.bank.columns(tilt[has], az[has])
+        pv_idx[has] = cols
+    else:
+        matrix = model.bank.matrix
+    return pv_idx, matrix
+
+
+def _check_roof_fit(model: DistrictModel, rows: np.ndarray, kwp: np.ndarray) -> None:
+    max_kwp = model.roof_area_m2[rows] / model.module_area_m2_per_kwp
+    bad = kwp > max_kwp * (1 + 1e-9) + 1e-9
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        b = model.building_ids[rows[i]]
+        raise DecentraError(
+            f"PV of {kwp[i]:.1f} kWp does not fit on building {b}: its roof of "
+            f"{model.roof_area_m2[rows[i]]:.0f} m² takes at most {max_kwp[i]:.1f} kWp at full "
+            f"coverage", rows=[str(model.building_ids[r]) for r in rows[np.flatnonzero(bad)]])
+
+
+def patch_placements(model: DistrictModel, prev: Placements, scenario: Scenario,
+                      b_rows: np.ndarray, t_rows: np.ndarray) -> Placements:
+    """Copy of ``prev`` with the given building / transformer rows re-read from ``scenario``."""
+    _rt, min_soc, init, horizon = _params(model, scenario)
+    kwp, tilt, az = prev.kwp.copy(), prev.tilt_deg.copy(), prev.azimuth_deg.copy()
+    bkwh, bkw = prev.battery_kwh.copy(), prev.battery_kw.copy()
+    for r in b_rows:
+        bid = model.building_ids[r]
+        pv = scenario.pv_of(bid)
+        kwp[r], tilt[r], az[r] = (pv.kwp, pv.tilt_deg, pv.azimuth_deg) if pv else (0.0, 0.0, 0.0)
+        bat = scenario.battery_of(bid)
+        bkwh[r], bkw[r] = (bat.capacity_kwh, bat.power_kw) if bat else (0.0, 0.0)
+    if len(b_rows):
+        _check_roof_fit(model, b_rows[kwp[b_rows] > 0], kwp[b_rows][kwp[b_rows] > 0])
+    ckwh, ckw = prev.comm_kwh.copy(), prev.comm_kw.copy()
+    for r in t_rows:
+        c = scenario.community_battery_of(model.transformer_ids[r])
+        ckwh[r], ckw[r] = (c.capacity_kwh, c.power_kw) if c else (0.0, 0.0)
+    pv_idx = prev.pv_idx.copy()
+    pv_unit = prev.pv_unit
+    changed_pv = b_rows[kwp[b_rows] > 0]
+    pv_idx[b_rows] = 0
+    pv_unit_t = prev.pv_unit_t
+    if len(changed_pv):
+        assert model.bank is not None
+        cols, pv_unit = model.bank.columns(tilt[changed_pv], az[changed_pv])
+        pv_idx[changed_pv] = cols
+        pv_unit_t = model.bank.matrix_t(pv_unit)
+    return Placements(
+        kwp=kwp, tilt_deg=tilt, azimuth_deg=az, pv_idx=pv_idx, pv_unit=pv_unit,
+        pv_unit_t=pv_unit_t, battery_kwh=bkwh, battery_kw=bkw, cap_kwh=bkwh * (1.0 - min_soc),
+        soc0_kwh=bkwh * init, crit_frac=prev.crit_frac, comm_kwh=ckwh, comm_kw=ckw,
+        comm_cap_kwh=ckwh * (1.0 - min_soc), comm_soc0_kwh=ckwh * init, eta_c=prev.eta_c,
+        eta_d=prev.eta_d, horizon_h=horizon)
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernels over groups
+# ---------------------------------------------------------------------------------------------
+def run_groups(model: DistrictModel, pl: Placements, groups: np.ndarray, b_stats: np.ndarray,
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Simulate transformer ``groups``; fills ``b_stats`` rows of their buildings and returns
+    (series (G, rows, T) float32, t_stats (G, N_TSTATS))."""
+    n_hours, n_prof = model.load_prof.shape
+    n_pv = pl.pv_unit.shape[1]
+    k_all = model.n_transformers
+    bt = model.building_transformer
+    in_groups = np.zeros(k_all, dtype=bool)
+    in_groups[groups] = True
+    member = in_groups[bt]
+    has_batt = (pl.cap_kwh > 0) & (pl.battery_kw > 0)
+    # buildings with storage: stepped hour by hour, grouped by transformer
+    batt = np.flatnonzero(has_batt & member)
+    order_b = batt[np.argsort(bt[batt], kind="stable")].astype(np.int64)
+    offsets_b = np.concatenate([[0], np.cumsum(np.bincount(bt[batt], minlength=k_all))]
+                               ).astype(np.int64)
+    # buildings without: aggregated coefficients per group
+    plain = np.flatnonzero(~has_batt & member)
+    gpos = np.full(k_all, -1, dtype=np.int64)
+    gpos[groups] = np.arange(len(groups))
+    g_of = gpos[bt[plain]]
+    n_groups = len(groups)
+    cell = g_of * n_prof + model.prof_idx[plain]
+    agg_d = np.bincount(cell, weights=model.annual_kwh[plain],
+                        minlength=n_groups * n_prof).reshape(n_groups, n_prof)
+    agg_c = np.bincount(cell, weights=model.annual_kwh[plain] * pl.crit_frac[plain],
+                        minlength=n_groups * n_prof).reshape(n_groups, n_prof)
+    lit = plain[pl.kwp[plain] > 0]
+    key = gpos[bt[lit]] * n_pv + pl.pv_idx[lit]
+    uniq, inv = np.unique(key, return_inverse=True)
+    pv_kwp = np.bincount(inv, weights=pl.kwp[lit], minlength=len(uniq))
+    pv_col = (uniq % n_pv).astype(np.int64)
+    pv_ptr = np.concatenate([[0], np.cumsum(np.bincount(uniq // n_pv, minlength=n_groups))]
+                            ).astype(np.int64)
+
+    series = np.empty((n_groups, grid.N_SERIES, n_hours), dtype=np.float32)
+    grid.simulate_groups(model.load_prof, model.load_prof_t, pl.pv_unit, pl.pv_unit_t,
+                         model.prof_idx, model.annual_kwh,
+                         pl.pv_idx, pl.kwp, pl.crit_frac, pl.cap_kwh, pl.battery_kw, pl.soc0_kwh,
+                         pl.eta_c, pl.eta_d, order_b, offsets_b, groups, agg_d, agg_c, pv_ptr,
+                         pv_col, pv_kwp, b_stats, series)
+    _plain_stats(model, pl, plain, b_stats)
+    t_stats = np.empty((n_groups, grid.N_TSTATS))
+    rating_kw = model.rating_kva * model.power_factor
+    grid.community_and_stats(series, groups, pl.comm_cap_kwh, pl.comm_kw, pl.comm_soc0_kwh,
+                             rating_kw, pl.eta_c, pl.eta_d, model.hosting_unit, t_stats)
+    return series, t_stats
+
+
+def _plain_stats(model: DistrictModel, pl: Placements, rows: np.ndarray,
+                 b_stats: np.ndarray) -> None:
+    """Exact annual stats of buildings without storage, per (load, PV) profile pair."""
+    if len(rows) == 0:
+        return
+    n_pv = pl.pv_unit.shape[1]
+    pair = model.prof_idx[rows] * n_pv + pl.pv_idx[rows]
+    order = np.argsort(pair, kind="stable")
+    pair_sorted = pair[order]
+    cuts = np.flatnonzero(np.diff(pair_sorted)) + 1
+    for chunk in np.split(order, cuts):
+        p, q = divmod(int(pair[chunk[0]]), n_pv)
+        b = rows[chunk]
+        stats = pair_stats(model.pairs.get(p, q, pl.pv_unit), model.annual_kwh[b], pl.kwp[b])
+        b_stats[b, grid.B_DEMAND] = stats["demand"]
+        b_stats[b, grid.B_PV] = stats["pv"]
+        b_stats[b, grid.B_IMPORT] = stats["import"]
+        b_stats[b, grid.B_EXPORT] = stats["export"]
+        b_stats[b, grid.B_PEAK_IMPORT] = stats["peak_import"]
+        b_stats[b, grid.B_PEAK_EXPORT] = stats["peak_export"]
+        b_stats[b, grid.B_CHARGE] = 0.0
+        b_stats[b, grid.B_DISCHARGE] = 0.0
+
+
+def _pooled_storage(model: DistrictModel, pl: Placements) -> tuple[np.ndarray, np.ndarray]:
+    k = model.n_transformers
+    cap = np.bincount(model.building_transformer, weights=pl.cap_kwh, minlength=k)
+    power = np.bincount(model.building_transformer, weights=pl.battery_kw, minlength=k)
+    return cap + pl.comm_cap_kwh, power + pl.comm_kw
+
+
+def resilience_buildings(model: DistrictModel, pl: Placements, rows: np.ndarray) -> np.ndarray:
+    hist = np.zeros((len(rows), pl.horizon_h + 1), dtype=np.uint16)
+    building_survival(model.load_prof, pl.pv_unit, model.prof_idx, model.annual_kwh, pl.pv_idx,
+                      pl.kwp, pl.crit_frac, pl.cap_kwh, pl.battery_kw, pl.soc0_kwh, pl.eta_c,
+                      pl.eta_d, pl.horizon_h, rows.astype(np.int64), hist)
+    return hist
+
+
+def resilience_groups(model: DistrictModel, pl: Placements, series: np.ndarray,
+                       groups: np.ndarray) -> np.ndarray:
+    cap, power = _pooled_storage(model, pl)
+    hist = np.zeros((len(groups), pl.horizon_h + 1), dtype=np.uint16)
+    pooled_survival(series, grid.S_CRITICAL, grid.S_PV, grid.S_SOC_BTM, grid.S_SOC_COMMUNITY,
+                    groups, cap, power, pl.eta_c, pl.eta_d, pl.horizon_h, hist)
+    return hist
+
+
+def res_table(hist: np.ndarray) -> np.ndarray:
+    """Resilience statistics (columns RES_COLUMNS) of each histogram row."""
+    stats = hist_stats(hist, SURVIVAL_THRESHOLDS_H)
+    return np.column_stack([stats[c] for c in RES_COLUMNS])
+
+
+def building_hourly(model: DistrictModel, pl: Placements, b: int) -> pd.DataFrame:
+    """Hourly demand, PV, battery and grid of one building [kW], recomputed from the profiles
+    with the same dispatch as the engine."""
+    d = model.annual_kwh[b] * model.load_prof[:, model.prof_idx[b]].astype(np.float64)
+    g = pl.kwp[b] * pl.pv_unit[:, pl.pv_idx[b]].astype(np.float64)
+    ch, dis, soc = dispatch_series(g - d, pl.cap_kwh[b], pl.battery_kw[b], pl.eta_c, pl.eta_d,
+                                   pl.soc0_kwh[b])
+    net = d - g + ch - dis
+    return pd.DataFrame({
+        "demand": d, "pv": g, "battery_charge": ch, "battery_discharge": dis,
+        "soc_kwh": soc, "net": net, "import": np.clip(net, 0, None),
+        "export": np.clip(-net, 0, None), "critical": pl.crit_frac[b] * d,
+    }, index=model.hourly_index)
+
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole-district simulation, and models from hand-made arrays
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Simulation:
+    """Raw engine output for all buildings (N) and transformers (K)."""
+
+    b_stats: np.ndarray              # (N, grid.N_BSTATS)
+    t_stats: np.ndarray              # (K, grid.N_TSTATS)
+    series: np.ndarray               # (K, grid.N_SERIES, T) float32
+    b_hist: np.ndarray | None        # (N, H + 1) uint16
+    t_hist: np.ndarray | None        # (K, H + 1) uint16
+
+
+def simulate(model: DistrictModel, pl: Placements, resilience: bool = True) -> Simulation:
+    """Run every transformer group, and optionally outage survival for every building and
+    transformer microgrid."""
+    groups = np.arange(model.n_transformers, dtype=np.int64)
+    b_stats = np.zeros((model.n_buildings, grid.N_BSTATS))
+    series, t_stats = run_groups(model, pl, groups, b_stats)
+    b_hist = t_hist = None
+    if resilience:
+        b_hist = resilience_buildings(model, pl, np.arange(model.n_buildings))
+        t_hist = resilience_groups(model, pl, series, groups)
+    return Simulation(b_stats, t_stats, series, b_hist, t_hist)
+
+
+def model_from_arrays(load_prof: np.ndarray, prof_idx: np.ndarray, annual_kwh: np.ndarray,
+                      building_transformer: np.ndarray, rating_kva: np.ndarray, *,
+                      crit_frac: np.ndarray | float = 0.5, power_factor: float = 1.0,
+                      horizon_h: int = 168, hosting_unit: np.ndarray | None = None,
+                      ) -> DistrictModel:
+    """A DistrictModel from hand-made arrays: ``load_prof`` (T, P) shares of annual energy,
+    buildings' profile column, annual kWh and transformer row, transformers' kVA rating."""
+    load = np.ascontiguousarray(np.asarray(load_prof, dtype=np.float32))
+    n = len(annual_kwh)
+    k = len(rating_kva)
+    return DistrictModel(
+        content_hash="arrays", building_ids=pd.Index([f"b{i}" for i in range(n)]),
+        transformer_ids=pd.Index([f"t{j}" for j in range(k)]), load_prof=load,
+        load_prof_t=np.ascontiguousarray(load.T),
+        prof_idx=np.asarray(prof_idx, dtype=np.int64),
+        annual_kwh=np.asarray(annual_kwh, dtype=np.float64),
+        crit_frac=np.broadcast_to(np.asarray(crit_frac, dtype=np.float64), (n,)).copy(),
+        building_transformer=np.asarray(building_transformer, dtype=np.int64),
+        rating_kva=np.asarray(rating_kva, dtype=np.float64), roof_area_m2=np.full(n, np.inf),
+        roof_tilt_deg=np.zeros(n), azimuth_deg=np.full(n, 180.0), bank=None,
+        hourly_index=pd.RangeIndex(load.shape[0]), power_factor=power_factor,
+        module_area_m2_per_kwp=5.0, default_tilt_deg=30.0, round_trip=1.0, min_soc=0.0,
+        initial_soc=0.0, horizon_h=horizon_h,
+        hosting_unit=(np.zeros(load.shape[0], np.float32) if hosting_unit is None
+                      else np.asarray(hosting_unit, dtype=np.float32)),
+        pairs=PairCache(load))
+
+
+def placements_from_arrays(model: DistrictModel, pv_unit: np.ndarray, pv_idx: np.ndarray,
+                           kwp: np.ndarray, *, cap_kwh: np.ndarray | None = None,
+                           power_kw: np.ndarray | None = None,
+                           soc0_kwh: np.ndarray | None = None, round_trip: float = 1.0,
+                           comm_kwh: np.ndarray | None = None,
+                           comm_kw: np.ndarray | None = None,
+                           comm_soc0_kwh: np.ndarray | None = None) -> Placements:
+    """Placements from arrays: ``pv_unit`` (T, Q) kWh per kWp and hour; capacities are usable
+    kWh (no reserve)."""
+    n, k = model.n_buildings, model.n_transformers
+    unit = np.ascontiguousarray(np.asarray(pv_unit, dtype=np.float32))
+    zeros_n, zeros_k = np.zeros(n), np.zeros(k)
+    cap = zeros_n if cap_kwh is None else np.asarray(cap_kwh, dtype=np.float64)
+    ccap = zeros_k if comm_kwh is None else np.asarray(comm_kwh, dtype=np.float64)
+    eta_c, eta_d = efficiencies(round_trip)
+    return Placements(
+        kwp=np.asarray(kwp, dtype=np.float64), tilt_deg=zeros_n, azimuth_deg=zeros_n,
+        pv_idx=np.asarray(pv_idx, dtype=np.int64), pv_unit=unit,
+        pv_unit_t=np.ascontiguousarray(unit.T), battery_kwh=cap,
+        battery_kw=zeros_n if power_kw is None else np.asarray(power_kw, dtype=np.float64),
+        cap_kwh=cap, soc0_kwh=zeros_n if soc0_kwh is None else np.asarray(soc0_kwh, float),
+        crit_frac=model.crit_frac, comm_kwh=ccap,
+        comm_kw=zeros_k if comm_kw is None else np.asarray(comm_kw, dtype=np.float64),
+        comm_cap_kwh=ccap,
+        comm_soc0_kwh=zeros_k if comm_soc0_kwh is None else np.asarray(comm_soc0_kwh, float),
+        eta_c=eta_c, eta_d=eta_d, horizon_h=model.horizon_h)
