@@ -30,7 +30,7 @@ import json
 import math
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from operator import attrgetter
 from typing import Any
 
@@ -447,5 +447,7 @@ def _build(kind: type, rec: object, where: str) -> Any:
     try:
         return kind(**rec)
     except TypeError as err:
-        missing = sorted(n for n in names if n not in rec)
+        required = [f.name for f in fields(kind)
+                    if f.init and f.default is MISSING and f.default_factory is MISSING]
+        missing = [n for n in required if n not in rec]
         raise DecentraError(f"an entry of '{where}' lacks {', '.join(missing) or err}") from None

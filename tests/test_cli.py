@@ -1,0 +1,91 @@
+"""The command line: plausible output, JSON, and one clear line for every bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import dashboard as dc
+from dashboard.domain.scenario import PvPlacement
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dashboard", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_evaluate_default_district():
+    out = run("evaluate")
+    assert out.returncode == 0, out.stderr
+    assert "Bubeneč" in out.stdout and "Self-sufficiency" in out.stdout
+    assert "T01" in out.stdout
+
+
+def test_evaluate_scenario_json(tmp_path, district):
+    scen = dc.place_pv_by_rule(district, dc.Scenario(name="cli"), min_roof_m2=200,
+                               coverage=0.6)
+    path = tmp_path / "s.json"
+    path.write_text(scen.to_json())
+    out = run("evaluate", "--scenario", str(path), "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["scenario"] == "cli"
+    assert 0.2 < data["summary"]["self_sufficiency"] < 0.6
+    assert data["units"]["peak_export_kw"] == "kW"
+    assert len(data["transformers"]) == len(district.transformers)
+
+
+def bad_inputs(tmp_path, district):
+    bid = district.buildings["building_id"].iloc[0]
+    cases = {
+        "not json": ("scenario", "{nope", "not valid JSON"),
+        "old version": ("scenario", '{"schema": "decentra.scenario", "version": 0}',
+                        "version 0 is not supported"),
+        "unknown building": ("scenario", dc.Scenario(pv=(PvPlacement("ZZZ", 3),)).to_json(),
+                             "not in this district"),
+        "too much pv": ("scenario", dc.Scenario(pv=(PvPlacement(bid, 5000),)).to_json(),
+                        "does not fit"),
+        "binary scenario": ("scenario", b"\x00\xff\xfe garbage", "not valid JSON"),
+        "text as district": ("district", "hello", "not a GeoPackage"),
+        "empty district": ("district", "", "not a GeoPackage"),
+    }
+    out = {}
+    for name, (kind, content, message) in cases.items():
+        path = tmp_path / f"{name.replace(' ', '_')}.{'json' if kind == 'scenario' else 'gpkg'}"
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        out[name] = (kind, path, message)
+    return out
+
+
+@pytest.mark.parametrize("name", ["not json", "old version", "unknown building", "too much pv",
+                                  "binary scenario", "text as district", "empty district"])
+def test_bad_input_exits_nonzero_with_one_message(tmp_path, district, name):
+    kind, path, message = bad_inputs(tmp_path, district)[name]
+    out = run("evaluate", "--scenario", str(path)) if kind == "scenario" else run(
+        "evaluate", str(path))
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert message in out.stderr
+    assert out.stderr.count("\n") == 1 and out.stderr.startswith("error: ")
+
+
+def test_missing_files(tmp_path):
+    out = run("evaluate", str(tmp_path / "none.gpkg"))
+    assert out.returncode == 2 and "file not found" in out.stderr
+    out = run("evaluate", "--scenario", str(tmp_path / "none.json"))
+    assert out.returncode == 2 and "cannot read" in out.stderr
+
+
+def test_a_geopackage_that_is_not_a_district(tmp_path):
+    from importlib import resources
+    src = resources.files("momepy") / "datasets" / "bubenec.gpkg"
+    out = run("evaluate", str(src))
+    assert out.returncode == 2 and "not a Decentra district" in out.stderr
+    assert "import" in out.stderr
+    del tmp_path
