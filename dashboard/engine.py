@@ -38,6 +38,7 @@ class DistrictModel:
     transformer_ids: pd.Index
     load_prof: np.ndarray        # (T, P) float32, columns sum to 1
     load_prof_t: np.ndarray      # (P, T) float32, the same transposed
+    load_prof_sums: np.ndarray   # (P,) float64 column sums of load_prof (1 up to rounding)
     prof_idx: np.ndarray         # (N,) int64
     annual_kwh: np.ndarray       # (N,) float64
     crit_frac: np.ndarray        # (N,) float64, per use type
@@ -115,6 +116,7 @@ def _build_model(district: District) -> DistrictModel:
         transformer_ids=tids,
         load_prof=np.ascontiguousarray(district.load_profiles.to_numpy(np.float32)),
         load_prof_t=np.ascontiguousarray(district.load_profiles.to_numpy(np.float32).T),
+        load_prof_sums=district.load_profiles.to_numpy(np.float32).sum(axis=0, dtype=np.float64),
         prof_idx=prof_idx,
         annual_kwh=b["annual_demand_kwh"].to_numpy(np.float64),
         crit_frac=crit,
@@ -158,6 +160,7 @@ class Placements:
     pv_idx: np.ndarray           # column in pv_unit (0 = no PV)
     pv_unit: np.ndarray          # (T, Q) float32
     pv_unit_t: np.ndarray        # (Q, T) float32, the same transposed
+    pv_unit_sums: np.ndarray     # (Q,) float64 annual kWh per kWp of each column
     battery_kwh: np.ndarray      # nominal
     battery_kw: np.ndarray
     cap_kwh: np.ndarray          # usable
@@ -225,10 +228,25 @@ def build_placements(model: DistrictModel, scenario: Scenario) -> Placements:
             else np.full(n, scenario.params.critical_load_fraction))
     return Placements(
         kwp=kwp, tilt_deg=tilt, azimuth_deg=az, pv_idx=pv_idx, pv_unit=pv_unit,
-        pv_unit_t=model.bank.matrix_t(pv_unit), battery_kwh=bkwh, battery_kw=bkw,
+        pv_unit_t=model.bank.matrix_t(pv_unit), pv_unit_sums=_column_sums(pv_unit),
+        battery_kwh=bkwh, battery_kw=bkw,
         cap_kwh=bkwh * (1.0 - min_soc), soc0_kwh=bkwh * init, crit_frac=crit, comm_kwh=ckwh,
         comm_kw=ckw, comm_cap_kwh=ckwh * (1.0 - min_soc), comm_soc0_kwh=ckwh * init,
         eta_c=eta_c, eta_d=eta_d, horizon_h=horizon)
+
+
+_sums_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _column_sums(matrix: np.ndarray) -> np.ndarray:
+    """Column sums (float64) of a PV matrix, cached per matrix object."""
+    hit = _sums_cache.get(id(matrix))
+    if hit is not None and hit[0] is matrix:
+        return hit[1]
+    sums = matrix.sum(axis=0, dtype=np.float64)
+    _sums_cache.clear()
+    _sums_cache[id(matrix)] = (matrix, sums)
+    return sums
 
 
 def _pv_columns(model: DistrictModel, kwp: np.ndarray, tilt: np.ndarray, az: np.ndarray,
@@ -286,7 +304,8 @@ def patch_placements(model: DistrictModel, prev: Placements, scenario: Scenario,
         pv_unit_t = model.bank.matrix_t(pv_unit)
     return Placements(
         kwp=kwp, tilt_deg=tilt, azimuth_deg=az, pv_idx=pv_idx, pv_unit=pv_unit,
-        pv_unit_t=pv_unit_t, battery_kwh=bkwh, battery_kw=bkw, cap_kwh=bkwh * (1.0 - min_soc),
+        pv_unit_t=pv_unit_t, pv_unit_sums=_column_sums(pv_unit), battery_kwh=bkwh,
+        battery_kw=bkw, cap_kwh=bkwh * (1.0 - min_soc),
         soc0_kwh=bkwh * init, crit_frac=prev.crit_frac, comm_kwh=ckwh, comm_kw=ckw,
         comm_cap_kwh=ckwh * (1.0 - min_soc), comm_soc0_kwh=ckwh * init, eta_c=prev.eta_c,
         eta_d=prev.eta_d, horizon_h=horizon)
@@ -296,7 +315,7 @@ def patch_placements(model: DistrictModel, prev: Placements, scenario: Scenario,
 # Kernels over groups
 # ---------------------------------------------------------------------------------------------
 def run_groups(model: DistrictModel, pl: Placements, groups: np.ndarray, b_stats: np.ndarray,
-                ) -> tuple[np.ndarray, np.ndarray]:
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Simulate transformer ``groups``; fills ``b_stats`` rows of their buildings and returns
     (series (G, rows, T) float32, t_stats (G, N_TSTATS))."""
     n_hours, n_prof = model.load_prof.shape
@@ -305,44 +324,68 @@ def run_groups(model: DistrictModel, pl: Placements, groups: np.ndarray, b_stats
     bt = model.building_transformer
     in_groups = np.zeros(k_all, dtype=bool)
     in_groups[groups] = True
-    member = in_groups[bt]
-    has_batt = (pl.cap_kwh > 0) & (pl.battery_kw > 0)
-    # buildings with storage: stepped hour by hour, grouped by transformer
-    batt = np.flatnonzero(has_batt & member)
-    order_b = batt[np.argsort(bt[batt], kind="stable")].astype(np.int64)
-    offsets_b = np.concatenate([[0], np.cumsum(np.bincount(bt[batt], minlength=k_all))]
-                               ).astype(np.int64)
-    # buildings without: aggregated coefficients per group
-    plain = np.flatnonzero(~has_batt & member)
+    member = np.flatnonzero(in_groups[bt])
     gpos = np.full(k_all, -1, dtype=np.int64)
     gpos[groups] = np.arange(len(groups))
-    g_of = gpos[bt[plain]]
     n_groups = len(groups)
-    cell = g_of * n_prof + model.prof_idx[plain]
-    agg_d = np.bincount(cell, weights=model.annual_kwh[plain],
+    # every building's demand, critical load and PV: aggregated coefficients per group
+    g_of = gpos[bt[member]]
+    cell = g_of * n_prof + model.prof_idx[member]
+    annual = model.annual_kwh[member]
+    agg_d = np.bincount(cell, weights=annual, minlength=n_groups * n_prof
+                        ).reshape(n_groups, n_prof)
+    agg_c = np.bincount(cell, weights=annual * pl.crit_frac[member],
                         minlength=n_groups * n_prof).reshape(n_groups, n_prof)
-    agg_c = np.bincount(cell, weights=model.annual_kwh[plain] * pl.crit_frac[plain],
-                        minlength=n_groups * n_prof).reshape(n_groups, n_prof)
-    lit = plain[pl.kwp[plain] > 0]
+    lit = member[pl.kwp[member] > 0]
     key = gpos[bt[lit]] * n_pv + pl.pv_idx[lit]
     uniq, inv = np.unique(key, return_inverse=True)
     pv_kwp = np.bincount(inv, weights=pl.kwp[lit], minlength=len(uniq))
     pv_col = (uniq % n_pv).astype(np.int64)
     pv_ptr = np.concatenate([[0], np.cumsum(np.bincount(uniq // n_pv, minlength=n_groups))]
                             ).astype(np.int64)
+    # buildings with storage: stepped hour by hour, grouped by transformer
+    has_batt = (pl.cap_kwh[member] > 0) & (pl.battery_kw[member] > 0)
+    batt = member[has_batt]
+    order_b = batt[np.argsort(bt[batt], kind="stable")].astype(np.int64)
+    offsets_b = np.concatenate([[0], np.cumsum(np.bincount(bt[batt], minlength=k_all))]
+                               ).astype(np.int64)
+    b_acc = np.zeros((model.n_buildings if len(batt) else 0, grid.N_ACC))
 
     series = np.empty((n_groups, grid.N_SERIES, n_hours), dtype=np.float32)
     grid.simulate_groups(model.load_prof, model.load_prof_t, pl.pv_unit, pl.pv_unit_t,
-                         model.prof_idx, model.annual_kwh,
-                         pl.pv_idx, pl.kwp, pl.crit_frac, pl.cap_kwh, pl.battery_kw, pl.soc0_kwh,
-                         pl.eta_c, pl.eta_d, order_b, offsets_b, groups, agg_d, agg_c, pv_ptr,
-                         pv_col, pv_kwp, b_stats, series)
-    _plain_stats(model, pl, plain, b_stats)
+                         model.prof_idx, model.annual_kwh, pl.pv_idx, pl.kwp, pl.cap_kwh,
+                         pl.battery_kw, pl.soc0_kwh, pl.eta_c, pl.eta_d, order_b, offsets_b,
+                         groups, agg_d, agg_c, pv_ptr, pv_col, pv_kwp, b_acc, series)
+    _plain_stats(model, pl, member[~has_batt], b_stats)
+    _battery_stats(model, pl, batt, b_acc, b_stats)
     t_stats = np.empty((n_groups, grid.N_TSTATS))
     rating_kw = model.rating_kva * model.power_factor
     grid.community_and_stats(series, groups, pl.comm_cap_kwh, pl.comm_kw, pl.comm_soc0_kwh,
                              rating_kw, pl.eta_c, pl.eta_d, model.hosting_unit, t_stats)
     return series, t_stats
+
+
+def _battery_stats(model: DistrictModel, pl: Placements, rows: np.ndarray, b_acc: np.ndarray,
+                   b_stats: np.ndarray) -> None:
+    """Annual stats of buildings with storage from the kernel's accumulators: demand and PV in
+    closed form, discharge from the state-of-charge balance, export from the energy balance."""
+    if len(rows) == 0:
+        return
+    demand = model.annual_kwh[rows] * model.load_prof_sums[model.prof_idx[rows]]
+    pv = pl.kwp[rows] * pl.pv_unit_sums[pl.pv_idx[rows]]
+    acc = b_acc[rows]
+    charge = acc[:, grid.A_CHARGE]
+    discharge = np.clip(pl.eta_d * (pl.soc0_kwh[rows] + pl.eta_c * charge
+                                    - acc[:, grid.A_SOC_END]), 0.0, None)
+    imp = acc[:, grid.A_IMPORT]
+    b_stats[rows, grid.B_DEMAND] = demand
+    b_stats[rows, grid.B_PV] = pv
+    b_stats[rows, grid.B_IMPORT] = imp
+    b_stats[rows, grid.B_EXPORT] = np.clip(imp - (demand - pv + charge - discharge), 0.0, None)
+    b_stats[rows, grid.B_PEAK_IMPORT] = acc[:, grid.A_PEAK_IMPORT]
+    b_stats[rows, grid.B_PEAK_EXPORT] = np.clip(acc[:, grid.A_PEAK_EXPORT], 0.0, None)
+    b_stats[rows, grid.B_CHARGE] = charge
+    b_stats[rows, grid.B_DISCHARGE] = discharge
 
 
 def _plain_stats(model: DistrictModel, pl: Placements, rows: np.ndarray,
@@ -457,6 +500,7 @@ def model_from_arrays(load_prof: np.ndarray, prof_idx: np.ndarray, annual_kwh: n
         content_hash="arrays", building_ids=pd.Index([f"b{i}" for i in range(n)]),
         transformer_ids=pd.Index([f"t{j}" for j in range(k)]), load_prof=load,
         load_prof_t=np.ascontiguousarray(load.T),
+        load_prof_sums=load.sum(axis=0, dtype=np.float64),
         prof_idx=np.asarray(prof_idx, dtype=np.int64),
         annual_kwh=np.asarray(annual_kwh, dtype=np.float64),
         crit_frac=np.broadcast_to(np.asarray(crit_frac, dtype=np.float64), (n,)).copy(),
@@ -489,7 +533,8 @@ def placements_from_arrays(model: DistrictModel, pv_unit: np.ndarray, pv_idx: np
     return Placements(
         kwp=np.asarray(kwp, dtype=np.float64), tilt_deg=zeros_n, azimuth_deg=zeros_n,
         pv_idx=np.asarray(pv_idx, dtype=np.int64), pv_unit=unit,
-        pv_unit_t=np.ascontiguousarray(unit.T), battery_kwh=cap,
+        pv_unit_t=np.ascontiguousarray(unit.T), pv_unit_sums=_column_sums(unit),
+        battery_kwh=cap,
         battery_kw=zeros_n if power_kw is None else np.asarray(power_kw, dtype=np.float64),
         cap_kwh=cap, soc0_kwh=zeros_n if soc0_kwh is None else np.asarray(soc0_kwh, float),
         crit_frac=model.crit_frac, comm_kwh=ccap,

@@ -89,7 +89,8 @@ def _transformer_energy(model: DistrictModel, t_stats: np.ndarray, pl: Placement
         "reverse_flow_hours": t_stats[:, grid.T_REVERSE_HOURS],
         "loading_pct": 100.0 * t_stats[:, grid.T_MAX_ABS_NET] / rating_kw,
         "hours_above_rating": t_stats[:, grid.T_HOURS_ABOVE],
-        "hosting_capacity_kwp": t_stats[:, grid.T_HOSTING_KWP],
+        "hosting_capacity_kwp": np.where(t_stats[:, grid.T_HOSTING_KWP] >= grid.NO_LIMIT,
+                                         np.inf, t_stats[:, grid.T_HOSTING_KWP]),
     })
 
 

@@ -171,13 +171,27 @@ def test_incremental_equals_full(district, edits):
             s = s.with_community_battery(CommunityBattery(tids[i % len(tids)], 300 * x, 100))
         inc = dc.evaluate(district, s)          # parent cached: patched
     full = dc.evaluate(district, s, use_cache=False)
-    assert inc.incremental and not full.incremental
+    assert not full.incremental
     for key, value in full.summary.items():
         assert inc.summary[key] == pytest.approx(value, rel=1e-9, abs=1e-9, nan_ok=True), key
     cols = ["import_kwh", "export_kwh", "peak_import_kw", "survival_mean_h", "p_survive_24h"]
     assert np.allclose(inc.buildings[cols], full.buildings[cols], rtol=1e-9, atol=1e-9)
     assert np.allclose(inc.transformers.select_dtypes("number"),
                        full.transformers.select_dtypes("number"), rtol=1e-9, atol=1e-9)
+
+
+def test_single_edit_is_patched_not_recomputed(district, rule_scenario):
+    parent = dc.evaluate(district, rule_scenario)
+    bid = district.buildings["building_id"].iloc[7]
+    child = rule_scenario.with_battery(BatteryPlacement(bid, 9, 4))
+    result = dc.evaluate(district, child)
+    assert result.incremental
+    tid = result.buildings.loc[bid, "transformer_id"]
+    others = result.transformers.index != tid
+    # untouched transformers share their hourly series with the parent
+    for k in np.flatnonzero(others):
+        assert result.transformer_series[k] is parent.transformer_series[k]
+    assert result.buildings.loc[bid, "battery_kwh"] == 9
 
 
 def test_results_are_cached_by_content(district, rule_scenario):

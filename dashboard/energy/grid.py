@@ -1,9 +1,10 @@
 """Buildings behind transformers: one fused pass per transformer, hour by hour.
 
-For every transformer group the kernel walks the 8760 hours once and, inside each hour, all its
-buildings with a battery (interleaving buildings hides the latency of the state-of-charge
-recurrence). Buildings without a battery are linear in the profiles: they enter the group's hourly
-series through aggregated coefficients, and their annual indicators come from
+Demand and PV are linear in the profiles, so a group's hourly demand, critical load and PV come
+from aggregated coefficients (a few profile rows per group, vectorised over hours). Only buildings
+with a battery need the hourly recurrence: the kernel walks the 8760 hours once and, inside each
+hour, all of the group's battery buildings (interleaving buildings hides the latency of the
+state-of-charge recurrence). Annual indicators of buildings without a battery come from
 :mod:`dashboard.energy.closedform` in O(log T) each. Demand and PV are generated on the fly from
 the small (hours x profiles) tables, so no (hours x buildings) array is ever materialised. Per
 transformer the kernel writes the pooled hourly series that transformer indicators, the community
@@ -40,71 +41,75 @@ N_SERIES = 7
 N_TSTATS = 12
 
 REVERSE_FLOW_EPS_KW = 1e-6
+NO_LIMIT = 1e300   # finite sentinel (kernels may be compiled without infinity support)
+
+# Fast-math without "no NaNs / no infinities": reassociation lets reductions vectorise, while
+# comparisons keep their IEEE meaning.
+FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 
 
-@njit(cache=True, fastmath=True, inline="always")
-def _battery_hours(load_prof, pv_unit, pi, qi, a, kp, cf, cap, pw, soc, eta_c, eta_d, acc,
-                   dem, pv, net, socs, crit):
+# Accumulators of buildings with storage (columns of ``b_acc``); their demand, PV, export and
+# discharge follow from these and the closed-form sums (see engine.run_groups).
+A_IMPORT, A_CHARGE, A_PEAK_IMPORT, A_PEAK_EXPORT, A_SOC_END = range(5)
+N_ACC = 5
+
+
+@njit(cache=True, fastmath=FASTMATH, inline="always")
+def _battery_hours(load_prof, pv_unit, pi, qi, a, kp, cap, pw, soc, eta_c, eta_d, acc, net,
+                   socs):
     """Step buildings with storage through all hours (hour outer, buildings inner: the
-    independent recurrences of the buildings interleave), adding into the group's hourly
-    accumulators and each building's ``acc[j, i]``."""
+    independent recurrences of the buildings interleave). Adds each battery's AC power
+    (charge - discharge) to the group's ``net`` and its state of charge to ``socs``."""
     n = a.shape[0]
-    s_d = acc[B_DEMAND]
-    s_g = acc[B_PV]
-    s_i = acc[B_IMPORT]
-    s_e = acc[B_EXPORT]
-    p_i = acc[B_PEAK_IMPORT]
-    p_e = acc[B_PEAK_EXPORT]
-    s_c = acc[B_CHARGE]
-    s_x = acc[B_DISCHARGE]
+    s_i = acc[A_IMPORT]
+    s_c = acc[A_CHARGE]
+    p_i = acc[A_PEAK_IMPORT]
+    p_e = acc[A_PEAK_EXPORT]
+    lbuf = np.empty(n)
+    ubuf = np.empty(n)
     for t in range(load_prof.shape[0]):
+        # gather this hour's profile values first: the loop below then reads contiguous
+        # buffers and compiles to SIMD instructions (a gather inside it would not)
         lrow = load_prof[t]
         urow = pv_unit[t]
-        d_sum = 0.0
-        g_sum = 0.0
-        n_sum = 0.0
-        s_sum = 0.0
-        c_sum = 0.0
         for i in range(n):
-            d = a[i] * lrow[pi[i]]
-            g = kp[i] * urow[qi[i]]
-            s_sum += soc[i]
-            ch, dis, soc[i] = greedy_step(g - d, soc[i], cap[i], pw[i], eta_c, eta_d)
+            lbuf[i] = lrow[pi[i]]
+            ubuf[i] = urow[qi[i]]
+        b_sum = 0.0
+        s_sum = 0.0
+        for i in range(n):
+            d = a[i] * lbuf[i]
+            g = kp[i] * ubuf[i]
+            s = soc[i]
+            s_sum += s
+            ch, dis, s = greedy_step(g - d, s, cap[i], pw[i], eta_c, eta_d)
+            soc[i] = s
             x = d - g + ch - dis
             imp = max(x, 0.0)
-            exp = max(-x, 0.0)
-            s_d[i] += d
-            s_g[i] += g
             s_i[i] += imp
-            s_e[i] += exp
-            p_i[i] = max(p_i[i], imp)
-            p_e[i] = max(p_e[i], exp)
             s_c[i] += ch
-            s_x[i] += dis
-            d_sum += d
-            g_sum += g
-            n_sum += x
-            c_sum += cf[i] * d
-        dem[t] += d_sum
-        pv[t] += g_sum
-        net[t] += n_sum
+            p_i[i] = max(p_i[i], imp)
+            p_e[i] = max(p_e[i], -x)
+            b_sum += ch - dis
+        net[t] += b_sum
         socs[t] += s_sum
-        crit[t] += c_sum
+    for i in range(n):
+        acc[A_SOC_END, i] = soc[i]
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True, fastmath=FASTMATH)
 def simulate_groups(load_prof, load_prof_t, pv_unit, pv_unit_t, prof_idx, annual_kwh, pv_idx,
-                    kwp, crit_frac, cap_kwh, power_kw, soc0_kwh, eta_c, eta_d, order, offsets,
-                    groups, agg_demand, agg_critical, pv_ptr, pv_col, pv_kwp, b_stats, series):
+                    kwp, cap_kwh, power_kw, soc0_kwh, eta_c, eta_d, order, offsets, groups,
+                    agg_demand, agg_critical, pv_ptr, pv_col, pv_kwp, b_acc, series):
     """Simulate transformer ``groups``.
 
-    Buildings with a battery (``order[offsets[k]:offsets[k+1]]`` for transformer k) are stepped
-    hour by hour; their accumulators go to ``b_stats[b, :]``. Buildings without one are linear
-    in the profiles, so they enter each group's series through aggregated coefficients:
-    ``agg_demand[g, p]`` (sum of annual kWh on load profile p), ``agg_critical[g, p]`` (same,
-    times the critical fraction) and a sparse row of kWp per PV column
-    (``pv_col/pv_kwp[pv_ptr[g]:pv_ptr[g+1]]``). ``*_t`` are the transposed (profile, hour)
-    tables. Writes ``series[g, 0:5, :]``.
+    Demand, critical load and PV of all buildings are linear in the profiles, so they enter
+    each group's hourly series through aggregated coefficients: ``agg_demand[g, p]`` (annual
+    kWh on load profile p), ``agg_critical[g, p]`` (the same times the critical fraction) and a
+    sparse row of kWp per PV column (``pv_col/pv_kwp[pv_ptr[g]:pv_ptr[g+1]]``); ``*_t`` are the
+    transposed (profile, hour) tables. Buildings with a battery
+    (``order[offsets[k]:offsets[k+1]]`` for transformer k) are then stepped hour by hour; their
+    accumulators go to ``b_acc[b, :]`` (A_* columns). Writes ``series[g, 0:5, :]``.
     """
     n_hours = load_prof.shape[0]
     n_prof = load_prof.shape[1]
@@ -114,7 +119,6 @@ def simulate_groups(load_prof, load_prof_t, pv_unit, pv_unit_t, prof_idx, annual
         crit = np.zeros(n_hours)
         pv = np.zeros(n_hours)
         socs = np.zeros(n_hours)
-        # buildings without storage: linear in the profiles (vectorised over hours)
         for p in range(n_prof):
             ad = agg_demand[gi, p]
             ac = agg_critical[gi, p]
@@ -130,19 +134,17 @@ def simulate_groups(load_prof, load_prof_t, pv_unit, pv_unit_t, prof_idx, annual
             for t in range(n_hours):
                 pv[t] += kw * row[t]
         net = dem - pv
-        # buildings with storage
         start = offsets[k]
         n = offsets[k + 1] - start
         if n > 0:
             b = order[start:start + n]
-            acc = np.zeros((N_BSTATS, n))
+            acc = np.zeros((N_ACC, n))
             soc = soc0_kwh[b].copy()
             _battery_hours(load_prof, pv_unit, prof_idx[b], pv_idx[b], annual_kwh[b], kwp[b],
-                           crit_frac[b], cap_kwh[b], power_kw[b], soc, eta_c, eta_d, acc,
-                           dem, pv, net, socs, crit)
+                           cap_kwh[b], power_kw[b], soc, eta_c, eta_d, acc, net, socs)
             for i in range(n):
-                for j in range(N_BSTATS):
-                    b_stats[b[i], j] = acc[j, i]
+                for j in range(N_ACC):
+                    b_acc[b[i], j] = acc[j, i]
         for t in range(n_hours):
             series[gi, S_DEMAND, t] = dem[t]
             series[gi, S_PV, t] = pv[t]
@@ -151,7 +153,7 @@ def simulate_groups(load_prof, load_prof_t, pv_unit, pv_unit_t, prof_idx, annual
             series[gi, S_CRITICAL, t] = crit[t]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=FASTMATH)
 def community_and_stats(series, groups, cap_kwh, power_kw, soc0_kwh, rating_kw, eta_c, eta_d,
                         hosting_unit, t_stats):
     """Dispatch each group's community battery on its pooled net load (rows S_NET and
@@ -167,7 +169,23 @@ def community_and_stats(series, groups, cap_kwh, power_kw, soc0_kwh, rating_kw, 
     n_hours = series.shape[2]
     for gi in prange(groups.shape[0]):
         k = groups[gi]
-        soc = soc0_kwh[k]
+        ch_sum = 0.0
+        dis_sum = 0.0
+        if cap_kwh[k] > 0.0 and power_kw[k] > 0.0:
+            soc = soc0_kwh[k]
+            for t in range(n_hours):
+                net_btm = np.float64(series[gi, S_NET_BTM, t])
+                series[gi, S_SOC_COMMUNITY, t] = soc
+                ch, dis, soc = greedy_step(-net_btm, soc, cap_kwh[k], power_kw[k], eta_c,
+                                           eta_d)
+                series[gi, S_NET, t] = net_btm + ch - dis
+                ch_sum += ch
+                dis_sum += dis
+        else:
+            for t in range(n_hours):
+                series[gi, S_NET, t] = series[gi, S_NET_BTM, t]
+                series[gi, S_SOC_COMMUNITY, t] = 0.0
+        rating = rating_kw[k]
         dem = 0.0
         pv = 0.0
         imp_sum = 0.0
@@ -177,39 +195,24 @@ def community_and_stats(series, groups, cap_kwh, power_kw, soc0_kwh, rating_kw, 
         rev = 0.0
         above = 0.0
         max_abs = 0.0
-        ch_sum = 0.0
-        dis_sum = 0.0
-        hosting = np.inf
+        hosting = NO_LIMIT
         for t in range(n_hours):
-            net_btm = np.float64(series[gi, S_NET_BTM, t])
-            series[gi, S_SOC_COMMUNITY, t] = soc
-            ch, dis, soc = greedy_step(-net_btm, soc, cap_kwh[k], power_kw[k], eta_c, eta_d)
-            net = net_btm + ch - dis
-            series[gi, S_NET, t] = net
+            net = np.float64(series[gi, S_NET, t])
             dem += series[gi, S_DEMAND, t]
             pv += series[gi, S_PV, t]
-            ch_sum += ch
-            dis_sum += dis
-            if net > 0.0:
-                imp_sum += net
-                if net > peak_imp:
-                    peak_imp = net
-            else:
-                exp_sum -= net
-                if -net > peak_exp:
-                    peak_exp = -net
-                if -net > REVERSE_FLOW_EPS_KW:
-                    rev += 1.0
+            imp = max(net, 0.0)
+            exp = max(-net, 0.0)
+            imp_sum += imp
+            exp_sum += exp
+            peak_imp = max(peak_imp, imp)
+            peak_exp = max(peak_exp, exp)
+            rev += 1.0 if exp > REVERSE_FLOW_EPS_KW else 0.0
             a = abs(net)
-            if a > max_abs:
-                max_abs = a
-            if a > rating_kw[k]:
-                above += 1.0
+            max_abs = max(max_abs, a)
+            above += 1.0 if a > rating else 0.0
             u = hosting_unit[t]
-            if u > 0.0:
-                room = (net + rating_kw[k]) / u
-                if room < hosting:
-                    hosting = room
+            room = (net + rating) / u if u > 0.0 else NO_LIMIT
+            hosting = min(hosting, room)
         t_stats[gi, T_DEMAND] = dem
         t_stats[gi, T_PV] = pv
         t_stats[gi, T_IMPORT] = imp_sum

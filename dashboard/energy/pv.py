@@ -143,9 +143,13 @@ class ProfileBank:
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Column index (int32) of each orientation and the matrix they index."""
         tilt, az = self.model.bin_orientation(tilt_deg, azimuth_deg)
-        keys = list(zip(tilt.tolist(), az.tolist(), strict=True))
+        # distinct bins first (vectorised), then a dict lookup per distinct bin only
+        code = np.round(tilt * 100).astype(np.int64) * 100_000 + np.round(az * 100).astype(
+            np.int64)
+        _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+        keys = [(float(tilt[i]), float(az[i])) for i in first]
         with self._lock:
-            missing = sorted({k for k in keys if k not in self._index})
+            missing = [k for k in keys if k not in self._index]
             if missing:
                 arr = np.array(missing, float).reshape(-1, 2)
                 new = unit_profiles(self.weather, self.geometry, arr[:, 0], arr[:, 1],
@@ -154,5 +158,5 @@ class ProfileBank:
                 self._matrix = np.ascontiguousarray(np.hstack([self._matrix, new]))
                 for j, key in enumerate(missing):
                     self._index[key] = start + j
-            idx = np.fromiter((self._index[k] for k in keys), dtype=np.int32, count=len(keys))
-            return idx, self._matrix
+            cols = np.array([self._index[k] for k in keys], dtype=np.int32)
+            return cols[inverse.reshape(-1)], self._matrix

@@ -1,0 +1,1 @@
+"""Dash layout and thin callbacks. Computes no energy: it calls dashboard.scenarios."""
