@@ -120,7 +120,8 @@ def bench(sizes: list[int], repeat: int) -> list[dict[str, object]]:
     mc_ms = None
     for n in sizes:
         t0 = time.perf_counter()
-        city = dc.synthetic_city(n)
+        city = dc.load_district() if n == 0 else dc.synthetic_city(n)
+        n = city.n_buildings
         build_s = time.perf_counter() - t0
         floor = memory_floor_ms(n, repeat)
         prof_ms, n_bins = pv_profiles_ms(city, repeat)
@@ -186,8 +187,9 @@ def table(rows: list[dict[str, object]]) -> str:
     lines = []
     for r in rows:
         ratio = float(r["energy_ms"]) / float(r["floor_ms"])  # type: ignore[arg-type]
+        name = "144 (default)" if r["buildings"] == 144 else f"{r['buildings']:,}"
         lines.append(
-            f"| {r['buildings']:,} | {r['scenario']} | {r['batteries']:,} | "
+            f"| {name} | {r['scenario']} | {r['batteries']:,} | "
             f"{r['floor_ms']:.1f} | {r['energy_ms']:.1f} | {ratio:.1f} | "
             f"{r['resilience_ms']:.0f} | {r['full_ms']:.0f} | {r['edit_ms']:.2f} | "
             f"{r['pv_profiles_ms']:.1f} ({r['pv_bins']}) | "
@@ -197,7 +199,8 @@ def table(rows: list[dict[str, object]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[0, 1000, 10_000, 100_000],
+                        help="synthetic city sizes; 0 = the default district (144 buildings)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--write", action="store_true", help="update benchmarks/RESULTS.md")
     args = parser.parse_args()
