@@ -1,0 +1,82 @@
+"""Charts of hourly series and outage survival. No Dash imports, no energy computation."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+FONT = "Inter, system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+COLORS = {"demand": "#334e68", "pv": "#f7b32b", "battery": "#2bb673", "import": "#d64545",
+          "export": "#2f80ed", "pooled": "#7b61ff", "building": "#0f9d8a"}
+
+# (label, start day of year) of the weeks offered in the detail chart
+WEEKS = {"winter": ("Winter week (from 14 Jan)", 13), "spring": ("Spring week (from 15 Apr)", 104),
+         "summer": ("Summer week (from 15 Jul)", 195), "autumn": ("Autumn week (from 14 Oct)", 286)}
+
+
+def _layout(title: str, ytitle: str) -> dict:
+    return dict(
+        title={"text": title, "font": {"size": 14}, "x": 0.01, "xanchor": "left"},
+        margin={"l": 48, "r": 12, "t": 36, "b": 36}, height=260, font={"family": FONT},
+        legend={"orientation": "h", "y": -0.22, "x": 0, "font": {"size": 11}},
+        yaxis={"title": {"text": ytitle}, "gridcolor": "#e4e7eb", "zerolinecolor": "#9aa5b1"},
+        xaxis={"gridcolor": "#f0f2f5"}, plot_bgcolor="white", paper_bgcolor="white",
+        hovermode="x unified")
+
+
+def week_chart(hourly: pd.DataFrame, title: str, week: str = "summer",
+               typical_day: bool = False) -> go.Figure:
+    """Demand, PV, battery and grid of one week (or the average day of that season)."""
+    _, start_day = WEEKS.get(week, WEEKS["summer"])
+    if typical_day:
+        window = hourly.iloc[start_day * 24 - 14 * 24: start_day * 24 + 14 * 24]
+        data = window.groupby(window.index.hour).mean()
+        x = [f"{h:02d}:00" for h in data.index]
+        subtitle = "average day, 4 weeks around the chosen week"
+    else:
+        data = hourly.iloc[start_day * 24: start_day * 24 + 7 * 24]
+        x = data.index.tz_localize(None) if data.index.tz is not None else data.index
+        subtitle = WEEKS.get(week, WEEKS["summer"])[0]
+    fig = go.Figure()
+    fig.add_scatter(x=x, y=data["demand"], name="Demand", line={"color": COLORS["demand"],
+                                                                "width": 2})
+    fig.add_scatter(x=x, y=data["pv"], name="PV", fill="tozeroy",
+                    line={"color": COLORS["pv"], "width": 1}, fillcolor="rgba(247,179,43,0.35)")
+    if "battery_discharge" in data and (data["battery_discharge"].abs().sum()
+                                        + data["battery_charge"].abs().sum()) > 0:
+        fig.add_bar(x=x, y=data["battery_discharge"] - data["battery_charge"],
+                    name="Battery (+ discharge)", marker_color=COLORS["battery"], opacity=0.7)
+    fig.add_scatter(x=x, y=data["import"], name="Grid import",
+                    line={"color": COLORS["import"], "width": 1.5, "dash": "dot"})
+    fig.add_scatter(x=x, y=-data["export"], name="Grid export (−)",
+                    line={"color": COLORS["export"], "width": 1.5, "dash": "dot"})
+    fig.update_layout(**_layout(f"{title} — {subtitle}", "kW"))
+    fig.update_layout(barmode="relative")
+    return fig
+
+
+def survival_chart(curves: dict[str, pd.Series], title: str) -> go.Figure:
+    """P(critical load fully served for at least d hours) against d, one line per curve."""
+    fig = go.Figure()
+    palette = [COLORS["building"], COLORS["pooled"], COLORS["demand"], COLORS["pv"]]
+    for (name, curve), color in zip(curves.items(), palette, strict=False):
+        fig.add_scatter(x=curve.index, y=100 * curve.to_numpy(), name=name, mode="lines",
+                        line={"color": color, "width": 2, "shape": "hv"})
+    for h in (8, 24, 72):
+        fig.add_vline(x=h, line={"color": "#cbd2d9", "width": 1, "dash": "dash"})
+    layout = _layout(title, "P(survive ≥ d) [%]")
+    layout["xaxis"] = {"title": {"text": "outage duration d [h]"}, "gridcolor": "#f0f2f5",
+                       "range": [0, max(int(c.index.max()) for c in curves.values())]}
+    layout["yaxis"]["range"] = [0, 101]
+    fig.update_layout(**layout)
+    return fig
+
+
+def empty_chart(message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font={"size": 13, "color": "#7b8794"},
+                       x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_layout(height=200, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      xaxis={"visible": False}, yaxis={"visible": False},
+                      plot_bgcolor="white", paper_bgcolor="white")
+    return fig

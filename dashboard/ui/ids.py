@@ -1,0 +1,60 @@
+"""Component ids, defined once (layout and callbacks import them from here)."""
+
+SESSION = "session"              # dcc.Store: district hash, scenario key, undo/redo stacks
+SELECTION = "selection"          # dcc.Store: selected building ids / transformer id
+RENDERED = "rendered"            # dcc.Store: what the map currently shows (for patches)
+MESSAGE = "message"
+BUSY = "busy"
+
+MAP = "map"
+COLOR_BY = "color-by"
+BASEMAP = "basemap"
+LAYERS = "layers"
+
+KPIS = "kpis"
+SCENARIO_NAME = "scenario-name"
+SCENARIO_STATUS = "scenario-status"
+UNDO = "undo"
+REDO = "redo"
+RESET = "reset"
+
+PANEL_TITLE = "panel-title"
+PANEL_HINT = "panel-hint"
+SINGLE_PANEL = "single-panel"
+MULTI_PANEL = "multi-panel"
+TRANSFORMER_PANEL = "transformer-panel"
+
+PV_KWP = "pv-kwp"
+PV_TILT = "pv-tilt"
+PV_AZIMUTH = "pv-azimuth"
+PV_APPLY = "pv-apply"
+PV_REMOVE = "pv-remove"
+BAT_KWH = "bat-kwh"
+BAT_KW = "bat-kw"
+BAT_APPLY = "bat-apply"
+BAT_REMOVE = "bat-remove"
+
+SEL_COVERAGE = "sel-coverage"
+SEL_PV_APPLY = "sel-pv-apply"
+SEL_BAT_KWH = "sel-bat-kwh"
+SEL_BAT_KW = "sel-bat-kw"
+SEL_BAT_APPLY = "sel-bat-apply"
+SEL_REMOVE = "sel-remove"
+SEL_CLEAR = "sel-clear"
+
+RULE_MIN_ROOF = "rule-min-roof"
+RULE_COVERAGE = "rule-coverage"
+RULE_APPLY = "rule-apply"
+RULE_PROGRESS = "rule-progress"
+
+COMM_KWH = "comm-kwh"
+COMM_KW = "comm-kw"
+COMM_APPLY = "comm-apply"
+COMM_REMOVE = "comm-remove"
+
+TRANSFORMER_TABLE = "transformer-table"
+DETAIL_WEEK = "detail-week"
+DETAIL_DAY = "detail-day"
+WEEK_CHART = "week-chart"
+SURVIVAL_CHART = "survival-chart"
+DETAIL_TITLE = "detail-title"

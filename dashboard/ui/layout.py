@@ -1,0 +1,209 @@
+"""The page: map dominant on the left, indicators and placement panels on the right."""
+
+from __future__ import annotations
+
+from dash import dash_table, dcc, html
+
+from dashboard.figures.charts import WEEKS, empty_chart
+from dashboard.figures.maps import COLOR_SPECS, LINE_CLASSES
+from dashboard.ui import ids
+from dashboard.ui.components import TRANSFORMER_COLUMNS
+
+
+def _num(id_: str, value: float | None, step: float | str = "any", unit: str = "",
+         label: str = "", min_: float | None = None, max_: float | None = None) -> html.Label:
+    return html.Label([
+        html.Span(label, className="field-label"),
+        html.Span([dcc.Input(id=id_, type="number", value=value, step=step, min=min_, max=max_,
+                             debounce=False, className="num"),
+                   html.Span(unit, className="unit")], className="field-input"),
+    ], className="field")
+
+
+def _button(id_: str, text: str, kind: str = "primary") -> html.Button:
+    return html.Button(text, id=id_, n_clicks=0, className=f"btn {kind}")
+
+
+def map_toolbar(basemap: str) -> html.Div:
+    return html.Div([
+        html.Div([html.Span("Colour buildings by", className="tool-label"),
+                  dcc.Dropdown(id=ids.COLOR_BY, clearable=False, searchable=False,
+                               value="self_sufficiency", className="color-by",
+                               options=[{"label": f"{s.label} [{s.unit}]", "value": k}
+                                        for k, s in COLOR_SPECS.items()])],
+                 className="tool"),
+        html.Div([html.Span("Base map", className="tool-label"),
+                  dcc.RadioItems(id=ids.BASEMAP, inline=True, className="radio", value=basemap,
+                                 options=[{"label": "OpenStreetMap", "value": "osm"},
+                                          {"label": "Plain", "value": "plain"}])],
+                 className="tool"),
+        html.Div([html.Span("Show", className="tool-label"),
+                  dcc.Checklist(id=ids.LAYERS, inline=True, className="radio",
+                                value=["feeders", "transformers", "pv", "batteries"],
+                                options=[{"label": "Feeders", "value": "feeders"},
+                                         {"label": "Transformers", "value": "transformers"},
+                                         {"label": "PV", "value": "pv"},
+                                         {"label": "Batteries", "value": "batteries"}])],
+                 className="tool"),
+    ], className="map-toolbar")
+
+
+def legend() -> html.Div:
+    markers = [("#f7b32b", "rooftop PV"), ("#2bb673", "battery"), ("#7b61ff",
+                                                                   "community battery")]
+    dots = [html.Span([html.B(className="dot", style={"background": c}), label],
+                      className="legend-item") for c, label in markers]
+    items = [html.Span([html.I(style={"background": color}), label.split(",")[0]],
+                       className="legend-item", title=label)
+             for _, color, label in LINE_CLASSES]
+    return html.Div([*dots, html.Span("Feeders and transformers (●):",
+                                      className="legend-title"), *items],
+                    className="line-legend")
+
+
+def placement_panel() -> html.Div:
+    single = html.Div([
+        html.Div(id="single-info", className="info"),
+        html.H4("Rooftop PV"),
+        html.Div([_num(ids.PV_KWP, None, 0.1, "kWp", "Size", 0),
+                  _num(ids.PV_TILT, 30, "any", "°", "Tilt", 0, 90),
+                  _num(ids.PV_AZIMUTH, 180, "any", "°", "Azimuth", 0, 360)], className="row3"),
+        html.Div([_button(ids.PV_APPLY, "Add / update PV"),
+                  _button(ids.PV_REMOVE, "Remove PV", "ghost")], className="actions"),
+        html.H4("Battery"),
+        html.Div([_num(ids.BAT_KWH, 10, 0.5, "kWh", "Capacity", 0),
+                  _num(ids.BAT_KW, 5, 0.5, "kW", "Power", 0)], className="row2"),
+        html.Div([_button(ids.BAT_APPLY, "Add / update battery"),
+                  _button(ids.BAT_REMOVE, "Remove battery", "ghost")], className="actions"),
+    ], id=ids.SINGLE_PANEL, className="panel", style={"display": "none"})
+    multi = html.Div([
+        html.Div(id="multi-info", className="info"),
+        html.H4("Rooftop PV on every selected roof"),
+        html.Div([_num(ids.SEL_COVERAGE, 60, 1, "% of roof", "Coverage", 0, 100)],
+                 className="row2"),
+        html.Div([_button(ids.SEL_PV_APPLY, "Add PV to selection")], className="actions"),
+        html.H4("A battery in every selected building"),
+        html.Div([_num(ids.SEL_BAT_KWH, 10, 0.5, "kWh", "Capacity", 0),
+                  _num(ids.SEL_BAT_KW, 5, 0.5, "kW", "Power", 0)], className="row2"),
+        html.Div([_button(ids.SEL_BAT_APPLY, "Add batteries to selection")],
+                 className="actions"),
+        html.Div([_button(ids.SEL_REMOVE, "Remove PV and batteries", "ghost"),
+                  _button(ids.SEL_CLEAR, "Clear selection", "ghost")], className="actions"),
+    ], id=ids.MULTI_PANEL, className="panel", style={"display": "none"})
+    transformer = html.Div([
+        html.Div(id="transformer-info", className="info"),
+        html.H4("Community battery"),
+        html.Div([_num(ids.COMM_KWH, 200, 10, "kWh", "Capacity", 0),
+                  _num(ids.COMM_KW, 100, 5, "kW", "Power", 0)], className="row2"),
+        html.Div([_button(ids.COMM_APPLY, "Add / update community battery"),
+                  _button(ids.COMM_REMOVE, "Remove", "ghost")], className="actions"),
+    ], id=ids.TRANSFORMER_PANEL, className="panel", style={"display": "none"})
+    rule = html.Div([
+        html.H4("Place by rule"),
+        html.Div([_num(ids.RULE_MIN_ROOF, 200, 10, "m²", "Roofs of at least", 0),
+                  _num(ids.RULE_COVERAGE, 60, 1, "%", "at coverage", 0, 100)],
+                 className="row2"),
+        html.Div([_button(ids.RULE_APPLY, "Apply rule to the district"),
+                  html.Span(id=ids.RULE_PROGRESS, className="progress-text")],
+                 className="actions"),
+    ], className="panel rule")
+    return html.Div([
+        html.Div([html.H3("Nothing selected", id=ids.PANEL_TITLE),
+                  html.P("Click a building or a transformer on the map, or drag a box / lasso "
+                         "(toolbar top right of the map) to select several buildings.",
+                         id=ids.PANEL_HINT, className="hint")]),
+        single, multi, transformer, rule,
+    ], className="tab-body")
+
+
+def transformer_tab() -> html.Div:
+    return html.Div([
+        html.P("Energy shared hour by hour behind each transformer. Loading = max |net| / "
+               "(power factor × rating). Hosting capacity is an energy-balance estimate: extra "
+               "south-facing PV before reverse flow exceeds the rating.", className="hint"),
+        dash_table.DataTable(  # type: ignore[attr-defined]
+            id=ids.TRANSFORMER_TABLE,
+            columns=[{"name": n, "id": k, "type": t} for k, n, t in TRANSFORMER_COLUMNS],
+            data=[], sort_action="native", page_size=15, row_selectable=False,
+            style_table={"overflowX": "auto"},
+            style_cell={"fontFamily": "inherit", "fontSize": 12, "padding": "4px 6px",
+                        "textAlign": "right", "minWidth": 60},
+            style_cell_conditional=[{"if": {"column_id": "transformer_id"},
+                                     "textAlign": "left", "fontWeight": 600}],
+            style_header={"backgroundColor": "#f5f7fa", "fontWeight": 600,
+                          "whiteSpace": "normal", "height": "auto"},
+            style_data_conditional=[
+                {"if": {"filter_query": "{loading_pct} > 100", "column_id": "loading_pct"},
+                 "backgroundColor": "#fde8e8", "color": "#b42318", "fontWeight": 600},
+                {"if": {"filter_query": "{loading_pct} > 80 && {loading_pct} <= 100",
+                        "column_id": "loading_pct"}, "backgroundColor": "#fff4e5"},
+                {"if": {"filter_query": "{reverse_flow_hours} > 0",
+                        "column_id": "reverse_flow_hours"}, "color": "#1f5fbf"},
+            ]),
+    ], className="tab-body")
+
+
+def details_tab() -> html.Div:
+    return html.Div([
+        html.H3("District", id=ids.DETAIL_TITLE),
+        html.Div([
+            dcc.Dropdown(id=ids.DETAIL_WEEK, value="summer", clearable=False, searchable=False,
+                         options=[{"label": label, "value": k} for k, (label, _) in
+                                  WEEKS.items()], className="week"),
+            dcc.Checklist(id=ids.DETAIL_DAY, options=[{"label": "Typical day", "value": "day"}],
+                          value=[], inline=True, className="radio"),
+        ], className="row2"),
+        dcc.Graph(id=ids.WEEK_CHART, figure=empty_chart("Select a building or transformer"),
+                  config={"displaylogo": False}),
+        dcc.Graph(id=ids.SURVIVAL_CHART, figure=empty_chart(""), config={"displaylogo": False}),
+    ], className="tab-body")
+
+
+def page(district_name: str, synthetic: bool, figure: object, session: dict,
+         basemap: str) -> html.Div:
+    header = html.Header([
+        html.Div([html.Img(src="/assets/logo.svg", className="logo", alt=""),
+                  html.Span("Decentra", className="brand")], className="brand-box"),
+        html.Div([html.Span(district_name, className="district"),
+                  html.Span("synthetic", className="badge") if synthetic else None],
+                 className="district-box"),
+        html.Div([
+            dcc.Input(id=ids.SCENARIO_NAME, value="Untitled scenario", debounce=True,
+                      className="scenario-name", maxLength=200),
+            html.Span(id=ids.SCENARIO_STATUS, className="status"),
+        ], className="scenario-box"),
+        html.Div([_button(ids.UNDO, "↶ Undo", "ghost"), _button(ids.REDO, "↷ Redo", "ghost"),
+                  _button(ids.RESET, "Reset", "ghost"),
+                  html.Span(className="busy", id=ids.BUSY, title="computing")],
+                 className="history"),
+    ], className="topbar")
+    body = html.Div([
+        html.Div([
+            dcc.Graph(id=ids.MAP, figure=figure, className="map",
+                      config={"scrollZoom": True, "displaylogo": False, "responsive": True,
+                              "modeBarButtonsToRemove": ["toImage"]}),
+            map_toolbar(basemap),
+            legend(),
+            html.Div(id=ids.MESSAGE, className="toast", role="status"),
+        ], className="map-pane"),
+        html.Aside([
+            html.Div(id=ids.KPIS, className="kpis"),
+            dcc.Tabs([
+                dcc.Tab(placement_panel(), label="Place", value="place", id="tab-place"),
+                dcc.Tab(transformer_tab(), label="Transformers", value="transformers",
+                        id="tab-transformers"),
+                dcc.Tab(details_tab(), label="Details", value="details", id="tab-details"),
+            ], value="place", className="tabs"),
+            html.Footer([
+                "Weather DWD TRY2010 · loads BDEW/demandlib · PV pvlib · buildings © ",
+                html.A("OpenStreetMap contributors", href="https://www.openstreetmap.org/"
+                       "copyright", target="_blank"), " (ODbL) · feeders synthesized",
+            ], className="credits"),
+        ], className="side"),
+    ], className="main")
+    return html.Div([
+        dcc.Store(id=ids.SESSION, data=session, storage_type="memory"),
+        dcc.Store(id=ids.SELECTION, data={"buildings": [], "transformer": None}),
+        dcc.Store(id=ids.RENDERED, data=None),
+        header, body,
+    ], className="app")

@@ -1,0 +1,121 @@
+"""Per-tab state without global mutable state.
+
+Each browser tab keeps a small session dict in a ``dcc.Store`` (memory storage): the district's
+content hash, the current scenario's key, and undo / redo stacks of scenario keys. Scenarios
+themselves are immutable values kept server-side in the content-addressed cache (shared by
+worker processes), so a click sends a 40-character key instead of the whole scenario, and two
+tabs never share anything but identical values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import Any, TypedDict
+
+from dashboard.cache import cache, default_cache_dir
+from dashboard.domain.district import District
+from dashboard.domain.errors import DecentraError
+from dashboard.domain.scenario import Scenario
+
+UNDO_DEPTH = 100
+
+
+class Session(TypedDict):
+    district: str
+    scenario: str
+    undo: list[str]
+    redo: list[str]
+
+
+def scenario_key(scenario: Scenario) -> str:
+    """Content hash plus name (two scenarios differing only by name are different keys)."""
+    name = hashlib.sha256(scenario.name.encode()).hexdigest()[:8]
+    return f"{scenario.content_hash()}-{name}"
+
+
+def put_scenario(scenario: Scenario) -> str:
+    key = scenario_key(scenario)
+    if cache.get(f"scenario:{key}") is None:
+        cache.set(f"scenario:{key}", scenario)
+    return key
+
+
+def get_scenario(key: str) -> Scenario:
+    value = cache.get(f"scenario:{key}")
+    if not isinstance(value, Scenario):
+        raise DecentraError("this scenario is no longer on the server (the server was "
+                            "restarted or its cache cleared); reload the page to start again")
+    return value
+
+
+def new_session(district: District, scenario: Scenario) -> Session:
+    return Session(district=district.content_hash, scenario=put_scenario(scenario), undo=[],
+                   redo=[])
+
+
+def push(session: Session, scenario: Scenario) -> Session:
+    """Session after an edit: the new scenario is current, the old one can be undone."""
+    key = put_scenario(scenario)
+    if key == session["scenario"]:
+        return session
+    undo = [*session["undo"], session["scenario"]][-UNDO_DEPTH:]
+    return Session(district=session["district"], scenario=key, undo=undo, redo=[])
+
+
+def undo(session: Session) -> Session:
+    if not session["undo"]:
+        raise DecentraError("nothing to undo")
+    *rest, last = session["undo"]
+    return Session(district=session["district"], scenario=last, undo=rest,
+                   redo=[session["scenario"], *session["redo"]][:UNDO_DEPTH])
+
+
+def redo(session: Session) -> Session:
+    if not session["redo"]:
+        raise DecentraError("nothing to redo")
+    first, *rest = session["redo"]
+    return Session(district=session["district"], scenario=first,
+                   undo=[*session["undo"], session["scenario"]][-UNDO_DEPTH:], redo=rest)
+
+
+def parse_session(data: Any) -> Session:
+    if not isinstance(data, dict) or not {"district", "scenario", "undo", "redo"} <= set(data):
+        raise DecentraError("the page state is damaged; reload the page")
+    return Session(district=str(data["district"]), scenario=str(data["scenario"]),
+                   undo=[str(k) for k in data["undo"]], redo=[str(k) for k in data["redo"]])
+
+
+class DistrictRegistry:
+    """Districts by content hash: kept in memory and as GeoPackages on disk, so that every
+    worker and background process can open a district another one registered."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or default_cache_dir() / "districts"
+        self._items: dict[str, District] = {}
+        self._lock = threading.Lock()
+
+    def add(self, district: District, persist: bool = True) -> str:
+        with self._lock:
+            self._items[district.content_hash] = district
+        if persist:
+            path = self.directory / f"{district.content_hash}.gpkg"
+            if not path.exists():
+                from dashboard.io.district_gpkg import write_district
+                write_district(district, path)
+        return district.content_hash
+
+    def get(self, key: str) -> District:
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None:
+            return hit
+        path = self.directory / f"{key}.gpkg"
+        if not path.exists():
+            raise DecentraError("this district is not loaded on the server; reload the page")
+        from dashboard.io.district_gpkg import read_district
+        district = read_district(path)
+        with self._lock:
+            self._items[key] = district
+        return district
