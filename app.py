@@ -23,6 +23,9 @@ def _parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("DECENTRA_PORT", "8050")))
     parser.add_argument("--district", default=os.environ.get("DECENTRA_DISTRICT"),
                         help="district GeoPackage (default: the embedded Bubeneč district)")
+    parser.add_argument("--synthetic", type=int, metavar="N",
+                        help="serve a synthetic city of N buildings (tiles of the default "
+                             "district; for demos and scale tests)")
     parser.add_argument("--basemap", choices=["auto", "osm", "plain"],
                         default=os.environ.get("DECENTRA_BASEMAP", "auto"),
                         help="OpenStreetMap tiles, a plain background, or auto-detect")
@@ -33,7 +36,7 @@ def _parse(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     try:
-        app = create_app(args.district, basemap=args.basemap)
+        app = create_app(args.district, basemap=args.basemap, synthetic=args.synthetic)
     except DecentraError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

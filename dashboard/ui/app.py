@@ -10,34 +10,16 @@ from typing import Any
 
 import dash
 import diskcache
-import numpy as np
 from dash import DiskcacheManager
 from flask import Flask, Response, abort
 
 import dashboard as dc
 from dashboard.cache import cache, default_cache_dir, init_cache
-from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
-from dashboard.figures.maps import (
-    COLOR_SPECS,
-    LINE_CLASSES,
-    OSM_TILES,
-    building_features,
-    color_range,
-    feature_collection_bytes,
-    gzip_bytes,
-    line_class,
-    line_features,
-    planning_map,
-)
+from dashboard.figures.maps import COLOR_SPECS, OSM_TILES, planning_map
 from dashboard.ui import state
-from dashboard.ui.callbacks import (
-    AppContext,
-    building_frame,
-    geojson_url,
-    line_urls,
-    register_callbacks,
-)
+from dashboard.ui.callbacks import AppContext, building_frame, register_callbacks
+from dashboard.ui.layers import LayerService
 from dashboard.ui.layout import page
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -55,42 +37,6 @@ def probe_tiles(url: str = OSM_TILES, timeout_s: float = 1.5) -> bool:
         return False
 
 
-class GeoPayloads:
-    """Gzipped GeoJSON per district (buildings) and per (district, scenario, class) (feeders),
-    built once and served from Flask routes."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._buildings: dict[str, bytes] = {}
-        self._line_features: dict[str, tuple[list[str], np.ndarray]] = {}
-
-    def buildings(self, district: District) -> bytes:
-        key = district.content_hash
-        with self._lock:
-            hit = self._buildings.get(key)
-        if hit is None:
-            hit = gzip_bytes(feature_collection_bytes(building_features(district.buildings)))
-            with self._lock:
-                self._buildings[key] = hit
-        return hit
-
-    def lines(self, district: District, transformer_class: np.ndarray, wanted: int) -> bytes:
-        key = district.content_hash
-        with self._lock:
-            hit = self._line_features.get(key)
-        if hit is None:
-            feats = line_features(district.lines)
-            rows = district.transformers["transformer_id"].astype(str).tolist()
-            index = {t: i for i, t in enumerate(rows)}
-            owner = np.array([index[t] for t in district.lines["transformer_id"].astype(str)])
-            hit = (feats, owner)
-            with self._lock:
-                self._line_features[key] = hit
-        feats, owner = hit
-        chosen = np.flatnonzero(transformer_class[owner] == wanted)
-        return gzip_bytes(feature_collection_bytes([feats[i] for i in chosen]))
-
-
 def _gz_json(body: bytes) -> Response:
     resp = Response(body, mimetype="application/geo+json")
     resp.headers["Content-Encoding"] = "gzip"
@@ -101,8 +47,9 @@ def _gz_json(body: bytes) -> Response:
 
 def create_app(district_path: str | Path | None = None, *,
                cache_config: dict[str, Any] | None = None,
-               basemap: str | None = None) -> dash.Dash:
-    """The app on a district (default: the embedded one).
+               basemap: str | None = None, synthetic: int | None = None) -> dash.Dash:
+    """The app on a district (default: the embedded one; ``synthetic``: a synthetic city of
+    that many buildings).
 
     ``basemap``: "osm", "plain" or "auto" (probe the tile server; default, or the
     DECENTRA_BASEMAP environment variable).
@@ -110,7 +57,7 @@ def create_app(district_path: str | Path | None = None, *,
     server = Flask(__name__)
     init_cache(server, cache_config)
     registry = state.DistrictRegistry()
-    district = dc.load_district(district_path)
+    district = (dc.synthetic_city(synthetic) if synthetic else dc.load_district(district_path))
     registry.add(district)
     tiles = os.environ.get("DECENTRA_TILES_URL", OSM_TILES)
     choice = (basemap or os.environ.get("DECENTRA_BASEMAP", "auto")).lower()
@@ -118,32 +65,20 @@ def create_app(district_path: str | Path | None = None, *,
         raise DecentraError(f"base map must be osm, plain or auto, got {choice!r}")
     if choice == "auto":
         choice = "osm" if probe_tiles(tiles) else "plain"
+    layers = LayerService()
     context = AppContext(registry=registry, default_district=district.content_hash,
-                         tiles_url=tiles, bases={})
-    payloads = GeoPayloads()
+                         tiles_url=tiles, bases={}, layers=layers)
 
-    @server.route("/geo/<district_key>/buildings.geojson")
-    def buildings_geojson(district_key: str) -> Response:
+    @server.route("/geo/<district_key>/layer/<key>.geojson")
+    def layer_geojson(district_key: str, key: str) -> Response:
         try:
             d = registry.get(district_key)
         except DecentraError:
             abort(404)
-        return _gz_json(payloads.buildings(d))
-
-    @server.route("/geo/<district_key>/<scenario_key>/lines-<name>.geojson")
-    def lines_geojson(district_key: str, scenario_key: str, name: str) -> Response:
-        names = [c[0] for c in LINE_CLASSES]
-        if name not in names:
+        body = layers.geojson(d, key)
+        if body is None:
             abort(404)
-        try:
-            d = registry.get(district_key)
-            result = dc.evaluate(d, state.get_scenario(scenario_key))
-        except DecentraError:
-            abort(404)
-        t = result.transformers
-        classes = line_class(t["loading_pct"].to_numpy(float),
-                             t["reverse_flow_hours"].to_numpy(float))
-        return _gz_json(payloads.lines(d, classes, names.index(name)))
+        return _gz_json(body)
 
     @server.route("/healthz")
     def healthz() -> Response:
@@ -160,20 +95,33 @@ def create_app(district_path: str | Path | None = None, *,
         scenario = dc.Scenario(name="Untitled scenario")
         session = state.new_session(district, scenario)
         result = dc.evaluate(district, scenario)
-        base = context.base(district)
         spec = COLOR_SPECS["self_sufficiency"]
-        frame = building_frame(district, result)
-        figure = planning_map(base, frame, result.transformers, spec,
-                              color_range(spec, np.array([0.0, 100.0])),
-                              geojson_url(district.content_hash),
-                              line_urls(district.content_hash, session["scenario"]), [],
-                              choice, tiles)
+        urls, _ = layers.view(district, building_frame(district, result), spec,
+                              result.transformers, [])
+        figure = planning_map(context.base(district), spec, urls, result.transformers, choice,
+                              tiles)
         return page(district.name, district.is_synthetic, figure, dict(session), choice)
 
+    def warm_up() -> None:
+        """Prepare the first view's GeoJSON while the server starts (it is the same for every
+        first visit: content-addressed), so a large district's first page load is not spent
+        serialising."""
+        with server.app_context():
+            try:
+                result = dc.evaluate(district)
+                urls, _ = layers.view(district, building_frame(district, result),
+                                      COLOR_SPECS["self_sufficiency"], result.transformers, [])
+                for url in [*urls.classes, *urls.lines, urls.pv, urls.battery]:
+                    if url:
+                        layers.geojson(district, url.rsplit("/", 1)[-1].removesuffix(".geojson"))
+            except Exception as err:  # warm-up is an optimisation only
+                server.logger.warning("warm-up failed: %s", err)
+
+    threading.Thread(target=warm_up, name="decentra-warm-up", daemon=True).start()
     app.layout = serve_layout
     register_callbacks(app, context)
     app._decentra_context = context  # type: ignore[attr-defined]  # for tests
     return app
 
 
-__all__ = ["GeoPayloads", "cache", "create_app", "probe_tiles"]
+__all__ = ["cache", "create_app", "probe_tiles"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import shapely
 from dash import Dash, Input, Output, Patch, State, ctx, html, no_update
 
 import dashboard as dc
@@ -23,20 +24,18 @@ from dashboard.domain.scenario import Scenario
 from dashboard.figures import charts
 from dashboard.figures.maps import (
     COLOR_SPECS,
-    FIRST_LINE_LAYER,
-    LINE_CLASSES,
-    OSM_LAYER,
+    EMPTY_GEOJSON,
+    LAYER,
     TRACE,
     MapBase,
-    building_values,
-    color_range,
-    hover_data,
-    marker_sizes,
+    community_sizes,
+    legend_items,
     transformer_colors,
     transformer_custom,
 )
 from dashboard.ui import actions, ids, state
 from dashboard.ui.components import kpi_cards, transformer_rows
+from dashboard.ui.layers import LayerService
 
 
 @dataclass
@@ -47,6 +46,7 @@ class AppContext:
     default_district: str
     tiles_url: str
     bases: dict[str, MapBase]
+    layers: LayerService
 
     def district(self, key: str) -> District:
         return self.registry.get(key)
@@ -59,30 +59,6 @@ class AppContext:
         return hit
 
 
-def geojson_url(district_key: str) -> str:
-    return f"/geo/{district_key}/buildings.geojson"
-
-
-def line_urls(district_key: str, scenario_key: str) -> list[str]:
-    return [f"/geo/{district_key}/{scenario_key}/lines-{name}.geojson"
-            for name, _, _ in LINE_CLASSES]
-
-
-def pv_sizes(district: District, pv_kwp: np.ndarray) -> np.ndarray:
-    """Marker sizes scaled to the district's largest roof potential (independent of other
-    buildings' placements, so an edit changes its own marker only)."""
-    top = max(float(district.buildings["pv_potential_kwp"].max()), 1.0)
-    return marker_sizes(np.append(pv_kwp, top), 5, 13)[:-1]
-
-
-BATTERY_SCALE_KWH = 50.0
-
-
-def battery_sizes(kwh: np.ndarray) -> np.ndarray:
-    return marker_sizes(np.append(np.minimum(kwh, BATTERY_SCALE_KWH), BATTERY_SCALE_KWH),
-                        5, 11)[:-1]
-
-
 def message(text: str, kind: str = "error") -> html.Div:
     stamp: dict[str, Any] = {"data-ts": f"{time.time():.3f}"}
     return html.Div(text, className=f"toast-body {kind}", **stamp)
@@ -93,9 +69,27 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
                     ids.SEL_PV_APPLY, ids.SEL_BAT_APPLY, ids.SEL_REMOVE, ids.COMM_APPLY,
                     ids.COMM_REMOVE, ids.UNDO, ids.REDO, ids.RESET]
 
-    # ---- edits ---------------------------------------------------------------------------
+    render_outputs = [
+        Output(ids.MAP, "figure", allow_duplicate=True),
+        Output(ids.KPIS, "children", allow_duplicate=True),
+        Output(ids.TRANSFORMER_TABLE, "data", allow_duplicate=True),
+        Output(ids.SCENARIO_STATUS, "children", allow_duplicate=True),
+        Output(ids.UNDO, "disabled", allow_duplicate=True),
+        Output(ids.REDO, "disabled", allow_duplicate=True),
+        Output(ids.MAP_LEGEND, "children", allow_duplicate=True),
+        Output(ids.SCENARIO_NAME, "value", allow_duplicate=True),
+    ]
+    view_state = [State(ids.COLOR_BY, "value"), State(ids.LAYERS, "value"),
+                  State(ids.BASEMAP, "value")]
+    skip_render = (no_update,) * len(render_outputs)
+
+    def view(session: state.Session, view_args: tuple, selection: dict | None) -> tuple:
+        color, layers, basemap = view_args
+        return render_view(context, session, color, layers, basemap, selection)
+
+    # ---- edits: one round trip computes the new scenario and everything it changes --------
     @app.callback(
-        Output(ids.SESSION, "data"), Output(ids.MESSAGE, "children"),
+        Output(ids.SESSION, "data"), Output(ids.MESSAGE, "children"), *render_outputs,
         *[Input(b, "n_clicks") for b in edit_buttons],
         Input(ids.SCENARIO_NAME, "value"),
         State(ids.SESSION, "data"), State(ids.SELECTION, "data"),
@@ -103,23 +97,28 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
         State(ids.BAT_KWH, "value"), State(ids.BAT_KW, "value"),
         State(ids.SEL_COVERAGE, "value"), State(ids.SEL_BAT_KWH, "value"),
         State(ids.SEL_BAT_KW, "value"), State(ids.COMM_KWH, "value"),
-        State(ids.COMM_KW, "value"),
+        State(ids.COMM_KW, "value"), *view_state,
+        running=[(Output(ids.BUSY, "className"), "busy on", "busy")],
         prevent_initial_call=True,
     )
-    def edit(*args: Any) -> tuple[Any, Any]:
+    def edit(*args: Any) -> tuple:
         (name, session_data, selection, pv_kwp, pv_tilt, pv_az, bat_kwh, bat_kw, coverage,
-         sel_kwh, sel_kw, comm_kwh, comm_kw) = args[len(edit_buttons):]
+         sel_kwh, sel_kw, comm_kwh, comm_kw, *view_args) = args[len(edit_buttons):]
         trigger = ctx.triggered_id
         try:
             session = state.parse_session(session_data)
             if trigger == ids.SCENARIO_NAME:
                 current = state.get_scenario(session["scenario"])
                 if str(name or "").strip() == current.name:
-                    return no_update, no_update
+                    return (no_update, no_update, *skip_render)
             if trigger == ids.UNDO:
-                return state.undo(session), message("Undone", "ok")
+                new_session = state.undo(session)
+                return (new_session, message("Undone", "ok"),
+                        *view(new_session, tuple(view_args), selection))
             if trigger == ids.REDO:
-                return state.redo(session), message("Redone", "ok")
+                new_session = state.redo(session)
+                return (new_session, message("Redone", "ok"),
+                        *view(new_session, tuple(view_args), selection))
             district = context.district(session["district"])
             scenario = state.get_scenario(session["scenario"])
             chosen = list(selection.get("buildings") or [])
@@ -145,14 +144,15 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
             new = handlers[trigger]()
             dc.validate(district, new) if trigger != ids.SCENARIO_NAME else None
             if new is scenario or (new == scenario and new.name == scenario.name):
-                return no_update, message("Nothing changed", "info")
-            return state.push(session, new), no_update
+                return (no_update, message("Nothing changed", "info"), *skip_render)
+            new_session = state.push(session, new)
+            return (new_session, no_update, *view(new_session, tuple(view_args), selection))
         except DecentraError as err:
-            return no_update, message(str(err))
+            return (no_update, message(str(err)), *skip_render)
 
     # ---- rule placement: a background job (can be long on a large district) ---------------
     @app.callback(
-        Output(ids.SESSION, "data", allow_duplicate=True),
+        Output(ids.SESSION_BG, "data"),
         Output(ids.MESSAGE, "children", allow_duplicate=True),
         Input(ids.RULE_APPLY, "n_clicks"),
         State(ids.SESSION, "data"), State(ids.RULE_MIN_ROOF, "value"),
@@ -180,112 +180,56 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
             set_progress(("",))
             return no_update, message(str(err))
 
-    # ---- results: KPIs, map patch, transformer table -------------------------------------
+    # ---- view changes, first load, results of background jobs ----------------------------
     @app.callback(
-        Output(ids.MAP, "figure"), Output(ids.KPIS, "children"),
-        Output(ids.TRANSFORMER_TABLE, "data"), Output(ids.SCENARIO_STATUS, "children"),
-        Output(ids.UNDO, "disabled"), Output(ids.REDO, "disabled"),
-        Output(ids.RENDERED, "data"), Output(ids.SCENARIO_NAME, "value"),
+        Output(ids.SESSION, "data", allow_duplicate=True), *render_outputs,
         Output(ids.MESSAGE, "children", allow_duplicate=True),
-        Input(ids.SESSION, "data"), Input(ids.COLOR_BY, "value"), Input(ids.LAYERS, "value"),
-        Input(ids.BASEMAP, "value"),
-        State(ids.RENDERED, "data"),
+        Input(ids.SESSION_BG, "data"), Input(ids.COLOR_BY, "value"),
+        Input(ids.LAYERS, "value"), Input(ids.BASEMAP, "value"),
+        State(ids.SESSION, "data"), State(ids.SELECTION, "data"),
         running=[(Output(ids.BUSY, "className"), "busy on", "busy")],
         prevent_initial_call="initial_duplicate",
     )
-    def render(session_data: Any, color_key: str, layers: list[str], basemap: str | None,
-               rendered: dict | None) -> tuple:
+    def render(session_bg: Any, color_key: str, layers: list[str], basemap: str | None,
+               session_data: Any, selection: dict | None) -> tuple:
+        promoted = ctx.triggered_id == ids.SESSION_BG and session_bg is not None
         try:
-            session = state.parse_session(session_data)
-            district = context.district(session["district"])
-            scenario = state.get_scenario(session["scenario"])
-            result = dc.evaluate(district, scenario)
-            baseline = dc.baseline(district)
+            session = state.parse_session(session_bg if promoted else session_data)
+            outputs = render_view(context, session, color_key, layers, basemap, selection)
         except DecentraError as err:
-            return (no_update,) * 8 + (message(str(err)),)
-        spec = COLOR_SPECS.get(color_key) or COLOR_SPECS["self_sufficiency"]
-        b = building_frame(district, result)
-        patch = Patch()
-        scen_hash = scenario.content_hash()
-        lineage = scenario.lineage
-        incremental = (rendered is not None and rendered.get("district") == district.content_hash
-                       and rendered.get("color") == spec.key and lineage is not None
-                       and lineage.parent_hash == rendered.get("scenario")
-                       and len(lineage.building_ids) <= 200)
-        if incremental:
-            assert lineage is not None
-            rows = district.buildings.index.get_indexer(
-                _rows_of(district, lineage.building_ids))
-            z = building_values(b.iloc[rows], spec)
-            custom = hover_data(b.iloc[rows])
-            pv = pv_sizes(district, b["pv_kwp"].to_numpy(float)[rows])
-            bat = battery_sizes(b["battery_kwh"].to_numpy(float)[rows])
-            for j, r in enumerate(rows):
-                patch["data"][TRACE["buildings"]]["z"][r] = _num(z[j])
-                patch["data"][TRACE["buildings"]]["customdata"][r] = custom[j].tolist()
-                patch["data"][TRACE["pv"]]["marker"]["size"][r] = float(pv[j])
-                patch["data"][TRACE["pv"]]["customdata"][r] = [round(float(
-                    b["pv_kwp"].iloc[r]), 1)]
-                patch["data"][TRACE["battery"]]["marker"]["size"][r] = float(bat[j])
-                patch["data"][TRACE["battery"]]["customdata"][r] = [round(float(
-                    b["battery_kwh"].iloc[r]), 1)]
-        else:
-            z = building_values(b, spec)
-            zrange = color_range(spec, building_values(_range_frame(district, b, spec), spec))
-            trace = patch["data"][TRACE["buildings"]]
-            trace["z"] = [_num(v) for v in z]
-            trace["customdata"] = hover_data(b).tolist()
-            trace["zmin"], trace["zmax"] = zrange
-            trace["meta"] = spec.label
-            trace["colorscale"] = spec.colorscale
-            trace["colorbar"]["title"]["text"] = f"{spec.label} [{spec.unit}]"
-            pv = b["pv_kwp"].to_numpy(float)
-            bat = b["battery_kwh"].to_numpy(float)
-            patch["data"][TRACE["pv"]]["marker"]["size"] = pv_sizes(district, pv).tolist()
-            patch["data"][TRACE["pv"]]["customdata"] = np.round(pv, 1)[:, None].tolist()
-            patch["data"][TRACE["battery"]]["marker"]["size"] = battery_sizes(bat).tolist()
-            patch["data"][TRACE["battery"]]["customdata"] = np.round(bat, 1)[:, None].tolist()
-        t = result.transformers
-        patch["data"][TRACE["transformers"]]["marker"]["color"] = transformer_colors(t)
-        patch["data"][TRACE["transformers"]]["customdata"] = transformer_custom(t).tolist()
-        comm = t["community_battery_kwh"].to_numpy(float)
-        patch["data"][TRACE["community"]]["marker"]["size"] = marker_sizes(comm, 9, 18).tolist()
-        patch["data"][TRACE["community"]]["customdata"] = np.round(comm, 0)[:, None].tolist()
-        urls = line_urls(district.content_hash, session["scenario"])
-        show = set(layers or [])
-        for i, url in enumerate(urls):
-            patch["layout"]["map"]["layers"][FIRST_LINE_LAYER + i]["source"] = url
-            patch["layout"]["map"]["layers"][FIRST_LINE_LAYER + i]["visible"] = "feeders" in show
-        patch["data"][TRACE["pv"]]["visible"] = "pv" in show
-        patch["data"][TRACE["battery"]]["visible"] = "batteries" in show
-        patch["data"][TRACE["transformers"]]["visible"] = "transformers" in show
-        patch["data"][TRACE["community"]]["visible"] = "transformers" in show
-        if basemap and (rendered is None or rendered.get("basemap") != basemap):
-            patch["layout"]["map"]["layers"][OSM_LAYER]["visible"] = basemap == "osm"
-        status = (f"{len(scenario.pv)} PV · {len(scenario.batteries)} batteries · "
-                  f"{len(scenario.community_batteries)} community · "
-                  f"{result.summary['pv_kwp']:,.0f} kWp")
-        new_rendered = {"district": district.content_hash, "scenario": scen_hash,
-                        "color": spec.key, "basemap": basemap}
-        return (patch, kpi_cards(result.summary, baseline.summary),
-                transformer_rows(t), status, not session["undo"], not session["redo"],
-                new_rendered, scenario.name, no_update)
+            return (no_update, *skip_render, message(str(err)))
+        return (session if promoted else no_update, *outputs, no_update)
 
-    # ---- selection -----------------------------------------------------------------------
+    # ---- selection ----------------------------------------------------------------------
     @app.callback(
         Output(ids.SELECTION, "data"),
-        Input(ids.MAP, "clickData"), Input(ids.MAP, "selectedData"), Input(ids.SEL_CLEAR,
-                                                                             "n_clicks"),
-        State(ids.SESSION, "data"),
+        Input(ids.MAP_CLICK, "data"), Input(ids.MAP, "clickData"),
+        Input(ids.MAP, "selectedData"), Input(ids.SEL_CLEAR, "n_clicks"),
+        State(ids.SESSION, "data"), State(ids.SELECTION, "data"),
         prevent_initial_call=True,
     )
-    def select(click: dict | None, selected: dict | None, _clear: int, session_data: Any
-               ) -> dict:
-        trigger = ctx.triggered_id
-        if trigger == ids.SEL_CLEAR:
+    def select(building_click: dict | None, click: dict | None, selected: dict | None,
+               _clear: int, session_data: Any, current: dict | None) -> Any:
+        prop = ctx.triggered[0]["prop_id"] if ctx.triggered else ""
+        if ctx.triggered_id == ids.SEL_CLEAR:
             return {"buildings": [], "transformer": None}
-        data = click if ctx.triggered[0]["prop_id"].endswith("clickData") else selected
-        return selection_from_points((data or {}).get("points") or [])
+        if prop.startswith(ids.MAP_CLICK):
+            bid = (building_click or {}).get("building")
+            if not bid:
+                return no_update
+            prev = list((current or {}).get("buildings") or [])
+            if (building_click or {}).get("shift"):
+                chosen = [b for b in prev if b != bid] if bid in prev else [*prev, bid]
+                return {"buildings": chosen, "transformer": None}
+            return {"buildings": [str(bid)], "transformer": None}
+        if prop.endswith("clickData"):
+            return selection_from_points((click or {}).get("points") or [])
+        try:
+            session = state.parse_session(session_data)
+            base = context.base(context.district(session["district"]))
+        except DecentraError:
+            return no_update
+        return selection_from_region(base, selected or {})
 
     @app.callback(
         Output(ids.MAP, "figure", allow_duplicate=True),
@@ -296,7 +240,7 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
         Output(ids.PV_KWP, "value"), Output(ids.PV_TILT, "value"),
         Output(ids.PV_AZIMUTH, "value"), Output(ids.BAT_KWH, "value"),
         Output(ids.BAT_KW, "value"), Output(ids.COMM_KWH, "value"), Output(ids.COMM_KW, "value"),
-        Input(ids.SELECTION, "data"), Input(ids.SESSION, "data"),
+        Input(ids.SELECTION, "data"), State(ids.SESSION, "data"),
         prevent_initial_call=True,
     )
     def show_selection(selection: dict, session_data: Any) -> tuple:
@@ -310,8 +254,8 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
         chosen = [str(b) for b in selection.get("buildings") or []]
         tid = selection.get("transformer")
         patch = Patch()
-        patch["data"][TRACE["selection"]]["locations"] = chosen
-        patch["data"][TRACE["selection"]]["z"] = [1] * len(chosen)
+        url = context.layers.selection(district, chosen)
+        patch["layout"]["map"]["layers"][LAYER.SELECTION]["source"] = url or EMPTY_GEOJSON
         keep = (no_update,) * 7
         if tid:
             result = dc.evaluate(district, scenario)
@@ -364,8 +308,12 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
         Output(ids.DETAIL_TITLE, "children"),
         Input(ids.SELECTION, "data"), Input(ids.SESSION, "data"),
         Input(ids.DETAIL_WEEK, "value"), Input(ids.DETAIL_DAY, "value"),
+        Input(ids.TABS, "value"),
     )
-    def details(selection: dict, session_data: Any, week: str, day: list[str]) -> tuple:
+    def details(selection: dict, session_data: Any, week: str, day: list[str],
+                tab: str) -> tuple:
+        if tab != "details":      # charts are only built while they are on screen
+            return no_update, no_update, no_update
         try:
             session = state.parse_session(session_data)
             district = context.district(session["district"])
@@ -395,25 +343,38 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
                 charts.survival_chart(curves, "Outage survival"), title)
 
 
+def render_view(context: AppContext, session: state.Session, color_key: str | None,
+                layers: list[str] | None, basemap: str | None, selection: dict | None,
+                ) -> tuple:
+    """Everything that shows a scenario: map patch, KPI cards, transformer rows, status line,
+    undo / redo state, legend, scenario name. Raises DecentraError."""
+    district = context.district(session["district"])
+    scenario = state.get_scenario(session["scenario"])
+    result = dc.evaluate(district, scenario)
+    baseline = dc.baseline(district)
+    spec = COLOR_SPECS.get(color_key or "") or COLOR_SPECS["self_sufficiency"]
+    t = result.transformers
+    chosen = list((selection or {}).get("buildings") or [])
+    urls, breaks = context.layers.view(district, building_frame(district, result), spec, t,
+                                       chosen)
+    patch = map_patch(urls, spec, set(layers or []), basemap)
+    patch["data"][TRACE["transformers"]]["marker"]["color"] = transformer_colors(t)
+    patch["data"][TRACE["transformers"]]["customdata"] = transformer_custom(t).tolist()
+    comm = t["community_battery_kwh"].to_numpy(float)
+    patch["data"][TRACE["community"]]["marker"]["size"] = community_sizes(comm)
+    patch["data"][TRACE["community"]]["customdata"] = np.round(comm, 0)[:, None].tolist()
+    status = (f"{len(scenario.pv)} PV · {len(scenario.batteries)} batteries · "
+              f"{len(scenario.community_batteries)} community · "
+              f"{result.summary['pv_kwp']:,.0f} kWp")
+    return (patch, kpi_cards(result.summary, baseline.summary), transformer_rows(t), status,
+            not session["undo"], not session["redo"], map_legend(spec, breaks), scenario.name)
+
+
 def building_frame(district: District, result: Result) -> Any:
     """Result per building plus district attributes, in district row order."""
     frame = result.buildings.reset_index(drop=True)
     frame["pv_potential_kwp"] = district.buildings["pv_potential_kwp"].to_numpy(float)
     return frame
-
-
-def _range_frame(district: District, frame: Any, spec: Any) -> Any:
-    """Fixed colour ranges per district: PV colours run to the largest roof potential."""
-    if spec.key in ("pv_kwp", "pv_potential_kwp"):
-        out = frame.copy()
-        out[spec.key] = district.buildings["pv_potential_kwp"].to_numpy(float)
-        return out
-    return frame
-
-
-def _rows_of(district: District, building_ids: Any) -> Any:
-    ids_ = district.buildings["building_id"]
-    return ids_.index[ids_.isin(list(building_ids))]
 
 
 def _one(chosen: list[str]) -> str:
@@ -422,28 +383,64 @@ def _one(chosen: list[str]) -> str:
     return chosen[0]
 
 
-def _num(v: float) -> float | None:
-    return None if not math.isfinite(v) else float(v)
-
-
 def _fmt(v: float) -> str:
     return "∞" if not math.isfinite(v) else f"{v:,.0f}"
 
 
 def selection_from_points(points: list[dict]) -> dict:
-    """Building ids (polygons carry ``location``, markers ``text``) or one transformer."""
-    buildings: list[str] = []
-    transformer = None
+    """A transformer from a click on its marker (trace points carry their id as ``text``)."""
     for p in points:
-        curve = p.get("curveNumber")
-        if curve == TRACE["buildings"] or curve == TRACE["selection"]:
-            if p.get("location") is not None:
-                buildings.append(str(p["location"]))
-        elif curve in (TRACE["pv"], TRACE["battery"]):
-            if p.get("text") is not None:
-                buildings.append(str(p["text"]))
-        elif curve in (TRACE["transformers"], TRACE["community"]) and p.get("text"):
-            transformer = str(p["text"])
-    if transformer and len(points) == 1:
-        return {"buildings": [], "transformer": transformer}
-    return {"buildings": list(dict.fromkeys(buildings)), "transformer": None}
+        if p.get("curveNumber") in (TRACE["transformers"], TRACE["community"]) and p.get("text"):
+            return {"buildings": [], "transformer": str(p["text"])}
+    return {"buildings": [], "transformer": None}
+
+
+def selection_from_region(base: MapBase, selected: dict) -> dict:
+    """Buildings whose representative point lies in a box (``range``) or lasso
+    (``lassoPoints``) drawn on the map."""
+    ring = None
+    box = (selected.get("range") or {}).get("map")
+    lasso = (selected.get("lassoPoints") or {}).get("map")
+    if box:
+        (x0, y0), (x1, y1) = box
+        ring = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    elif lasso and len(lasso) >= 3:
+        ring = [tuple(p) for p in lasso]
+    if ring is None:
+        return {"buildings": [], "transformer": None}
+    polygon = shapely.Polygon(ring)
+    inside = shapely.contains_xy(polygon, base.b_lon, base.b_lat)
+    return {"buildings": [base.building_ids[i] for i in np.flatnonzero(inside)],
+            "transformer": None}
+
+
+def map_patch(urls: Any, spec: Any, show: set[str], basemap: str | None) -> Patch:
+    """Layer sources (content-addressed: unchanged layers keep their URL and are left alone
+    by plotly), class colours, visibility and base map."""
+    patch = Patch()
+    layers = patch["layout"]["map"]["layers"]
+    colors = spec.colors()
+    for i, url in enumerate(urls.classes):
+        layers[LAYER.CLASS0 + i]["source"] = url or EMPTY_GEOJSON
+        if i < len(colors):
+            layers[LAYER.CLASS0 + i]["color"] = colors[i]
+    for i, url in enumerate(urls.lines):
+        layers[LAYER.LINE0 + i]["source"] = url or EMPTY_GEOJSON
+        layers[LAYER.LINE0 + i]["visible"] = "feeders" in show
+    layers[LAYER.PV]["source"] = urls.pv or EMPTY_GEOJSON
+    layers[LAYER.PV]["visible"] = "pv" in show
+    layers[LAYER.BATTERY]["source"] = urls.battery or EMPTY_GEOJSON
+    layers[LAYER.BATTERY]["visible"] = "batteries" in show
+    layers[LAYER.OSM]["visible"] = basemap == "osm"
+    patch["data"][TRACE["transformers"]]["visible"] = "transformers" in show
+    patch["data"][TRACE["community"]]["visible"] = "transformers" in show
+    return patch
+
+
+def map_legend(spec: Any, breaks: Any) -> list:
+    """Classed colour legend of the building layer (with label and unit for the hover)."""
+    items = [html.Span([html.I(style={"background": color}), label],
+                       className="class-item") for color, label in legend_items(spec, breaks)]
+    return [html.Div(f"{spec.label} [{spec.unit}]", className="legend-head",
+                     id="legend-head", **{"data-label": spec.label, "data-unit": spec.unit}),
+            *items]

@@ -1,12 +1,15 @@
 """Component ids, defined once (layout and callbacks import them from here)."""
 
-SESSION = "session"              # dcc.Store: district hash, scenario key, undo/redo stacks
+SESSION = "session"
+SESSION_BG = "session-bg"        # dcc.Store: session produced by a background job
+TABS = "tabs"              # dcc.Store: district hash, scenario key, undo/redo stacks
 SELECTION = "selection"          # dcc.Store: selected building ids / transformer id
-RENDERED = "rendered"            # dcc.Store: what the map currently shows (for patches)
 MESSAGE = "message"
 BUSY = "busy"
 
 MAP = "map"
+MAP_CLICK = "map-click"       # dcc.Store written by assets/map.js on building clicks
+MAP_LEGEND = "map-legend"
 COLOR_BY = "color-by"
 BASEMAP = "basemap"
 LAYERS = "layers"

@@ -109,8 +109,9 @@ def placement_panel() -> html.Div:
     ], className="panel rule")
     return html.Div([
         html.Div([html.H3("Nothing selected", id=ids.PANEL_TITLE),
-                  html.P("Click a building or a transformer on the map, or drag a box / lasso "
-                         "(toolbar top right of the map) to select several buildings.",
+                  html.P("Click a building or a transformer on the map (shift-click adds "
+                         "buildings), or drag a box / lasso (toolbar top right of the map) to "
+                         "select several buildings.",
                          id=ids.PANEL_HINT, className="hint")]),
         single, multi, transformer, rule,
     ], className="tab-body")
@@ -183,6 +184,7 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
                       config={"scrollZoom": True, "displaylogo": False, "responsive": True,
                               "modeBarButtonsToRemove": ["toImage"]}),
             map_toolbar(basemap),
+            html.Div(id=ids.MAP_LEGEND, className="class-legend"),
             legend(),
             html.Div(id=ids.MESSAGE, className="toast", role="status"),
         ], className="map-pane"),
@@ -193,7 +195,7 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
                 dcc.Tab(transformer_tab(), label="Transformers", value="transformers",
                         id="tab-transformers"),
                 dcc.Tab(details_tab(), label="Details", value="details", id="tab-details"),
-            ], value="place", className="tabs"),
+            ], value="place", className="tabs", id=ids.TABS),
             html.Footer([
                 "Weather DWD TRY2010 · loads BDEW/demandlib · PV pvlib · buildings © ",
                 html.A("OpenStreetMap contributors", href="https://www.openstreetmap.org/"
@@ -204,6 +206,7 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
     return html.Div([
         dcc.Store(id=ids.SESSION, data=session, storage_type="memory"),
         dcc.Store(id=ids.SELECTION, data={"buildings": [], "transformer": None}),
-        dcc.Store(id=ids.RENDERED, data=None),
+        dcc.Store(id=ids.MAP_CLICK, data=None),
+        dcc.Store(id=ids.SESSION_BG, data=None),
         header, body,
     ], className="app")

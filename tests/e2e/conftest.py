@@ -96,13 +96,10 @@ def open_app(page: Page, url: str) -> None:
 
 
 RENDERED_JS = f"""() => {{
-    const gd = {MAP_JS};
-    const map = gd._fullLayout.map._subplot.map;
-    const uid = gd._fullData[0].uid;
-    const fill = map.getStyle().layers.map(l => l.id)
-        .filter(id => id.includes(uid) && id.endsWith('fill'));
-    const feats = map.queryRenderedFeatures({{layers: fill}});
-    return new Set(feats.map(f => JSON.stringify(f.properties.ct))).size;
+    const map = {MAP_JS}._fullLayout.map._subplot.map;
+    const feats = map.queryRenderedFeatures().filter(
+        f => f.layer.type === 'fill' && f.properties && f.properties.b !== undefined);
+    return new Set(feats.map(f => f.properties.b)).size;
 }}"""
 
 
@@ -124,6 +121,16 @@ def screen_point(page: Page, lon: float, lat: float) -> tuple[float, float]:
         const r = map.getCanvas().getBoundingClientRect();
         return [r.left + p.x, r.top + p.y];
     }}"""))
+
+
+def zoom_to(page: Page, lon: float, lat: float, zoom: float) -> None:
+    """Centre the map on a point at a zoom level, as a user would before clicking."""
+    page.evaluate(f"""async () => {{
+        await Plotly.relayout({MAP_JS}, {{'map.center': {{lon: {lon}, lat: {lat}}},
+                                          'map.zoom': {zoom}}});
+    }}""")
+    page.wait_for_function(f"() => {MAP_JS}._fullLayout.map._subplot.map.loaded()",
+                           timeout=60_000)
 
 
 def click_map(page: Page, lon: float, lat: float) -> None:

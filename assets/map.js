@@ -1,0 +1,81 @@
+/* Decentra: building clicks and hover on the MapLibre map that plotly draws.
+ *
+ * Buildings are map layers (not plotly traces), so plotly does not report clicks on them.
+ * This script attaches to the map once it exists, finds the building feature under the
+ * pointer (features carry the building id "b" and its figures) and
+ *  - on click writes {building, shift} into the dcc.Store "map-click" (dash_clientside.set_props),
+ *  - on hover shows a small tooltip with the building's figures and units.
+ * Transformer markers are plotly traces: their clicks go through the Graph's clickData.
+ */
+(function () {
+  "use strict";
+
+  function mapOf(gd) {
+    var layout = gd && gd._fullLayout;
+    var sub = layout && layout.map && layout.map._subplot;
+    return sub && sub.map ? sub.map : null;
+  }
+
+  function buildingAt(map, point) {
+    var feats = map.queryRenderedFeatures(point);
+    for (var i = 0; i < feats.length; i++) {
+      var f = feats[i];
+      if (f.layer && f.layer.type === "fill" && f.properties && f.properties.b !== undefined) {
+        return f;
+      }
+    }
+    return null;
+  }
+
+  function fmt(x, digits) {
+    if (x === null || x === undefined || x === "null") return "—";
+    var n = Number(x);
+    return n.toLocaleString("en-GB", {maximumFractionDigits: digits, minimumFractionDigits: digits});
+  }
+
+  function tipHtml(p) {
+    var head = document.getElementById("legend-head");
+    var label = head ? head.getAttribute("data-label") : "Value";
+    var unit = head ? head.getAttribute("data-unit") : "";
+    return "<b>" + p.b + "</b><br>" + label + ": " + fmt(p.v, 1) + " " + unit +
+      "<br>Demand " + fmt(p.d, 1) + " MWh/a" +
+      "<br>PV " + fmt(p.p, 1) + " kWp · battery " + fmt(p.s, 1) + " kWh" +
+      "<br>Self-sufficiency " + fmt(p.ss, 1) + " %" +
+      "<br>Outage survival " + fmt(p.h, 1) + " h (mean)";
+  }
+
+  function attach() {
+    var gd = document.querySelector("#map .js-plotly-plot");
+    var map = mapOf(gd);
+    if (!map || map.__decentra) return;
+    map.__decentra = true;
+    var container = map.getContainer();
+    var tip = document.createElement("div");
+    tip.className = "map-tip";
+    tip.style.display = "none";
+    container.appendChild(tip);
+
+    map.on("click", function (e) {
+      if (gd._hoverdata && gd._hoverdata.length) return;   // a transformer marker was hit
+      var f = buildingAt(map, e.point);
+      if (!f || !window.dash_clientside || !window.dash_clientside.set_props) return;
+      window.dash_clientside.set_props("map-click", {
+        data: {building: String(f.properties.b), shift: !!e.originalEvent.shiftKey,
+               t: Date.now()}
+      });
+    });
+    map.on("mousemove", function (e) {
+      var f = (gd._hoverdata && gd._hoverdata.length) ? null : buildingAt(map, e.point);
+      if (!f) { tip.style.display = "none"; map.getCanvas().style.cursor = ""; return; }
+      map.getCanvas().style.cursor = "pointer";
+      tip.innerHTML = tipHtml(f.properties);
+      tip.style.left = (e.point.x + 14) + "px";
+      tip.style.top = (e.point.y + 14) + "px";
+      tip.style.display = "block";
+    });
+    map.on("mouseout", function () { tip.style.display = "none"; });
+  }
+
+  // plotly creates the map after the first render and may re-create it: keep checking
+  setInterval(attach, 400);
+})();
