@@ -52,6 +52,8 @@ def week_chart(hourly: pd.DataFrame, title: str, week: str = "summer",
                     line={"color": COLORS["export"], "width": 1.5, "dash": "dot"})
     fig.update_layout(**_layout(f"{title} — {subtitle}", "kW"))
     fig.update_layout(barmode="relative")
+    if not typical_day:   # a typical year: show the day, not the reference year
+        fig.update_xaxes(tickformat="%a %d %b", hoverformat="%a %d %b %H:%M")
     return fig
 
 

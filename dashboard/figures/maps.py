@@ -130,7 +130,7 @@ def basemap_style() -> str:
 
 
 def osm_layer(tiles_url: str = OSM_TILES, visible: bool = True) -> dict:
-    return {"sourcetype": "raster", "source": [tiles_url], "sourceattribution":
+    return {"sourcetype": "raster", "type": "raster", "source": [tiles_url], "sourceattribution":
             OSM_ATTRIBUTION, "below": "traces", "visible": bool(visible), "opacity": 0.75,
             "name": "basemap"}
 

@@ -32,12 +32,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_app(tmp: Path, *args: str, timeout_s: float = 120.0) -> tuple[subprocess.Popen, str]:
+def start_app(tmp: Path, *args: str, timeout_s: float = 120.0, basemap: str = "plain",
+              env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = dict(os.environ, DECENTRA_CACHE_DIR=str(tmp), PYTHONUNBUFFERED="1")
+    full_env = dict(os.environ, DECENTRA_CACHE_DIR=str(tmp), PYTHONUNBUFFERED="1",
+                    **(env or {}))
     log = open(tmp / f"app-{port}.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port),
-                             "--basemap", "plain", *args], cwd=ROOT, env=env, stdout=log,
+                             "--basemap", basemap, *args], cwd=ROOT, env=full_env, stdout=log,
                             stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + timeout_s
