@@ -5,6 +5,9 @@
  * pointer (features carry the building id "b" and its figures) and
  *  - on click writes {building, shift} into the dcc.Store "map-click" (dash_clientside.set_props),
  *  - on hover shows a small tooltip with the building's figures and units.
+ * Box and lasso selections: plotly reports the drawn region while dragging ("selecting") but
+ * sends no event data when no *trace* point falls inside, so the last region drawn is written
+ * into the Store "map-region" when the selection ends; the server finds the buildings in it.
  * Transformer markers are plotly traces: their clicks go through the Graph's clickData.
  */
 (function () {
@@ -74,6 +77,21 @@
       tip.style.display = "block";
     });
     map.on("mouseout", function () { tip.style.display = "none"; });
+
+    var region = null;
+    gd.on("plotly_selecting", function (ev) {
+      if (ev && (ev.range || ev.lassoPoints)) {
+        region = {range: ev.range || null, lassoPoints: ev.lassoPoints || null};
+      }
+    });
+    gd.on("plotly_selected", function (ev) {
+      var r = (ev && (ev.range || ev.lassoPoints))
+        ? {range: ev.range || null, lassoPoints: ev.lassoPoints || null} : region;
+      region = null;
+      if (!r || !window.dash_clientside || !window.dash_clientside.set_props) return;
+      r.t = Date.now();
+      window.dash_clientside.set_props("map-region", {data: r});
+    });
   }
 
   // plotly creates the map after the first render and may re-create it: keep checking

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import shapely
-from plotly.colors import get_colorscale, sample_colorscale
+from plotly.colors import sample_colorscale
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
@@ -55,10 +55,6 @@ class ColorSpec:
     scale_name: str
     factor: float = 1.0
     breaks: tuple[float, ...] | None = None   # N_CLASSES + 1 edges; None: from the data
-
-    @property
-    def colorscale(self) -> list[list]:
-        return [[float(p), c] for p, c in get_colorscale(self.scale_name)]
 
     def colors(self) -> list[str]:
         return sample_colorscale(self.scale_name, list(np.linspace(0.08, 1.0, N_CLASSES)))
@@ -214,9 +210,6 @@ def content_key(*parts: object) -> str:
 
 
 # ---- building figures shown in hover ------------------------------------------------------
-TIP_COLUMNS = ("demand_kwh", "pv_kwp", "battery_kwh", "self_sufficiency", "survival_mean_h")
-
-
 def tip_table(frame: pd.DataFrame, values: np.ndarray) -> np.ndarray:
     """Per building: shown value, demand MWh/a, PV kWp, battery kWh, self-sufficiency %,
     mean survival h (rounded; these travel with each building feature for the hover)."""

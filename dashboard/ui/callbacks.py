@@ -204,7 +204,7 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
     @app.callback(
         Output(ids.SELECTION, "data"),
         Input(ids.MAP_CLICK, "data"), Input(ids.MAP, "clickData"),
-        Input(ids.MAP, "selectedData"), Input(ids.SEL_CLEAR, "n_clicks"),
+        Input(ids.MAP_REGION, "data"), Input(ids.SEL_CLEAR, "n_clicks"),
         State(ids.SESSION, "data"), State(ids.SELECTION, "data"),
         prevent_initial_call=True,
     )

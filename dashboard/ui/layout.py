@@ -207,6 +207,7 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
         dcc.Store(id=ids.SESSION, data=session, storage_type="memory"),
         dcc.Store(id=ids.SELECTION, data={"buildings": [], "transformer": None}),
         dcc.Store(id=ids.MAP_CLICK, data=None),
+        dcc.Store(id=ids.MAP_REGION, data=None),
         dcc.Store(id=ids.SESSION_BG, data=None),
         header, body,
     ], className="app")

@@ -174,3 +174,29 @@ def test_colour_by_and_details_chart(page, app_url, points):
     traces = page.evaluate("() => document.querySelector('#week-chart .js-plotly-plot')"
                            ".data.map(t => t.name)")
     assert "Demand" in traces and "PV" in traces
+
+
+def test_lasso_selects_the_enclosed_buildings(page, app_url, points):
+    open_app(page, app_url)
+    page.hover("#map")
+    page.click("#map .modebar-btn[data-attr='dragmode'][data-val='lasso']")
+    # a triangle over the middle of the district (clear of the map's overlays)
+    lon_c, lat_c = points["lon"].median(), points["lat"].median()
+    dx = (points["lon"].max() - points["lon"].min()) * 0.3
+    dy = (points["lat"].max() - points["lat"].min()) * 0.3
+    corners = [(lon_c - dx, lat_c - dy), (lon_c + dx, lat_c - dy), (lon_c, lat_c + dy)]
+    xy = [screen_point(page, lon, lat) for lon, lat in corners]
+    page.mouse.move(*xy[0])
+    page.mouse.down()
+    for x, y in [*xy[1:], xy[0]]:
+        page.mouse.move(x, y, steps=8)
+    page.mouse.up()
+    page.wait_for_function("() => /\\d+ buildings/.test("
+                           "document.querySelector('#panel-title').innerText)", timeout=15_000)
+    count = int(re.match(r"(\d+)", page.inner_text("#panel-title")).group(1))
+    assert count >= 10
+    page.fill("#sel-bat-kwh", "8")
+    page.fill("#sel-bat-kw", "4")
+    page.click("#sel-bat-apply")
+    page.wait_for_function(f"() => document.querySelector('#scenario-status').innerText"
+                           f".includes('{count} batteries')", timeout=15_000)
