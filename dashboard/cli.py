@@ -1,6 +1,7 @@
 """Command line: evaluate (and later export / import) without a browser.
 
     python -m dashboard evaluate [DISTRICT] [--scenario FILE] [--json] [--no-resilience]
+    python -m dashboard export [DISTRICT] [--scenario FILE] -f FORMAT -o OUT
 
 Errors in user input print one line on stderr and exit with status 2; no traceback.
 """
@@ -87,6 +88,61 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+EXPORT_FORMATS = ("png", "svg", "pdf", "html", "geojson", "gpkg", "csv", "summary-csv",
+                  "hourly-csv", "report")
+
+
+def export_bytes(district, result, baseline, fmt: str, color_by: str = "self_sufficiency",
+                 width: int = 1400, height: int = 900, progress=None) -> bytes:
+    """One export format as bytes (shared by the CLI and the app)."""
+    import tempfile
+
+    from dashboard.export import geodata, report
+    from dashboard.export.images import figure_bytes
+    from dashboard.figures.static import export_map
+
+    if fmt in ("png", "svg", "pdf"):
+        fig = export_map(district, result, color_by, subtitle=district.name)
+        return figure_bytes(fig, fmt, width, height)
+    if fmt == "html":
+        return report.standalone_html(district, result, color_by).encode()
+    if fmt == "geojson":
+        return geodata.buildings_layer(district, result).pipe(geodata._finite).to_json(
+            na="null", drop_id=True).encode()
+    if fmt == "gpkg":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = geodata.write_geopackage(district, result, Path(tmp) / "export.gpkg")
+            return path.read_bytes()
+    if fmt == "csv":
+        return geodata.indicators_csv(result).encode()
+    if fmt == "summary-csv":
+        return geodata.summary_csv(result, baseline).encode()
+    if fmt == "hourly-csv":
+        return geodata.hourly_transformers_csv(result).encode()
+    if fmt == "report":
+        return report.report_pdf(district, result, baseline, progress)
+    raise DecentraError(f"unknown export format {fmt!r}; one of {', '.join(EXPORT_FORMATS)}")
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import dashboard as dc
+    from dashboard.export.report import write_bytes
+
+    district = dc.load_district(args.district)
+    scenario = _read_scenario(args.scenario) if args.scenario else dc.Scenario(
+        name="Baseline (no DER)")
+    result = dc.evaluate(district, scenario)
+    data = export_bytes(district, result, dc.baseline(district), args.format, args.color_by,
+                        args.width, args.height)
+    try:
+        out = write_bytes(args.output, data)
+    except OSError as err:
+        raise DecentraError(f"cannot write the export ({err.strerror})",
+                            source=str(args.output)) from None
+    print(f"wrote {out} ({len(data):,} bytes)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dashboard",
                                      description="Decentra: decentralized energy planning")
@@ -99,6 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="machine-readable output")
     ev.add_argument("--no-resilience", action="store_true", help="skip outage simulation")
     ev.set_defaults(func=cmd_evaluate)
+    ex = sub.add_parser("export", help="write a map, GIS file, table or the report")
+    ex.add_argument("district", nargs="?", default=None,
+                    help="district GeoPackage (default: the embedded Bubeneč district)")
+    ex.add_argument("--scenario", help="scenario JSON file (default: no PV, no batteries)")
+    ex.add_argument("--format", "-f", required=True, choices=EXPORT_FORMATS)
+    ex.add_argument("--output", "-o", required=True, help="file to write")
+    ex.add_argument("--color-by", default="self_sufficiency",
+                    help="indicator that colours buildings on maps")
+    ex.add_argument("--width", type=int, default=1400)
+    ex.add_argument("--height", type=int, default=900)
+    ex.set_defaults(func=cmd_export)
     return parser
 
 

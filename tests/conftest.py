@@ -25,3 +25,11 @@ def city300() -> dc.District:
 def rule_scenario(district: dc.District) -> dc.Scenario:
     return dc.place_pv_by_rule(district, dc.Scenario(name="rule"), min_roof_m2=150,
                                coverage=0.6)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright (installed by scripts/test)."""
+    from tests.e2e.conftest import launch_browser
+
+    yield from launch_browser()

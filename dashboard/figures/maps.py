@@ -29,6 +29,9 @@ import plotly.graph_objects as go
 import shapely
 from plotly.colors import sample_colorscale
 
+from dashboard.domain.district import District
+from dashboard.domain.result import Result
+
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 BACKGROUND = "#f4f6f8"
@@ -363,3 +366,10 @@ def planning_map(base: MapBase, spec: ColorSpec, urls: LayerUrls,
     fig.add_trace(transformer_trace(base, transformers, "transformers" in show))
     fig.add_trace(community_trace(base, transformers, "transformers" in show))
     return fig
+
+
+def building_frame(district: District, result: Result) -> pd.DataFrame:
+    """Result per building plus district attributes, in district row order."""
+    frame = result.buildings.reset_index(drop=True)
+    frame["pv_potential_kwp"] = district.buildings["pv_potential_kwp"].to_numpy(float)
+    return frame

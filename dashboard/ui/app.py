@@ -16,9 +16,9 @@ from flask import Flask, Response, abort
 import dashboard as dc
 from dashboard.cache import cache, default_cache_dir, init_cache
 from dashboard.domain.errors import DecentraError
-from dashboard.figures.maps import COLOR_SPECS, OSM_TILES, planning_map
+from dashboard.figures.maps import COLOR_SPECS, OSM_TILES, building_frame, planning_map
 from dashboard.ui import state
-from dashboard.ui.callbacks import AppContext, building_frame, register_callbacks
+from dashboard.ui.callbacks import AppContext, register_callbacks
 from dashboard.ui.layers import LayerService
 from dashboard.ui.layout import page
 

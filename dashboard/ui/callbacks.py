@@ -19,7 +19,6 @@ from dash import Dash, Input, Output, Patch, State, ctx, html, no_update
 import dashboard as dc
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
-from dashboard.domain.result import Result
 from dashboard.domain.scenario import Scenario
 from dashboard.figures import charts
 from dashboard.figures.maps import (
@@ -28,6 +27,7 @@ from dashboard.figures.maps import (
     LAYER,
     TRACE,
     MapBase,
+    building_frame,
     community_sizes,
     legend_items,
     transformer_colors,
@@ -368,13 +368,6 @@ def render_view(context: AppContext, session: state.Session, color_key: str | No
               f"{result.summary['pv_kwp']:,.0f} kWp")
     return (patch, kpi_cards(result.summary, baseline.summary), transformer_rows(t), status,
             not session["undo"], not session["redo"], map_legend(spec, breaks), scenario.name)
-
-
-def building_frame(district: District, result: Result) -> Any:
-    """Result per building plus district attributes, in district row order."""
-    frame = result.buildings.reset_index(drop=True)
-    frame["pv_potential_kwp"] = district.buildings["pv_potential_kwp"].to_numpy(float)
-    return frame
 
 
 def _one(chosen: list[str]) -> str:

@@ -64,8 +64,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc.wait(timeout=20)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def launch_browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/test (it installs Debian's chromium)")
     with sync_playwright() as p:

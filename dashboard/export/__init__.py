@@ -1,0 +1,1 @@
+"""What planners hand on: map images, standalone HTML, GIS files, CSV, the stakeholder report."""
