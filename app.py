@@ -29,6 +29,9 @@ def _parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--basemap", choices=["auto", "osm", "plain"],
                         default=os.environ.get("DECENTRA_BASEMAP", "auto"),
                         help="OpenStreetMap tiles, a plain background, or auto-detect")
+    parser.add_argument("--store", default=os.environ.get("DECENTRA_STORE"),
+                        help="SQLite file of saved scenarios (default ~/.decentra/"
+                             "scenarios.sqlite)")
     parser.add_argument("--debug", action="store_true", help="Dash debug mode (development)")
     return parser.parse_args(argv)
 
@@ -36,7 +39,8 @@ def _parse(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     try:
-        app = create_app(args.district, basemap=args.basemap, synthetic=args.synthetic)
+        app = create_app(args.district, basemap=args.basemap, synthetic=args.synthetic,
+                         store_path=args.store)
     except DecentraError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ from dashboard.domain.errors import DecentraError
 
 FORMATS = ("png", "svg", "pdf")
 _lock = threading.Lock()
-_started = False
+_owner_pid: int | None = None    # the process whose warm browser is running
 
 
 def _chromium() -> str | None:
@@ -31,8 +31,8 @@ def _chromium() -> str | None:
 
 
 def _ensure_server() -> None:
-    global _started
-    if _started:
+    global _owner_pid
+    if _owner_pid == os.getpid():
         return
     path = _chromium()
     if path is None:
@@ -41,9 +41,15 @@ def _ensure_server() -> None:
     os.environ.setdefault("BROWSER_PATH", path)
     import kaleido
 
+    server = kaleido._global_server
+    if server.is_running():
+        # A forked process (a Dash background job) inherits the "running" flag of its parent's
+        # server but not the thread and browser behind it: start one of its own.
+        server._initialized = False
     kaleido.start_sync_server(silence_warnings=True)
-    atexit.register(lambda: kaleido.stop_sync_server(silence_warnings=True))
-    _started = True
+    if _owner_pid is None:
+        atexit.register(lambda: kaleido.stop_sync_server(silence_warnings=True))
+    _owner_pid = os.getpid()
 
 
 def figure_bytes(fig: go.Figure, fmt: str = "png", width: int = 1400, height: int = 900,

@@ -195,7 +195,17 @@ def _delta_text(unit: str, v: float, base: float) -> str:
 
 
 def html_to_pdf(document: str) -> bytes:
-    """Print an HTML document to A4 PDF with the system Chromium."""
+    """Print an HTML document to A4 PDF with the system Chromium.
+
+    Runs in a worker thread: Playwright's sync API refuses to run in a thread that already
+    has an asyncio loop (a notebook, or a caller driving its own browser)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_print_pdf, document).result()
+
+
+def _print_pdf(document: str) -> bytes:
     from playwright.sync_api import sync_playwright
 
     chromium = _chromium()

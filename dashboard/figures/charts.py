@@ -82,3 +82,19 @@ def empty_chart(message: str) -> go.Figure:
                       xaxis={"visible": False}, yaxis={"visible": False},
                       plot_bgcolor="white", paper_bgcolor="white")
     return fig
+
+
+SCENARIO_COLORS = ["#0f766e", "#f2994a", "#7b61ff", "#d64545"]
+
+
+def transformer_bars(frames: dict[str, pd.DataFrame], column: str, title: str, ytitle: str,
+                     factor: float = 1.0) -> go.Figure:
+    """Grouped bars of one transformer column, one bar group per transformer and one colour
+    per scenario."""
+    fig = go.Figure()
+    for (name, frame), color in zip(frames.items(), SCENARIO_COLORS, strict=False):
+        fig.add_bar(x=list(frame.index), y=(frame[column] * factor).round(2), name=name,
+                    marker_color=color)
+    fig.update_layout(**_layout(title, ytitle))
+    fig.update_layout(barmode="group", hovermode="x", height=280)
+    return fig

@@ -17,10 +17,12 @@ import dashboard as dc
 from dashboard.cache import cache, default_cache_dir, init_cache
 from dashboard.domain.errors import DecentraError
 from dashboard.figures.maps import COLOR_SPECS, OSM_TILES, building_frame, planning_map
+from dashboard.store import ScenarioStore
 from dashboard.ui import state
 from dashboard.ui.callbacks import AppContext, register_callbacks
 from dashboard.ui.layers import LayerService
 from dashboard.ui.layout import page
+from dashboard.ui.workflow import register_workflow
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -47,12 +49,14 @@ def _gz_json(body: bytes) -> Response:
 
 def create_app(district_path: str | Path | None = None, *,
                cache_config: dict[str, Any] | None = None,
-               basemap: str | None = None, synthetic: int | None = None) -> dash.Dash:
+               basemap: str | None = None, synthetic: int | None = None,
+               store_path: str | Path | None = None) -> dash.Dash:
     """The app on a district (default: the embedded one; ``synthetic``: a synthetic city of
     that many buildings).
 
     ``basemap``: "osm", "plain" or "auto" (probe the tile server; default, or the
-    DECENTRA_BASEMAP environment variable).
+    DECENTRA_BASEMAP environment variable). ``store_path``: the SQLite file of saved scenarios
+    (default DECENTRA_STORE or ~/.decentra/scenarios.sqlite).
     """
     server = Flask(__name__)
     init_cache(server, cache_config)
@@ -65,6 +69,7 @@ def create_app(district_path: str | Path | None = None, *,
         raise DecentraError(f"base map must be osm, plain or auto, got {choice!r}")
     if choice == "auto":
         choice = "osm" if probe_tiles(tiles) else "plain"
+    store = ScenarioStore(store_path)
     layers = LayerService()
     context = AppContext(registry=registry, default_district=district.content_hash,
                          tiles_url=tiles, bases={}, layers=layers)
@@ -120,6 +125,7 @@ def create_app(district_path: str | Path | None = None, *,
     threading.Thread(target=warm_up, name="decentra-warm-up", daemon=True).start()
     app.layout = serve_layout
     register_callbacks(app, context)
+    register_workflow(app, context, store)
     app._decentra_context = context  # type: ignore[attr-defined]  # for tests
     return app
 

@@ -160,6 +160,73 @@ def details_tab() -> html.Div:
     ], className="tab-body")
 
 
+EXPORTS = [("png", "Map · PNG"), ("svg", "Map · SVG"), ("pdf", "Map · PDF"),
+           ("html", "Interactive map · HTML"), ("geojson", "Placements · GeoJSON"),
+           ("gpkg", "Placements · GeoPackage"), ("csv", "Buildings · CSV"),
+           ("summary-csv", "Indicators · CSV"), ("hourly-csv", "Hourly transformers · CSV")]
+
+
+def saved_tab() -> html.Div:
+    return html.Div([
+        html.Div([_button(ids.SAVE, "Save"), _button(ids.SAVE_NEW, "Save as new", "ghost"),
+                  html.Button("Download JSON", id=ids.DOWNLOAD_JSON, n_clicks=0,
+                              className="btn ghost"),
+                  dcc.Upload(html.Button("Upload JSON", className="btn ghost", n_clicks=0),
+                             id=ids.UPLOAD, accept=".json,application/json",
+                             max_size=50 * 1024 * 1024, className="upload")],
+                 className="actions"),
+        html.Div([html.Span("Share link", className="field-label"),
+                  html.Div([dcc.Input(id=ids.SHARE_URL, value="", readOnly=True,
+                                      className="num share", placeholder="save to get a link"),
+                            dcc.Clipboard(target_id=ids.SHARE_URL, id=ids.SHARE_COPY,
+                                          className="copy", title="copy the link")],
+                           className="field-input")], className="field share-box"),
+        html.H4("Saved scenarios of this district"),
+        html.Div(id=ids.SAVED_LIST, className="saved-list"),
+        html.P("Tick 2–4 scenarios and press Compare (top bar) to put them side by side.",
+               className="hint"),
+    ], className="tab-body")
+
+
+def export_tab() -> html.Div:
+    return html.Div([
+        html.P("Files of the current scenario. Maps show every layer, with or without "
+               "internet.", className="hint"),
+        html.Div([html.Button(label, id={"type": "export", "format": fmt}, n_clicks=0,
+                              className="btn ghost export-btn") for fmt, label in EXPORTS],
+                 className="export-grid"),
+        html.H4("Stakeholder report"),
+        html.P("A4 PDF: maps before and after, indicators against today, outage survival, "
+               "transformers, assumptions and data sources.", className="hint"),
+        html.Div([_button(ids.REPORT, "Create report (PDF)"),
+                  html.Progress(id=ids.EXPORT_PROGRESS, value="0", max="100",
+                                className="progress", style={"visibility": "hidden"})],
+                 className="actions"),
+        html.Div(id=ids.EXPORT_STATUS, className="hint"),
+    ], className="tab-body")
+
+
+def compare_view() -> html.Div:
+    return html.Div([
+        html.Div([html.H2("Compare scenarios"),
+                  dcc.Dropdown(id=ids.COMPARE_PICK, multi=True, placeholder="Pick 2–4 saved "
+                               "scenarios", className="compare-pick"),
+                  _button(ids.COMPARE_CLOSE, "Back to the map", "ghost")],
+                 className="compare-head"),
+        html.Div(id=ids.COMPARE_BODY, className="compare-body"),
+    ], className="compare-view", id="compare-view")
+
+
+def present_overlay() -> html.Div:
+    return html.Div([
+        html.Div([dcc.Dropdown(id=ids.PRESENT_SWITCH, clearable=False, searchable=False,
+                               className="present-switch", placeholder="Scenario"),
+                  _button(ids.PRESENT_CLOSE, "Exit presentation", "ghost")],
+                 className="present-bar"),
+        html.Div(id=ids.PRESENT_KPIS, className="present-kpis"),
+    ], className="present-overlay", id="present-overlay")
+
+
 def page(district_name: str, synthetic: bool, figure: object, session: dict,
          basemap: str) -> html.Div:
     header = html.Header([
@@ -175,6 +242,9 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
         ], className="scenario-box"),
         html.Div([_button(ids.UNDO, "↶ Undo", "ghost"), _button(ids.REDO, "↷ Redo", "ghost"),
                   _button(ids.RESET, "Reset", "ghost"),
+                  html.Span(className="sep"),
+                  _button(ids.COMPARE, "Compare", "ghost"),
+                  _button(ids.PRESENT, "Present", "ghost"),
                   html.Span(className="busy", id=ids.BUSY, title="computing")],
                  className="history"),
     ], className="topbar")
@@ -187,14 +257,17 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
             html.Div(id=ids.MAP_LEGEND, className="class-legend"),
             legend(),
             html.Div(id=ids.MESSAGE, className="toast", role="status"),
+            present_overlay(),
         ], className="map-pane"),
         html.Aside([
             html.Div(id=ids.KPIS, className="kpis"),
             dcc.Tabs([
                 dcc.Tab(placement_panel(), label="Place", value="place", id="tab-place"),
-                dcc.Tab(transformer_tab(), label="Transformers", value="transformers",
+                dcc.Tab(transformer_tab(), label="Grid", value="transformers",
                         id="tab-transformers"),
                 dcc.Tab(details_tab(), label="Details", value="details", id="tab-details"),
+                dcc.Tab(saved_tab(), label="Saved", value="saved", id="tab-saved"),
+                dcc.Tab(export_tab(), label="Export", value="export", id="tab-export"),
             ], value="place", className="tabs", id=ids.TABS),
             html.Footer([
                 "Weather DWD TRY2010 · loads BDEW/demandlib · PV pvlib · buildings © ",
@@ -202,6 +275,7 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
                        "copyright", target="_blank"), " (ODbL) · feeders synthesized",
             ], className="credits"),
         ], className="side"),
+        compare_view(),
     ], className="main")
     return html.Div([
         dcc.Store(id=ids.SESSION, data=session, storage_type="memory"),
@@ -209,5 +283,9 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
         dcc.Store(id=ids.MAP_CLICK, data=None),
         dcc.Store(id=ids.MAP_REGION, data=None),
         dcc.Store(id=ids.SESSION_BG, data=None),
+        dcc.Store(id=ids.VIEW, data="plan"),
+        dcc.Location(id=ids.URL, refresh=False),
+        dcc.Download(id=ids.DOWNLOAD),   # outside the tabs: hidden tabs are not rendered
+        dcc.Store(id=ids.SAVED_ACTION, data=None),
         header, body,
-    ], className="app")
+    ], className="app view-plan", id=ids.APP)

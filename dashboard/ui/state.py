@@ -27,6 +27,7 @@ class Session(TypedDict):
     scenario: str
     undo: list[str]
     redo: list[str]
+    saved_id: str | None      # the store entry this tab saves to ("Save"), if any
 
 
 def scenario_key(scenario: Scenario) -> str:
@@ -50,9 +51,10 @@ def get_scenario(key: str) -> Scenario:
     return value
 
 
-def new_session(district: District, scenario: Scenario) -> Session:
+def new_session(district: District, scenario: Scenario, saved_id: str | None = None
+                ) -> Session:
     return Session(district=district.content_hash, scenario=put_scenario(scenario), undo=[],
-                   redo=[])
+                   redo=[], saved_id=saved_id)
 
 
 def push(session: Session, scenario: Scenario) -> Session:
@@ -61,7 +63,8 @@ def push(session: Session, scenario: Scenario) -> Session:
     if key == session["scenario"]:
         return session
     undo = [*session["undo"], session["scenario"]][-UNDO_DEPTH:]
-    return Session(district=session["district"], scenario=key, undo=undo, redo=[])
+    return Session(district=session["district"], scenario=key, undo=undo, redo=[],
+                   saved_id=session["saved_id"])
 
 
 def undo(session: Session) -> Session:
@@ -69,7 +72,8 @@ def undo(session: Session) -> Session:
         raise DecentraError("nothing to undo")
     *rest, last = session["undo"]
     return Session(district=session["district"], scenario=last, undo=rest,
-                   redo=[session["scenario"], *session["redo"]][:UNDO_DEPTH])
+                   redo=[session["scenario"], *session["redo"]][:UNDO_DEPTH],
+                   saved_id=session["saved_id"])
 
 
 def redo(session: Session) -> Session:
@@ -77,14 +81,27 @@ def redo(session: Session) -> Session:
         raise DecentraError("nothing to redo")
     first, *rest = session["redo"]
     return Session(district=session["district"], scenario=first,
-                   undo=[*session["undo"], session["scenario"]][-UNDO_DEPTH:], redo=rest)
+                   undo=[*session["undo"], session["scenario"]][-UNDO_DEPTH:], redo=rest,
+                   saved_id=session["saved_id"])
 
 
 def parse_session(data: Any) -> Session:
     if not isinstance(data, dict) or not {"district", "scenario", "undo", "redo"} <= set(data):
         raise DecentraError("the page state is damaged; reload the page")
+    saved = data.get("saved_id")
     return Session(district=str(data["district"]), scenario=str(data["scenario"]),
-                   undo=[str(k) for k in data["undo"]], redo=[str(k) for k in data["redo"]])
+                   undo=[str(k) for k in data["undo"]], redo=[str(k) for k in data["redo"]],
+                   saved_id=str(saved) if saved else None)
+
+
+def with_saved_id(session: Session, saved_id: str | None) -> Session:
+    return Session(district=session["district"], scenario=session["scenario"],
+                   undo=session["undo"], redo=session["redo"], saved_id=saved_id)
+
+
+def loaded(session: Session, scenario: Scenario, saved_id: str | None) -> Session:
+    """Session after opening a scenario (saved or uploaded): undoable like an edit."""
+    return with_saved_id(push(session, scenario), saved_id)
 
 
 class DistrictRegistry:

@@ -36,7 +36,7 @@ def start_app(tmp: Path, *args: str, timeout_s: float = 120.0, basemap: str = "p
               env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     full_env = dict(os.environ, DECENTRA_CACHE_DIR=str(tmp), PYTHONUNBUFFERED="1",
-                    **(env or {}))
+                    DECENTRA_STORE=str(tmp / "scenarios.sqlite"), **(env or {}))
     log = open(tmp / f"app-{port}.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(port),
                              "--basemap", basemap, *args], cwd=ROOT, env=full_env, stdout=log,

@@ -1,0 +1,428 @@
+"""Callbacks around scenarios: saving and sharing, upload / download, exports, comparison and
+presentation. Thin: the store, the engine, the exporters and the figure builders do the work."""
+
+from __future__ import annotations
+
+import base64
+import math
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from flask import request
+
+import dashboard as dc
+from dashboard.cli import export_bytes
+from dashboard.domain.errors import DecentraError
+from dashboard.domain.indicators import INDICATORS_BY_KEY, format_value
+from dashboard.domain.scenario import Scenario
+from dashboard.figures import charts
+from dashboard.figures.maps import COLOR_SPECS, building_frame, planning_map, view_center
+from dashboard.store import ScenarioStore
+from dashboard.ui import ids, state
+from dashboard.ui.callbacks import AppContext, message
+from dashboard.ui.components import kpi_cards
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+CURRENT = "current"
+EXTENSIONS = {"png": ("png", "image/png"), "svg": ("svg", "image/svg+xml"),
+              "pdf": ("pdf", "application/pdf"), "html": ("html", "text/html"),
+              "geojson": ("geojson", "application/geo+json"),
+              "gpkg": ("gpkg", "application/geopackage+sqlite3"), "csv": ("csv", "text/csv"),
+              "summary-csv": ("indicators.csv", "text/csv"),
+              "hourly-csv": ("hourly-transformers.csv", "text/csv"),
+              "report": ("report.pdf", "application/pdf")}
+
+
+def share_url(saved_id: str) -> str:
+    try:
+        base = request.host_url
+    except RuntimeError:          # outside a request (tests)
+        base = "/"
+    return f"{base}?scenario={saved_id}"
+
+
+def file_stem(name: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_" else "-" for c in name.strip())
+    return "-".join(p for p in keep.split("-") if p)[:60] or "scenario"
+
+
+def saved_rows(store: ScenarioStore, district_hash: str, current_id: str | None) -> list:
+    items = store.list(district_hash)
+    if not items:
+        return [html.P("Nothing saved yet for this district.", className="hint")]
+    rows = []
+    for s in items:
+        k = s.kpis
+        figures = (f"{format_value('self_sufficiency', k.get('self_sufficiency'))} self-sufficient"
+                   f" · {format_value('pv_kwp', k.get('pv_kwp'))} · "
+                   f"{format_value('survival_mean_h', k.get('survival_mean_h'))} survival · "
+                   f"{format_value('payback_years', k.get('payback_years'))} payback")
+        rows.append(html.Div([
+            html.Div([
+                dcc.Input(id={"type": "saved-name", "id": s.id}, value=s.name, debounce=True,
+                          className="saved-name", maxLength=200),
+                html.Div([figures, html.Span(
+                    f" · saved {time.strftime('%d %b %H:%M', time.localtime(s.updated_utc))}",
+                    className="muted")], className="saved-kpis"),
+            ], className="saved-main"),
+            html.Div([
+                html.Button("Open", id={"type": "saved-load", "id": s.id}, n_clicks=0,
+                            className="btn small"),
+                html.Button("Copy", id={"type": "saved-dup", "id": s.id}, n_clicks=0,
+                            className="btn small ghost"),
+                html.Button("Delete", id={"type": "saved-del", "id": s.id}, n_clicks=0,
+                            className="btn small ghost danger"),
+            ], className="saved-actions"),
+        ], className="saved-row" + (" current" if s.id == current_id else "")))
+    return rows
+
+
+def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> None:
+
+    def current(session_data: Any) -> tuple[state.Session, Any, Scenario]:
+        session = state.parse_session(session_data)
+        return (session, context.district(session["district"]),
+                state.get_scenario(session["scenario"]))
+
+    # ---- save -------------------------------------------------------------------------------
+    @app.callback(
+        Output(ids.SESSION, "data", allow_duplicate=True),
+        Output(ids.MESSAGE, "children", allow_duplicate=True),
+        Output(ids.SHARE_URL, "value"),
+        Input(ids.SAVE, "n_clicks"), Input(ids.SAVE_NEW, "n_clicks"),
+        State(ids.SESSION, "data"),
+        prevent_initial_call=True,
+    )
+    def save(_n: int, _m: int, session_data: Any) -> tuple:
+        try:
+            session, district, scenario = current(session_data)
+            kpis = dc.evaluate(district, scenario).summary
+            target = None if ctx.triggered_id == ids.SAVE_NEW else session["saved_id"]
+            try:
+                sid = store.save(district.content_hash, scenario, kpis, scenario_id=target)
+            except DecentraError:           # saved entry deleted meanwhile: save as new
+                sid = store.save(district.content_hash, scenario, kpis)
+        except DecentraError as err:
+            return no_update, message(str(err)), no_update
+        return (state.with_saved_id(session, sid),
+                message(f"Saved “{scenario.name}”", "ok"), share_url(sid))
+
+    # ---- share links: /?scenario=<id> opens that saved scenario -----------------------------
+    @app.callback(
+        Output(ids.SESSION_BG, "data", allow_duplicate=True),
+        Output(ids.MESSAGE, "children", allow_duplicate=True),
+        Output(ids.SHARE_URL, "value", allow_duplicate=True),
+        Input(ids.URL, "search"), State(ids.SESSION, "data"),
+        prevent_initial_call="initial_duplicate",
+    )
+    def open_shared(search: str | None, session_data: Any) -> tuple:
+        shared = parse_qs((search or "").lstrip("?")).get("scenario", [None])[0]
+        if not shared:
+            return no_update, no_update, no_update
+        try:
+            session = state.parse_session(session_data)
+            saved = store.load(shared)
+            if saved.district_hash != session["district"]:
+                raise DecentraError("the shared scenario was made for another district")
+        except DecentraError as err:
+            return no_update, message(str(err)), no_update
+        return (state.loaded(session, saved.scenario, saved.id),
+                message(f"Opened the shared scenario “{saved.name}”", "ok"),
+                share_url(saved.id))
+
+    # ---- the list of saved scenarios, and the pickers fed by it -----------------------------
+    @app.callback(
+        Output(ids.SAVED_LIST, "children"), Output(ids.COMPARE_PICK, "options"),
+        Output(ids.PRESENT_SWITCH, "options"), Output(ids.PRESENT_SWITCH, "value"),
+        Input(ids.SESSION, "data"), Input(ids.SAVED_ACTION, "data"), Input(ids.VIEW, "data"),
+        Input(ids.TABS, "value"),
+    )
+    def refresh(session_data: Any, _action: Any, view: str, tab: str) -> tuple:
+        if tab != "saved" and view == "plan":     # nothing on screen needs the list
+            return no_update, no_update, no_update, no_update
+        try:
+            session = state.parse_session(session_data)
+            items = store.list(session["district"])
+        except DecentraError as err:
+            return [html.P(str(err), className="hint")], [], [], no_update
+        options = [{"label": "Current (unsaved changes included)", "value": CURRENT},
+                   *[{"label": s.name, "value": s.id} for s in items]]
+        return (saved_rows(store, session["district"], session["saved_id"]), options, options,
+                session["saved_id"] or CURRENT)
+
+    # ---- open / copy / delete / rename a saved scenario -------------------------------------
+    @app.callback(
+        Output(ids.SESSION_BG, "data", allow_duplicate=True),
+        Output(ids.SAVED_ACTION, "data"),
+        Output(ids.MESSAGE, "children", allow_duplicate=True),
+        Input({"type": "saved-load", "id": ALL}, "n_clicks"),
+        Input({"type": "saved-dup", "id": ALL}, "n_clicks"),
+        Input({"type": "saved-del", "id": ALL}, "n_clicks"),
+        Input({"type": "saved-name", "id": ALL}, "value"),
+        State(ids.SESSION, "data"),
+        prevent_initial_call=True,
+    )
+    def saved_action(_l: list, _d: list, _x: list, names: list, session_data: Any) -> tuple:
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not any(t.get("value") for t in ctx.triggered):
+            return no_update, no_update, no_update
+        sid, kind = trigger["id"], trigger["type"]
+        try:
+            session = state.parse_session(session_data)
+            if kind == "saved-load":
+                saved = store.load(sid)
+                if saved.district_hash != session["district"]:
+                    raise DecentraError("that scenario was made for another district")
+                return (state.loaded(session, saved.scenario, sid), time.time(),
+                        message(f"Opened “{saved.name}”", "ok"))
+            if kind == "saved-dup":
+                new_id = store.duplicate(sid)
+                return no_update, time.time(), message(
+                    f"Copied as “{store.load(new_id).name}”", "ok")
+            if kind == "saved-del":
+                name = store.load(sid).name
+                store.delete(sid)
+                out = (state.with_saved_id(session, None) if session["saved_id"] == sid
+                       else no_update)
+                return out, time.time(), message(f"Deleted “{name}”", "ok")
+            new_name = next((t["value"] for t in ctx.triggered), None)
+            if not new_name or store.load(sid).name == str(new_name).strip():
+                return no_update, no_update, no_update
+            store.rename(sid, str(new_name))
+            return no_update, time.time(), message(f"Renamed to “{new_name}”", "ok")
+        except DecentraError as err:
+            return no_update, time.time(), message(str(err))
+
+    # ---- upload / download the scenario as JSON ---------------------------------------------
+    @app.callback(
+        Output(ids.SESSION_BG, "data", allow_duplicate=True),
+        Output(ids.MESSAGE, "children", allow_duplicate=True),
+        Input(ids.UPLOAD, "contents"), State(ids.UPLOAD, "filename"),
+        State(ids.SESSION, "data"),
+        prevent_initial_call=True,
+    )
+    def upload(contents: str | None, filename: str | None, session_data: Any) -> tuple:
+        if not contents:
+            return no_update, no_update
+        name = filename or "upload"
+        try:
+            session, district, _ = current(session_data)
+            scenario = parse_upload(contents, name)
+            dc.validate(district, scenario)
+        except DecentraError as err:
+            return no_update, message(f"{name}: {err.message}" if err.source is None
+                                      else str(err))
+        return state.loaded(session, scenario, None), message(
+            f"Loaded “{scenario.name}” from {name}", "ok")
+
+    @app.callback(
+        Output(ids.DOWNLOAD, "data"), Input(ids.DOWNLOAD_JSON, "n_clicks"),
+        State(ids.SESSION, "data"), prevent_initial_call=True,
+    )
+    def download_json(_n: int, session_data: Any) -> Any:
+        try:
+            _, _, scenario = current(session_data)
+        except DecentraError:
+            return no_update
+        return dcc.send_string(scenario.to_json(), f"{file_stem(scenario.name)}.json")
+
+    # ---- exports (short ones in the request; the report in the background) ------------------
+    @app.callback(
+        Output(ids.DOWNLOAD, "data", allow_duplicate=True),
+        Output(ids.MESSAGE, "children", allow_duplicate=True),
+        Input({"type": "export", "format": ALL}, "n_clicks"),
+        State(ids.SESSION, "data"), State(ids.COLOR_BY, "value"),
+        running=[(Output(ids.BUSY, "className"), "busy on", "busy")],
+        prevent_initial_call=True,
+    )
+    def export(_clicks: list, session_data: Any, color_by: str) -> tuple:
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not any(t.get("value") for t in ctx.triggered):
+            return no_update, no_update
+        fmt = trigger["format"]
+        try:
+            _, district, scenario = current(session_data)
+            data = export_bytes(district, dc.evaluate(district, scenario),
+                                dc.baseline(district), fmt, color_by or "self_sufficiency")
+        except DecentraError as err:
+            return no_update, message(str(err))
+        ext, _mime = EXTENSIONS[fmt]
+        return dcc.send_bytes(data, f"{file_stem(scenario.name)}.{ext}"), no_update
+
+    @app.callback(
+        Output(ids.DOWNLOAD, "data", allow_duplicate=True),
+        Output(ids.EXPORT_STATUS, "children"),
+        Input(ids.REPORT, "n_clicks"), State(ids.SESSION, "data"),
+        background=True,
+        running=[(Output(ids.REPORT, "disabled"), True, False),
+                 (Output(ids.EXPORT_PROGRESS, "style"), {"visibility": "visible"},
+                  {"visibility": "hidden"})],
+        progress=[Output(ids.EXPORT_PROGRESS, "value"), Output(ids.EXPORT_STATUS, "children")],
+        prevent_initial_call=True,
+    )
+    def report(set_progress: Any, _n: int, session_data: Any) -> tuple:
+        try:
+            set_progress(("2", "Evaluating …"))
+            _, district, scenario = current(session_data)
+            result = dc.evaluate(district, scenario)
+            baseline = dc.baseline(district)
+            pdf = export_bytes(district, result, baseline, "report",
+                               progress=lambda f, m: set_progress((str(int(100 * f)), m)))
+        except DecentraError as err:
+            return no_update, str(err)
+        return (dcc.send_bytes(pdf, f"{file_stem(scenario.name)}-report.pdf"),
+                f"Report ready ({len(pdf) / 1e6:.1f} MB)")
+
+    # ---- views: plan / compare / present ----------------------------------------------------
+    @app.callback(
+        Output(ids.VIEW, "data"), Output(ids.APP, "className"),
+        Input(ids.COMPARE, "n_clicks"), Input(ids.COMPARE_CLOSE, "n_clicks"),
+        Input(ids.PRESENT, "n_clicks"), Input(ids.PRESENT_CLOSE, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def switch_view(*_clicks: int) -> tuple:
+        view = {ids.COMPARE: "compare", ids.PRESENT: "present"}.get(str(ctx.triggered_id),
+                                                                     "plan")
+        return view, f"app view-{view}"
+
+    @app.callback(
+        Output(ids.PRESENT_KPIS, "children"),
+        Input(ids.SESSION, "data"), Input(ids.VIEW, "data"),
+    )
+    def present_kpis(session_data: Any, view: str) -> Any:
+        if view != "present":
+            return no_update
+        try:
+            _, district, scenario = current(session_data)
+        except DecentraError:
+            return no_update
+        result = dc.evaluate(district, scenario)
+        return [html.Div(scenario.name, className="present-title"),
+                *kpi_cards(result.summary, dc.baseline(district).summary)[:6]]
+
+    @app.callback(
+        Output(ids.SESSION_BG, "data", allow_duplicate=True),
+        Input(ids.PRESENT_SWITCH, "value"), State(ids.SESSION, "data"),
+        State(ids.VIEW, "data"),
+        prevent_initial_call=True,
+    )
+    def present_switch(value: str | None, session_data: Any, view: str) -> Any:
+        if view != "present" or not value or value == CURRENT:
+            return no_update
+        try:
+            session = state.parse_session(session_data)
+            if session["saved_id"] == value:
+                return no_update
+            saved = store.load(value)
+            return state.loaded(session, saved.scenario, value)
+        except DecentraError:
+            return no_update
+
+    @app.callback(
+        Output(ids.COMPARE_BODY, "children"),
+        Input(ids.COMPARE_PICK, "value"), Input(ids.VIEW, "data"),
+        State(ids.SESSION, "data"),
+    )
+    def compare(picked: list[str] | None, view: str, session_data: Any) -> Any:
+        if view != "compare":
+            return no_update
+        picked = list(picked or [])
+        if not 2 <= len(picked) <= 4:
+            return html.P("Pick 2 to 4 scenarios: the current one and saved ones.",
+                          className="hint big")
+        try:
+            _, district, scenario = current(session_data)
+            chosen = {}
+            for key in picked:
+                s = scenario if key == CURRENT else store.load(key).scenario
+                name = s.name if s.name not in chosen else f"{s.name} ({key})"
+                chosen[name] = dc.evaluate(district, s)
+        except DecentraError as err:
+            return html.P(str(err), className="hint big")
+        return compare_body(context, district, chosen, dc.baseline(district))
+
+
+def parse_upload(contents: str, filename: str) -> Scenario:
+    """A dcc.Upload payload (data URL) as a Scenario, with clear errors."""
+    try:
+        _header, b64 = contents.split(",", 1)
+        raw = base64.b64decode(b64, validate=False)
+    except (ValueError, TypeError):
+        raise DecentraError("the upload is not readable", source=filename) from None
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise DecentraError(f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB",
+                            source=filename)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DecentraError("not a text file: a scenario is JSON (UTF-8)",
+                            source=filename) from None
+    try:
+        return Scenario.from_json(text)
+    except DecentraError as err:
+        raise DecentraError(err.message, source=filename, rows=err.rows) from None
+
+
+COMPARE_KPIS = ("self_sufficiency", "self_consumption", "pv_kwp", "battery_kwh",
+                "grid_import_kwh", "peak_import_kw", "peak_export_kw", "reverse_flow_hours_max",
+                "max_transformer_loading_pct", "survival_mean_h", "p_survive_24h",
+                "survival_pooled_mean_h", "capex_eur", "annual_savings_eur", "payback_years",
+                "co2_avoided_t")
+
+
+def compare_body(context: AppContext, district: Any, results: dict, baseline: Any) -> list:
+    names = list(results)
+    first = results[names[0]].summary
+    head = html.Tr([html.Th("Indicator"), html.Th("Today"),
+                    *[html.Th(n) for n in names]])
+    rows = []
+    for key in COMPARE_KPIS:
+        ind = INDICATORS_BY_KEY[key]
+        cells = [html.Td(ind.label, title=ind.formula),
+                 html.Td(format_value(key, baseline.summary.get(key)), className="muted")]
+        for i, n in enumerate(names):
+            v = results[n].summary.get(key, math.nan)
+            text = format_value(key, v)
+            delta = ""
+            if i > 0 and all(math.isfinite(x) for x in (v, first.get(key, math.nan))):
+                d = v - first[key]
+                if abs(d) > 1e-9:
+                    delta = (f" ({100 * d:+.1f} pp)" if ind.unit == "1"
+                             else f" ({d:+,.0f})" if abs(d) >= 10 else f" ({d:+,.2f})")
+            cells.append(html.Td([text, html.Span(delta, className="delta-inline")]))
+        rows.append(html.Tr(cells))
+    spec = COLOR_SPECS["self_sufficiency"]   # fixed breaks: one colour scale for all maps
+    maps = []
+    base = context.base(district)
+    for n in names:
+        r = results[n]
+        urls, _ = context.layers.view(district, building_frame(district, r), spec,
+                                      r.transformers, [])
+        fig = planning_map(base, spec, urls, r.transformers, "plain")
+        _, zoom = view_center(district.buildings.total_bounds, 560.0, 320.0)
+        fig.update_layout(dragmode=False, uirevision=n, map_zoom=zoom)
+        maps.append(html.Div([html.Div(n, className="multiple-title"),
+                              dcc.Graph(figure=fig, className="multiple",
+                                        config={"staticPlot": False, "displayModeBar": False,
+                                                "scrollZoom": True})],
+                             className="multiple-box"))
+    frames = {n: results[n].transformers for n in names}
+    return [
+        html.Table([html.Thead(head), html.Tbody(rows)], className="compare-table"),
+        html.Div("Buildings coloured by self-sufficiency on one scale (0–5 % … 75–100 %); "
+                 "feeders by transformer loading.", className="hint"),
+        html.Div(maps, className=f"multiples n{len(names)}"),
+        html.Div([
+            dcc.Graph(figure=charts.transformer_bars(frames, "self_sufficiency",
+                                                     "Self-sufficiency by transformer", "%",
+                                                     100.0), config={"displaylogo": False}),
+            dcc.Graph(figure=charts.transformer_bars(frames, "pooled_survival_mean_h",
+                                                     "Outage survival of transformer microgrids "
+                                                     "(mean)", "h"),
+                      config={"displaylogo": False}),
+        ], className="compare-charts"),
+    ]
+
+
