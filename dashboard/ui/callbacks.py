@@ -198,6 +198,10 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
             outputs = render_view(context, session, color_key, layers, basemap, selection)
         except DecentraError as err:
             return (no_update, *skip_render, message(str(err)))
+        if not ctx.triggered_id:
+            # first load: the page's figure already shows this scenario; patching it now
+            # would only make the browser re-process the map while it is still loading
+            outputs = (no_update, *outputs[1:])
         return (session if promoted else no_update, *outputs, no_update)
 
     # ---- selection ----------------------------------------------------------------------
