@@ -8,11 +8,15 @@ Public API::
                                    min_roof_m2=200, coverage=0.6)
     result = dc.evaluate(district, scenario)
     result.summary["self_sufficiency"], result.buildings, result.transformers
+
+    imported = dc.import_district("footprints.geojson")   # or .gpkg, zipped .shp, .osm.pbf
+    imported.report.summary_lines(), imported.district, imported.scenario
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dashboard.domain import (
     BatteryPlacement,
@@ -27,6 +31,9 @@ from dashboard.domain.indicators import SUMMARY_INDICATORS
 from dashboard.domain.result import Result
 from dashboard.scenarios import baseline, evaluate, place_pv_by_rule, validate
 
+if TYPE_CHECKING:
+    from dashboard.importer import ImportResult
+
 __version__ = "0.1.0"
 
 
@@ -37,6 +44,14 @@ def load_district(path: str | Path | None = None) -> District:
     from dashboard.paths import DEFAULT_DISTRICT
 
     return read_district(DEFAULT_DISTRICT if path is None else path)
+
+
+def import_district(buildings: str | Path, **options: Any) -> ImportResult:
+    """A district from a city's own files; see :func:`dashboard.importer.import_district`
+    (options: layer, streets, network, transformers, weather, name, limits)."""
+    from dashboard.importer import import_district as _import_district
+
+    return _import_district(buildings, **options)
 
 
 def synthetic_city(n_buildings: int, seed: int = 0) -> District:
@@ -60,6 +75,7 @@ __all__ = [
     "ScenarioParams",
     "baseline",
     "evaluate",
+    "import_district",
     "load_district",
     "place_pv_by_rule",
     "synthetic_city",

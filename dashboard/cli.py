@@ -2,6 +2,8 @@
 
     python -m dashboard evaluate [DISTRICT] [--scenario FILE] [--json] [--no-resilience]
     python -m dashboard export [DISTRICT] [--scenario FILE] -f FORMAT -o OUT
+    python -m dashboard import BUILDINGS [--layer L] [--streets F] [--network F]
+                               [--transformers F] [--weather F|pvgis] -o DISTRICT.gpkg
 
 Errors in user input print one line on stderr and exit with status 2; no traceback.
 """
@@ -143,6 +145,41 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from dashboard.importer import import_district
+    from dashboard.io.district_gpkg import write_district
+    from dashboard.io.formats import Limits
+
+    limits = Limits() if args.max_mb is None else Limits(max_file_bytes=int(args.max_mb * 2**20))
+    out = Path(args.output)
+    if out.suffix.lower() != ".gpkg":
+        raise DecentraError("the district is written as a GeoPackage: give a .gpkg name",
+                            source=str(out))
+    result = import_district(args.buildings, layer=args.layer, streets=args.streets,
+                             network=args.network, transformers=args.transformers,
+                             weather=args.weather, name=args.name, limits=limits)
+    if args.json:
+        print(json.dumps(result.report.to_dict(), indent=2))
+    else:
+        print(f"Imported {result.report.name}:")
+        for line in result.report.summary_lines():
+            print(f"  {line}")
+    try:
+        write_district(result.district, out)
+    except OSError as err:
+        raise DecentraError(f"cannot write the district ({err.strerror})",
+                            source=str(out)) from None
+    if result.scenario is not None:
+        scenario_out = Path(args.scenario_out) if args.scenario_out else out.with_suffix(
+            ".scenario.json")
+        scenario_out.write_text(result.scenario.to_json(), encoding="utf-8")
+        if not args.json:
+            print(f"wrote {scenario_out} (the placements found in the file)")
+    if not args.json:
+        print(f"wrote {out}: open it with  python app.py --district {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dashboard",
                                      description="Decentra: decentralized energy planning")
@@ -166,6 +203,23 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--width", type=int, default=1400)
     ex.add_argument("--height", type=int, default=900)
     ex.set_defaults(func=cmd_export)
+    im = sub.add_parser("import", help="make a district from a city's own files")
+    im.add_argument("buildings", help="footprints: GeoJSON, GeoPackage, zipped Shapefile or "
+                                      "OpenStreetMap .osm.pbf")
+    im.add_argument("--layer", help="the GeoPackage layer holding the buildings")
+    im.add_argument("--streets", help="street lines to lay synthesized feeders along")
+    im.add_argument("--network", help="pandapower network (pandapower.to_json) with geodata")
+    im.add_argument("--transformers", help="transformer points (GIS file)")
+    im.add_argument("--weather", help="EPW, TMY3 or DWD TRY file, or 'pvgis' to download "
+                                      "(default: nearest bundled DWD test reference year)")
+    im.add_argument("--name", help="district name (default: from the file name)")
+    im.add_argument("--max-mb", type=float, default=None,
+                    help="largest accepted file in MB (default 200, DECENTRA_MAX_UPLOAD_MB)")
+    im.add_argument("--output", "-o", required=True, help="district GeoPackage to write")
+    im.add_argument("--scenario-out", help="where to write placements found in the file "
+                                           "(default: OUTPUT with .scenario.json)")
+    im.add_argument("--json", action="store_true", help="print the import report as JSON")
+    im.set_defaults(func=cmd_import)
     return parser
 
 

@@ -89,3 +89,37 @@ def test_a_geopackage_that_is_not_a_district(tmp_path):
     assert out.returncode == 2 and "not a Decentra district" in out.stderr
     assert "import" in out.stderr
     del tmp_path
+
+
+def test_import_command(tmp_path):
+    from tests.importfiles import bubenec_footprints
+
+    src = tmp_path / "footprints.geojson"
+    src.write_text(bubenec_footprints(20).to_json())
+    out = tmp_path / "mine.gpkg"
+    done = run("import", str(src), "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "20 buildings" in done.stdout and f"wrote {out}" in done.stdout
+    assert "assumed for 20 of 20 buildings" in done.stdout
+    ev = run("evaluate", str(out), "--json", "--no-resilience")
+    assert ev.returncode == 0, ev.stderr
+    assert json.loads(ev.stdout)["district"] == "footprints"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "the file is empty"),
+    (b"hello", "not a recognised format"),
+    (b'{"type": "FeatureCollection", "features": [', "not valid JSON"),
+    (b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+     b'"geometry": {"type": "Point", "coordinates": [14.4, 50.1]}}]}',
+     "holds points, but building footprints must be polygons"),
+])
+def test_import_bad_files_exit_non_zero_without_traceback(tmp_path, content, message):
+    src = tmp_path / "upload.geojson"
+    src.write_bytes(content)
+    out = tmp_path / "d.gpkg"
+    done = run("import", str(src), "-o", str(out))
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not out.exists()

@@ -8,6 +8,7 @@ materialises (hours x buildings) demand: it reads the small (hours x profiles) t
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 import pandas as pd
 from dateutil.easter import easter
@@ -46,8 +47,14 @@ def bdew_profiles(year: int, timezone: str, names: tuple[str, ...] = ("H25", "G2
 
     The 15-minute profiles are averaged to hourly steps ``[i, i+1)``; holidays count as Sundays
     (BDEW convention). Profiles are laid on the fixed-offset clock of the weather (no daylight
-    saving shift).
+    saving shift). Memoized (a fresh copy each call): imports build them repeatedly.
     """
+    return _bdew_profiles(int(year), str(timezone), tuple(names), holidays or None).copy()
+
+
+@lru_cache(maxsize=16)
+def _bdew_profiles(year: int, timezone: str, names: tuple[str, ...],
+                   holidays: str | None) -> pd.DataFrame:
     from demandlib import bdew  # heavy import, only needed when building profiles
 
     unknown = [n for n in names if n not in SUPPORTED_PROFILES]

@@ -12,6 +12,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from dashboard.domain.errors import DecentraError
@@ -91,3 +92,112 @@ def _parse_try_meta(header: list[str], path: Path) -> dict[str, object]:
                 meta["longitude_deg"] = int(m.group(3)) + int(m.group(4)) / 60
                 meta["altitude_m"] = float(m.group(5))
     return meta
+
+
+# ---- hourly weather files of other formats -------------------------------------------------
+CANONICAL = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
+
+
+def timezone_name(offset_h: float) -> str:
+    """A fixed-offset zone name for a UTC offset in hours (Etc/GMT has inverted signs)."""
+    whole = round(offset_h)
+    if whole == 0:
+        return "Etc/GMT"
+    return f"Etc/GMT{-whole:+d}"
+
+
+def _year_rows(data: pd.DataFrame, source: str, hour_ending: bool = False) -> pd.DataFrame:
+    """8760 rows in file order (leap-day rows dropped); the engine lays them on its own
+    reference year, hour 0 = 1 January 00:00-01:00 local standard time. ``hour_ending``:
+    the index labels each hour by its end (pvlib's TMY3 reader), so 29 February 23:00-24:00
+    is labelled 1 March 00:00."""
+    if len(data) == 8784 and isinstance(data.index, pd.DatetimeIndex):
+        start = data.index - pd.Timedelta(hours=1) if hour_ending else data.index
+        data = data[~((start.month == 2) & (start.day == 29))]
+    if len(data) != 8760:
+        raise DecentraError(f"expected a year of hourly data (8760 rows), found {len(data)}",
+                            source=source)
+    missing = [c for c in CANONICAL if c not in data.columns]
+    if missing:
+        raise DecentraError(f"the weather file lacks {', '.join(missing)}", source=source)
+    out = data[list(CANONICAL)].astype(float).reset_index(drop=True)
+    if out.isna().any().any() or not np.isfinite(out.to_numpy()).all():
+        bad = out.index[out.isna().any(axis=1)][:5].tolist()
+        raise DecentraError("the weather file has missing values", source=source,
+                            rows=[f"hour {h}" for h in bad])
+    if (out[["ghi", "dni", "dhi"]] < 0).any().any() or out["ghi"].max() > 1500:
+        raise DecentraError("irradiance values are outside 0-1500 W/m2", source=source)
+    return out
+
+
+def read_weather_file(path: str | Path) -> tuple[pd.DataFrame, dict[str, object]]:
+    """An EPW, TMY3 or DWD TRY file: 8760 canonical rows (ghi, dni, dhi [W/m2], temp_air
+    [degC], wind_speed [m/s]) in file order, and its site (latitude_deg, longitude_deg,
+    altitude_m, utc_offset_h, source). DWD TRY rows carry direct horizontal irradiance
+    (``bhi``) instead of DNI: the caller splits it with the solar geometry."""
+    import pvlib
+
+    path = Path(path)
+    name = path.name
+    try:
+        head = path.read_bytes()[:4096].decode("latin-1")
+    except OSError as err:
+        raise DecentraError(f"cannot read the weather file ({err.strerror})",
+                            source=name) from None
+    first = head.splitlines()[0] if head else ""
+    try:
+        if first.upper().startswith("LOCATION,"):
+            data, meta = pvlib.iotools.read_epw(path)
+            rows = _year_rows(data, name)   # pvlib labels EPW hours by their start
+            return rows, {"latitude_deg": float(meta["latitude"]),
+                          "longitude_deg": float(meta["longitude"]),
+                          "altitude_m": float(meta["altitude"]),
+                          "utc_offset_h": float(meta["TZ"]), "source": f"EPW ({name})"}
+        if "Date (MM/DD/YYYY)" in head:
+            data, meta = pvlib.iotools.read_tmy3(path, coerce_year=2019, map_variables=True)
+            rows = _year_rows(data, name, hour_ending=True)   # row 0 = 00:00-01:00
+            return rows, {"latitude_deg": float(meta["latitude"]),
+                          "longitude_deg": float(meta["longitude"]),
+                          "altitude_m": float(meta["altitude"]),
+                          "utc_offset_h": float(meta["TZ"]), "source": f"TMY3 ({name})"}
+        if first.startswith("TRY") or "***" in head or "Klimaregion" in head:
+            raw, meta = read_dwd_try(path)
+            rows = raw.reset_index(drop=True)
+            return rows, {**meta, "utc_offset_h": 1.0, "source": meta.get("source", name)}
+    except DecentraError:
+        raise
+    except Exception as err:  # pvlib parsers raise many kinds on damaged files
+        raise DecentraError(f"the weather file cannot be read ({type(err).__name__}: "
+                            f"{str(err)[:200]})", source=name) from None
+    raise DecentraError("not a recognised weather file (EPW, TMY3 or DWD TRY)", source=name)
+
+
+PVGIS_URL = "https://re.jrc.ec.europa.eu/api/"   # pvlib's default
+
+
+def fetch_pvgis(latitude_deg: float, longitude_deg: float, cache_dir: Path,
+                timeout_s: float = 20.0, url: str = PVGIS_URL
+                ) -> tuple[pd.DataFrame, dict[str, object]]:
+    """A typical meteorological year from PVGIS (EU JRC) for a site, cached on disk; a clear
+    message when PVGIS cannot be reached. PVGIS stamps hours in UTC: rows are rolled to local
+    standard time (UTC offset from the longitude)."""
+    import pvlib
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    key = cache_dir / f"pvgis_{latitude_deg:.3f}_{longitude_deg:.3f}.csv"
+    offset = round(longitude_deg / 15.0)
+    if not key.exists():
+        try:
+            data = pvlib.iotools.get_pvgis_tmy(latitude_deg, longitude_deg, url=url,
+                                               map_variables=True, timeout=timeout_s)[0]
+        except Exception as err:  # requests errors: offline, DNS, timeout, HTTP
+            raise DecentraError(f"PVGIS could not be reached ({type(err).__name__}); offline? "
+                                "Upload an EPW, TMY3 or DWD TRY weather file instead",
+                                source="PVGIS") from None
+        utc = data[list(CANONICAL)].reset_index(drop=True)
+        local = pd.DataFrame(np.roll(utc.to_numpy(float), offset, axis=0), columns=CANONICAL)
+        local.to_csv(key, index=False)
+    rows = _year_rows(pd.read_csv(key), "PVGIS")
+    return rows, {"latitude_deg": latitude_deg, "longitude_deg": longitude_deg,
+                  "utc_offset_h": float(offset),
+                  "source": "PVGIS typical meteorological year (EU JRC)"}

@@ -13,16 +13,9 @@ import shapely
 
 from dashboard.domain.assumptions import Assumptions
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.geo import metric_crs
 
 STOREY_HEIGHT_M = 3.0  # used to turn a building height into storeys
-
-
-def metric_crs(frame: gpd.GeoDataFrame) -> object:
-    """A metric CRS for measuring: the UTM zone of the data's centroid."""
-    crs = frame.estimate_utm_crs()
-    if crs is None:
-        raise DecentraError("cannot find a metric CRS for these coordinates")
-    return crs
 
 
 def long_axis_bearing_deg(polygons: gpd.GeoSeries) -> np.ndarray:

@@ -17,6 +17,7 @@ import shapely
 
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.geo import metric_crs
 
 TILE_GAP_M = 60.0
 DEMAND_SPREAD = 0.10  # annual demand x U(1 - spread, 1 + spread)
@@ -37,7 +38,7 @@ def synthetic_city(base: District, n_buildings: int, seed: int = 0) -> District:
     per_tile = base.n_buildings
     n_tiles = math.ceil(n_buildings / per_tile)
     cols = math.ceil(math.sqrt(n_tiles))
-    crs = base.buildings.estimate_utm_crs()
+    crs = metric_crs(base.buildings)
     b_m = base.buildings.to_crs(crs)
     minx, miny, maxx, maxy = b_m.total_bounds
     step_x = (maxx - minx) + TILE_GAP_M

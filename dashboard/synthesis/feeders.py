@@ -34,6 +34,7 @@ from shapely.ops import substring
 
 from dashboard.domain.assumptions import Assumptions
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.geo import metric_crs
 
 MAX_FEEDER_LENGTH_M = 600.0   # longest street distance from a transformer to a tap
 SNAP_DECIMALS = 2             # node coordinates are rounded to 1 cm to join street ends
@@ -73,7 +74,7 @@ def synthesize_network(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame,
     a = assumptions
     if len(streets) == 0:
         raise DecentraError("no streets to lay feeders along")
-    crs = buildings.estimate_utm_crs()
+    crs = metric_crs(buildings)
     b_m = buildings.to_crs(crs)
     s_m = streets.to_crs(crs).geometry
     edges = _street_edges(s_m)
@@ -130,20 +131,31 @@ def synthesize_network(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame,
         sub = graph.subgraph(components[ci])
         peak = _coincident_peak_kw(annual[members], prof_idx[members], profiles) / pf
         k = max(1, int(np.ceil(peak / max_kva)))
-        while True:
-            chosen = _choose_sites(sub, xy[members], annual[members], k, seed)
-            owner, dist = _nearest_site(sub, chosen, [taps[int(i)] for i in members])
-            ok = True
-            for j in range(len(chosen)):
-                sel = members[owner == j]
-                if len(sel) and _coincident_peak_kw(annual[sel], prof_idx[sel], profiles) / pf \
-                        > max_kva:
-                    ok = False
+        chosen = _choose_sites(sub, xy[members], annual[members], k, seed)
+        member_taps = [taps[int(i)] for i in members]
+        owner, dist = _nearest_site(sub, chosen, member_taps)
+        # Repair by insertion (one shortest-path search per added transformer): a tap beyond
+        # the maximum feeder length, or an overloaded transformer's farthest tap, gets a new
+        # transformer half-way back along its feeder (k-center style farthest-point insertion).
+        while len(chosen) < len(members):
+            over = [j for j in range(len(chosen))
+                    if (owner == j).sum() >= 2 and _coincident_peak_kw(
+                        annual[members[owner == j]], prof_idx[members[owner == j]],
+                        profiles) / pf > max_kva]
             if dist.max() > MAX_FEEDER_LENGTH_M:
-                ok = False
-            if ok or k >= len(members):
+                far = int(dist.argmax())
+            elif over:
+                in_j = np.flatnonzero(owner == over[0])
+                far = int(in_j[dist[in_j].argmax()])
+            else:
                 break
-            k += 1
+            site = _midway_node(sub, chosen[int(owner[far])], member_taps[far],
+                                min(float(dist[far]) / 2, MAX_FEEDER_LENGTH_M / 2), chosen)
+            if site is None:
+                break
+            chosen.append(site)
+            owner, dist = _nearest_site(sub, [site], member_taps, owner, dist,
+                                        offset=len(chosen) - 1)
         used = sorted(set(owner.tolist()))
         remap = {j: len(sites) + r for r, j in enumerate(used)}
         assignment[members] = [remap[o] for o in owner]
@@ -245,14 +257,134 @@ def _choose_sites(graph: nx.Graph, xy: np.ndarray, weight: np.ndarray, k: int,
 
 
 def _nearest_site(graph: nx.Graph, sites: list[tuple[float, float]],
-                  taps: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the site nearest along the streets, and that distance [m], for each tap."""
-    best = np.full(len(taps), np.inf)
-    owner = np.zeros(len(taps), dtype=np.int64)
+                  taps: list[tuple[float, float]], owner: np.ndarray | None = None,
+                  best: np.ndarray | None = None, offset: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Index of the site nearest along the streets, and that distance [m], for each tap;
+    with ``owner``/``best`` given, ``sites`` (numbered from ``offset``) are added to them."""
+    best = np.full(len(taps), np.inf) if best is None else best.copy()
+    owner = np.zeros(len(taps), dtype=np.int64) if owner is None else owner.copy()
     for j, s in enumerate(sites):
         dist = nx.single_source_dijkstra_path_length(graph, s, weight="length")
         d = np.array([dist.get(t, np.inf) for t in taps])
         better = d < best
         best[better] = d[better]
-        owner[better] = j
+        owner[better] = offset + j
     return owner, best
+
+
+def _midway_node(graph: nx.Graph, site: tuple[float, float], tap: tuple[float, float],
+                 back_m: float, taken: list[tuple[float, float]]
+                 ) -> tuple[float, float] | None:
+    """The street node on the path from ``site`` to ``tap`` about ``back_m`` before the tap
+    (not already a transformer site)."""
+    path = nx.shortest_path(graph, site, tap, weight="length")
+    to_tap = 0.0
+    pick = None
+    for u, v in itertools.pairwise(path[::-1]):
+        if u not in taken:
+            pick = u
+        to_tap += graph[u][v]["length"]
+        if to_tap >= back_m and pick is not None:
+            break
+    return pick
+
+
+def proxy_streets(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Stand-in streets when a city brings neither streets nor feeders: the minimum spanning
+    tree of the buildings' Delaunay triangulation (shortest lines connecting all buildings,
+    as a radial LV cable network roughly does). EPSG:4326 lines."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import minimum_spanning_tree
+    from scipy.spatial import Delaunay
+
+    crs = metric_crs(buildings)
+    pts = buildings.to_crs(crs).geometry.representative_point()
+    xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+    n = len(xy)
+    if n == 1:
+        x, y = xy[0]
+        lines = [LineString([(x - 15, y - 15), (x + 15, y - 15)])]
+    else:
+        if n == 2 or np.linalg.matrix_rank(xy - xy.mean(axis=0)) < 2:
+            order = np.lexsort((xy[:, 1], xy[:, 0]))
+            pairs = np.column_stack([order[:-1], order[1:]])
+        else:
+            tri = Delaunay(xy)
+            edges = np.vstack([tri.simplices[:, [0, 1]], tri.simplices[:, [1, 2]],
+                               tri.simplices[:, [0, 2]]])
+            pairs = np.unique(np.sort(edges, axis=1), axis=0)
+        weights = np.hypot(*(xy[pairs[:, 0]] - xy[pairs[:, 1]]).T) + 1e-6
+        graph = coo_matrix((weights, (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+        tree = minimum_spanning_tree(graph).tocoo()
+        lines = [LineString([tuple(xy[i]), tuple(xy[j])]) for i, j in zip(tree.row, tree.col,
+                                                                           strict=True)]
+    return gpd.GeoDataFrame(geometry=lines, crs=crs).to_crs(4326)
+
+
+def network_from_transformers(buildings: gpd.GeoDataFrame, transformers: gpd.GeoDataFrame,
+                              lines: gpd.GeoDataFrame | None, load_profiles: pd.DataFrame,
+                              assumptions: Assumptions) -> Network:
+    """Buildings fed by the nearest of the given transformers (straight-line distance); lines
+    kept as given, or drawn as straight service connections. Transformers without a rating
+    are sized like synthesized ones."""
+    a = assumptions
+    crs = metric_crs(buildings)
+    b_m = buildings.to_crs(crs)
+    t_m = transformers.to_crs(crs)
+    anchors = b_m.geometry.representative_point()
+    tx = np.column_stack([t_m.geometry.x.to_numpy(), t_m.geometry.y.to_numpy()])
+    bx = np.column_stack([anchors.x.to_numpy(), anchors.y.to_numpy()])
+    owner = ((bx[:, None, :] - tx[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+    tids = t_m["transformer_id"].astype(str).tolist()
+    profiles = load_profiles.to_numpy(float)
+    names = list(load_profiles.columns)
+    prof_idx = np.array([names.index(a.use_text(u, "load_profile")) for u in b_m["use_type"]])
+    annual = b_m["annual_demand_kwh"].to_numpy(float)
+    pf = a.number("grid.power_factor")
+    share = a.number("grid.transformer_planning_loading")
+    ratings = sorted(a.numbers("grid.transformer_ratings_kva"))
+    given = pd.to_numeric(t_m.get("rating_kva", pd.Series(np.nan, index=t_m.index)),
+                          errors="coerce").to_numpy(float)
+    rating, std = [], []
+    for j in range(len(t_m)):
+        sel = np.flatnonzero(owner == j)
+        if np.isfinite(given[j]) and given[j] > 0:
+            rating.append(float(given[j]))
+            std.append(str(t_m["std_type"].iloc[j]) if "std_type" in t_m else "")
+            continue
+        s_kva = (_coincident_peak_kw(annual[sel], prof_idx[sel], profiles) / pf
+                 if len(sel) else 0.0)
+        fit = next((r for r in ratings if s_kva <= share * r), ratings[-1])
+        rating.append(float(fit))
+        std.append(f"{fit / 1000:g} MVA 20/0.4 kV")
+    out_t = gpd.GeoDataFrame({"transformer_id": tids, "rating_kva": rating, "std_type": std,
+                              "node": [f"T:{t}" for t in tids]}, geometry=t_m.geometry.values,
+                             crs=crs)
+    service_type = a.text("grid.service_line_std_type")
+    if lines is not None and len(lines):
+        l_m = lines.to_crs(crs)
+        mids = l_m.geometry.interpolate(0.5, normalized=True)
+        lx = np.column_stack([mids.x.to_numpy(), mids.y.to_numpy()])
+        l_owner = ((lx[:, None, :] - tx[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+        out_l = gpd.GeoDataFrame({
+            "line_id": [f"L{i + 1:05d}" for i in range(len(l_m))],
+            "transformer_id": [tids[j] for j in l_owner], "kind": "main",
+            "std_type": l_m["std_type"].astype(str) if "std_type" in l_m
+            else a.text("grid.main_line_std_type"),
+            "length_m": np.round(l_m.geometry.length.to_numpy(), 2),
+            "from_node": [f"N{i:05d}a" for i in range(len(l_m))],
+            "to_node": [f"N{i:05d}b" for i in range(len(l_m))]},
+            geometry=l_m.geometry.values, crs=crs)
+    else:
+        geoms = [LineString([tuple(tx[j]), tuple(bx[i])]) for i, j in enumerate(owner)]
+        out_l = gpd.GeoDataFrame({
+            "line_id": [f"L{i + 1:05d}" for i in range(len(geoms))],
+            "transformer_id": [tids[j] for j in owner], "kind": "service",
+            "std_type": service_type,
+            "length_m": [max(round(g.length, 2), 1.0) for g in geoms],
+            "from_node": [f"T:{tids[j]}" for j in owner],
+            "to_node": [f"B:{b}" for b in b_m["building_id"]]}, geometry=geoms, crs=crs)
+    out_b = buildings.copy()
+    out_b["transformer_id"] = [tids[j] for j in owner]
+    return Network(out_b, out_t.to_crs(4326), out_l.to_crs(4326))
