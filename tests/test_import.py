@@ -37,6 +37,13 @@ def geojson(frame: gpd.GeoDataFrame, path: Path) -> Path:
     return path
 
 
+def survives_saving(district: dc.District, folder: Path) -> None:
+    """The app keeps imported districts as GeoPackages keyed by content hash: a write / read
+    round trip must give the same district."""
+    again = read_district(write_district(district, folder / "saved.gpkg"))
+    assert again.content_hash == district.content_hash
+
+
 def fails(path: Path | str, match: str, **kwargs) -> DecentraError:
     with pytest.raises(DecentraError, match=match) as info:
         import_district(path, **kwargs)
@@ -75,6 +82,7 @@ def test_footprints_alone_become_a_working_district(tmp_path):
     res = dc.evaluate(d, scen)
     assert 0.25 < res.summary["self_sufficiency"] < 0.5
     assert res.summary["pv_generation_kwh"] / res.summary["pv_kwp"] == pytest.approx(920, rel=0.1)
+    survives_saving(d, tmp_path)
 
 
 def test_attribute_mapping_is_used_and_reported(tmp_path, footprints):
@@ -107,7 +115,7 @@ def test_attribute_mapping_is_used_and_reported(tmp_path, footprints):
     assert rows["roof_area_m2"]["column"] == "(not in the file)"
 
 
-def test_osm_extract_imports_with_its_streets():
+def test_osm_extract_imports_with_its_streets(tmp_path):
     import pyrosm
 
     result = import_district(pyrosm.get_data("test_pbf"))
@@ -125,6 +133,8 @@ def test_osm_extract_imports_with_its_streets():
     assert any("repaired" in n for n in rep.notes)
     assert "Rostock" in rep.weather_source and any("upload a weather file" in n
                                                     for n in rep.notes)
+    assert set(d.buildings.geom_type) == {"Polygon", "MultiPolygon"}
+    survives_saving(d, tmp_path)
 
 
 def test_pandapower_network_imports_with_real_geometry(tmp_path):
@@ -162,6 +172,7 @@ def test_pandapower_network_imports_with_real_geometry(tmp_path):
     assert "pandapower_json" in d.meta
     assert pp.from_json_string(d.meta["pandapower_json"]).bus.shape == net.bus.shape
     assert dc.baseline(d, resilience=False).summary["demand_kwh"] > 0
+    survives_saving(d, tmp_path)
 
 
 def test_gis_transformers_and_lines(tmp_path, footprints):

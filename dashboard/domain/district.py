@@ -162,9 +162,11 @@ class District:
             h.update(pd.util.hash_pandas_object(attrs, index=False).to_numpy().tobytes())
             h.update(b"|".join(str(c).encode() for c in attrs.columns))
             h.update(b"".join(frame.geometry.to_wkb()))
+        # "+ 0.0" turns -0.0 into 0.0: files store both as 0 (a GeoPackage round trip must
+        # keep the hash)
         h.update(np.ascontiguousarray(self.weather[[c.name for c in WEATHER_COLUMNS]]
-                                      .to_numpy(np.float64)).tobytes())
-        h.update(np.ascontiguousarray(self.load_profiles.to_numpy(np.float64)).tobytes())
+                                      .to_numpy(np.float64) + 0.0).tobytes())
+        h.update(np.ascontiguousarray(self.load_profiles.to_numpy(np.float64) + 0.0).tobytes())
         h.update("|".join(self.load_profiles.columns).encode())
         h.update(repr(self.assumptions.records()).encode())
         h.update(repr((self.site.latitude_deg, self.site.longitude_deg, self.site.altitude_m,

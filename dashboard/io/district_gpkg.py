@@ -52,7 +52,9 @@ def write_district(district: District, path: str | Path) -> Path:
                              ("transformers", district.transformers),
                              ("lines", district.lines), ("streets", district.streets)):
             gdf = gpd.GeoDataFrame(frame).to_crs(4326)
-            pyogrio.write_dataframe(gdf, tmp, layer=layer, driver="GPKG")
+            # keep Polygon and MultiPolygon as they are (promotion would change the hash)
+            pyogrio.write_dataframe(gdf, tmp, layer=layer, driver="GPKG",
+                                    promote_to_multi=False)
         weather = district.weather[[c.name for c in WEATHER_COLUMNS]].reset_index(drop=True)
         weather.insert(0, "hour", np.arange(len(weather)))
         pyogrio.write_dataframe(weather, tmp, layer="weather", driver="GPKG")
