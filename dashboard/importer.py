@@ -43,7 +43,8 @@ from dashboard.io.formats import (
     sniff,
 )
 
-__all__ = ["ImportReport", "ImportResult", "Limits", "import_district", "source_layers"]
+__all__ = ["FEEDER_KINDS", "ImportReport", "ImportResult", "Limits", "feeder_file_kind",
+           "import_district", "source_layers"]
 
 # Czech public holidays apply inside the Czech Republic's bounding box only.
 CZ_BBOX = (12.09, 48.55, 18.87, 51.06)
@@ -138,13 +139,51 @@ class _Source:
 
 
 def source_layers(path: str | Path, limits: Limits | None = None) -> list[str]:
-    """The vector layers of a file (several only for GeoPackages); for choosing one in the UI."""
+    """The vector layers of a buildings file (several only for GeoPackages), for choosing one
+    in the UI. Checks what can be checked before the import: size, format, archive safety
+    (raises DecentraError)."""
+    path = Path(path)
+    limits = limits or Limits()
+    with _vector_file(path, limits) as (inner, kind):
+        if kind != "gpkg":
+            return []
+        return [name for name, geom in list_layers(inner) if geom is not None]
+
+
+FEEDER_KINDS = ("network", "transformers", "streets")
+
+
+def feeder_file_kind(path: str | Path, limits: Limits | None = None) -> str:
+    """What a grid file holds, for an upload that did not say: ``"network"`` (a pandapower
+    network saved with ``pandapower.to_json``), ``"transformers"`` (points, or a GeoPackage
+    with a transformers layer) or ``"streets"`` (lines). Raises DecentraError otherwise."""
     path = Path(path)
     limits = limits or Limits()
     check_size(path, limits)
-    if sniff(path) != "gpkg":
-        return []
-    return [name for name, geom in list_layers(path) if geom is not None]
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if b"pandapowerNet" in head:
+        return "network"
+    kind = sniff(path)
+    if kind == "gpkg":
+        names = {n for n, g in list_layers(path) if g is not None}
+        if names & set(FEEDER_LAYERS["transformers"]):
+            return "transformers"
+        if names & set(FEEDER_LAYERS["streets"]) and not names & set(FEEDER_LAYERS["lines"]):
+            return "streets"
+    if kind == "pbf":
+        raise DecentraError("an OpenStreetMap extract holds buildings and streets: upload it "
+                            "as the buildings file", source=path.name)
+    src = _read_source(path, None, "transformers", limits)
+    types = set(src.frame.geometry.dropna().geom_type)
+    if types and types <= {"Point", "MultiPoint", "Polygon", "MultiPolygon"}:
+        return "transformers"
+    if types and types <= {"LineString", "MultiLineString"}:
+        return "streets"
+    raise DecentraError("cannot tell what the grid file holds: expected a pandapower network, "
+                        "transformer points or street lines"
+                        + (f" (found {', '.join(sorted(types))})" if types else ""),
+                        source=path.name)
 
 
 def _choose_layer(path: Path, layer: str | None, role: str) -> str:

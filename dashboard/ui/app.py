@@ -7,19 +7,23 @@ import threading
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import dash
 import diskcache
 from dash import DiskcacheManager
-from flask import Flask, Response, abort
+from flask import Flask, Response, abort, request
 
 import dashboard as dc
 from dashboard.cache import cache, default_cache_dir, init_cache
+from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.scenario import Scenario
 from dashboard.figures.maps import COLOR_SPECS, OSM_TILES, building_frame, planning_map
 from dashboard.store import ScenarioStore
 from dashboard.ui import state
-from dashboard.ui.callbacks import AppContext, register_callbacks
+from dashboard.ui.callbacks import AppContext, message, register_callbacks
+from dashboard.ui.importing import register_import
 from dashboard.ui.layers import LayerService
 from dashboard.ui.layout import page
 from dashboard.ui.workflow import register_workflow
@@ -37,6 +41,54 @@ def probe_tiles(url: str = OSM_TILES, timeout_s: float = 1.5) -> bool:
             return 200 <= resp.status < 400
     except Exception:  # offline, DNS, TLS, HTTP errors: all mean "not reachable"
         return False
+
+
+def page_query() -> dict[str, str]:
+    """The query of the page being built. Dash fetches the layout from ``/_dash-layout``
+    without the page's query string, so it is read from the request's Referer (the page
+    itself) when the request has none."""
+    try:
+        args = {k: v for k, v in request.args.items() if v}
+        if not args and request.referrer:
+            parsed = parse_qs(urlparse(request.referrer).query)
+            args = {k: v[0] for k, v in parsed.items() if v and v[0]}
+    except RuntimeError:         # outside a request
+        return {}
+    return args
+
+
+def resolve_page(query: dict[str, str], default: District, registry: state.DistrictRegistry,
+                 store: ScenarioStore) -> tuple[District, Scenario, str | None]:
+    """The district and starting scenario a page opens on: the district of a shared scenario
+    (``?scenario=<id>``), an imported district (``?district=<hash>``, optionally with the
+    placements read from its files, ``&placements=<key>``), else the default. A link that
+    no longer resolves opens the default district with a message saying why."""
+    blank = Scenario(name="Untitled scenario")
+    if query.get("scenario"):
+        try:
+            saved = store.load(query["scenario"])
+        except DecentraError as err:
+            return default, blank, f"The shared link does not open: {err}."
+        try:
+            return registry.get(saved.district_hash), blank, None
+        except DecentraError:
+            return default, blank, (f"The shared scenario “{saved.name}” belongs to a district "
+                                    "this server no longer has; import that district again.")
+    if query.get("district"):
+        try:
+            shown = registry.get(query["district"])
+        except DecentraError:
+            return default, blank, ("That district is not on this server (it may have been "
+                                    "imported on another one); the embedded district is "
+                                    "shown instead.")
+        if query.get("placements"):
+            try:
+                return shown, state.get_scenario(query["placements"]), None
+            except DecentraError:
+                return shown, blank, ("The placements read from the files are no longer on "
+                                      "the server; the district opens without them.")
+        return shown, blank, None
+    return default, blank, None
 
 
 def _gz_json(body: bytes) -> Response:
@@ -97,15 +149,16 @@ def create_app(district_path: str | Path | None = None, *,
                     suppress_callback_exceptions=False)
 
     def serve_layout() -> Any:
-        scenario = dc.Scenario(name="Untitled scenario")
-        session = state.new_session(district, scenario)
-        result = dc.evaluate(district, scenario)
+        shown, scenario, notice = resolve_page(page_query(), district, registry, store)
+        session = state.new_session(shown, scenario)
+        result = dc.evaluate(shown, scenario)
         spec = COLOR_SPECS["self_sufficiency"]
-        urls, _ = layers.view(district, building_frame(district, result), spec,
+        urls, _ = layers.view(shown, building_frame(shown, result), spec,
                               result.transformers, [])
-        figure = planning_map(context.base(district), spec, urls, result.transformers, choice,
+        figure = planning_map(context.base(shown), spec, urls, result.transformers, choice,
                               tiles)
-        return page(district.name, district.is_synthetic, figure, dict(session), choice)
+        return page(shown.name, shown.is_synthetic, figure, dict(session), choice,
+                    meta=dict(shown.meta), notice=message(notice) if notice else None)
 
     def warm_up() -> None:
         """Prepare the first view's GeoJSON while the server starts (it is the same for every
@@ -126,6 +179,7 @@ def create_app(district_path: str | Path | None = None, *,
     app.layout = serve_layout
     register_callbacks(app, context)
     register_workflow(app, context, store)
+    register_import(app, context)
     app._decentra_context = context  # type: ignore[attr-defined]  # for tests
     return app
 

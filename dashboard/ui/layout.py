@@ -8,6 +8,7 @@ from dashboard.figures.charts import WEEKS, empty_chart
 from dashboard.figures.maps import COLOR_SPECS, LINE_CLASSES
 from dashboard.ui import ids
 from dashboard.ui.components import TRANSFORMER_COLUMNS
+from dashboard.ui.importing import import_dialog
 
 
 def _num(id_: str, value: float | None, step: float | str = "any", unit: str = "",
@@ -227,13 +228,29 @@ def present_overlay() -> html.Div:
     ], className="present-overlay", id="present-overlay")
 
 
+def credits(meta: dict[str, str] | None = None) -> list:
+    """Sources and licences of the district on screen (from its meta)."""
+    meta = meta or {}
+    if not meta.get("description", "").startswith("Imported"):
+        return ["Weather DWD TRY2010 · loads BDEW/demandlib · PV pvlib · buildings © ",
+                html.A("OpenStreetMap contributors", href="https://www.openstreetmap.org/"
+                       "copyright", target="_blank"), " (ODbL) · feeders synthesized"]
+    return [f"Buildings: {meta.get('buildings_source', '?')} · weather: "
+            f"{meta.get('weather_source', '?')} · grid: {meta.get('network_source', '?')} · "
+            "loads BDEW/demandlib · PV pvlib"]
+
+
 def page(district_name: str, synthetic: bool, figure: object, session: dict,
-         basemap: str) -> html.Div:
+         basemap: str, meta: dict[str, str] | None = None,
+         notice: html.Div | None = None) -> html.Div:
+    imported = (meta or {}).get("description", "").startswith("Imported")
     header = html.Header([
-        html.Div([html.Img(src="/assets/logo.svg", className="logo", alt=""),
-                  html.Span("Decentra", className="brand")], className="brand-box"),
+        html.A([html.Img(src="/assets/logo.svg", className="logo", alt=""),
+                html.Span("Decentra", className="brand")], className="brand-box", href="/",
+               title="back to the embedded district"),
         html.Div([html.Span(district_name, className="district"),
-                  html.Span("synthetic", className="badge") if synthetic else None],
+                  html.Span("synthetic", className="badge") if synthetic else None,
+                  html.Span("imported", className="badge imported") if imported else None],
                  className="district-box"),
         html.Div([
             dcc.Input(id=ids.SCENARIO_NAME, value="Untitled scenario", debounce=True,
@@ -245,6 +262,7 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
                   html.Span(className="sep"),
                   _button(ids.COMPARE, "Compare", "ghost"),
                   _button(ids.PRESENT, "Present", "ghost"),
+                  _button(ids.IMPORT_OPEN, "Import city", "ghost"),
                   html.Span(className="busy", id=ids.BUSY, title="computing")],
                  className="history"),
     ], className="topbar")
@@ -256,7 +274,7 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
             map_toolbar(basemap),
             html.Div(id=ids.MAP_LEGEND, className="class-legend"),
             legend(),
-            html.Div(id=ids.MESSAGE, className="toast", role="status"),
+            html.Div(notice, id=ids.MESSAGE, className="toast", role="status"),
             present_overlay(),
         ], className="map-pane"),
         html.Aside([
@@ -269,11 +287,7 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
                 dcc.Tab(saved_tab(), label="Saved", value="saved", id="tab-saved"),
                 dcc.Tab(export_tab(), label="Export", value="export", id="tab-export"),
             ], value="place", className="tabs", id=ids.TABS),
-            html.Footer([
-                "Weather DWD TRY2010 · loads BDEW/demandlib · PV pvlib · buildings © ",
-                html.A("OpenStreetMap contributors", href="https://www.openstreetmap.org/"
-                       "copyright", target="_blank"), " (ODbL) · feeders synthesized",
-            ], className="credits"),
+            html.Footer(credits(meta), className="credits"),
         ], className="side"),
         compare_view(),
     ], className="main")
@@ -287,5 +301,5 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
         dcc.Location(id=ids.URL, refresh=False),
         dcc.Download(id=ids.DOWNLOAD),   # outside the tabs: hidden tabs are not rendered
         dcc.Store(id=ids.SAVED_ACTION, data=None),
-        header, body,
+        header, body, import_dialog(),
     ], className="app view-plan", id=ids.APP)

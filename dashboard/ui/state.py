@@ -124,6 +124,8 @@ class DistrictRegistry:
         return district.content_hash
 
     def get(self, key: str) -> District:
+        if not isinstance(key, str) or not key.isalnum():   # content hashes are hex
+            raise DecentraError("this district is not loaded on the server; reload the page")
         with self._lock:
             hit = self._items.get(key)
         if hit is not None:
