@@ -45,7 +45,8 @@ def bad_inputs(tmp_path, district):
         "old version": ("scenario", '{"schema": "decentra.scenario", "version": 0}',
                         "version 0 is not supported"),
         "unknown building": ("scenario", dc.Scenario(pv=(PvPlacement("ZZZ", 3),)).to_json(),
-                             "not in this district"),
+                             "not in this district. First offending: ZZZ."),
+        "deeply nested": ("scenario", "[" * 100_000, "nested too deeply"),
         "too much pv": ("scenario", dc.Scenario(pv=(PvPlacement(bid, 5000),)).to_json(),
                         "does not fit"),
         "binary scenario": ("scenario", b"\x00\xff\xfe garbage", "not valid JSON"),
@@ -64,7 +65,8 @@ def bad_inputs(tmp_path, district):
 
 
 @pytest.mark.parametrize("name", ["not json", "old version", "unknown building", "too much pv",
-                                  "binary scenario", "text as district", "empty district"])
+                                  "binary scenario", "text as district", "empty district",
+                                  "deeply nested"])
 def test_bad_input_exits_nonzero_with_one_message(tmp_path, district, name):
     kind, path, message = bad_inputs(tmp_path, district)[name]
     out = run("evaluate", "--scenario", str(path)) if kind == "scenario" else run(

@@ -112,24 +112,39 @@ def random_district(draw):
     batt = rng.random(n) < 0.5
     cap = np.where(batt, rng.uniform(0, 30, n), 0.0)
     power = np.where(batt, rng.uniform(0.1, 20, n), 0.0)
+    comm = rng.random(k) < draw(st.sampled_from([0.0, 0.5]))
+    comm_cap = np.where(comm, rng.uniform(1, 60, k), 0.0)
     return dict(hours=hours, load=load, unit=unit, prof=rng.integers(0, 2, n),
                 transformer=np.sort(rng.integers(0, k, n)), k=k, annual=annual,
                 pv_idx=np.where(kwp > 0, rng.integers(1, 3, n), 0), kwp=kwp, cap=cap,
-                power=power, soc0=cap * rng.random(n), rt=draw(st.sampled_from([1.0, 0.9])))
+                power=power, soc0=cap * rng.random(n), rt=draw(st.sampled_from([1.0, 0.9])),
+                comm_cap=comm_cap, comm_kw=np.where(comm, rng.uniform(1, 30, k), 0.0),
+                comm_soc0=comm_cap * rng.random(k))
 
 
-@settings(max_examples=120, deadline=None)
+def survival_sum(hist: np.ndarray) -> int:
+    return int((hist * np.arange(len(hist))).sum())
+
+
+@settings(max_examples=150, deadline=None)
 @given(random_district())
 def test_engine_matches_hour_by_hour_reference(case):
-    k = case["k"]
+    """Every building, every transformer and every microgrid against plain loops: the
+    greedy dispatch per building, the community battery on the pooled net, the pooled
+    indicators, and outage survival islanded and pooled (tests/reference.py)."""
+    k, hours, horizon = case["k"], case["hours"], 12
     present = np.unique(case["transformer"])
     model = model_from_arrays(case["load"], case["prof"], case["annual"], case["transformer"],
-                              np.full(k, 1e3), crit_frac=0.5, horizon_h=12)
+                              np.full(k, 1e3), crit_frac=0.5, horizon_h=horizon)
     pl = placements_from_arrays(model, case["unit"], case["pv_idx"], case["kwp"],
                                 cap_kwh=case["cap"], power_kw=case["power"],
-                                soc0_kwh=case["soc0"], round_trip=case["rt"])
+                                soc0_kwh=case["soc0"], round_trip=case["rt"],
+                                comm_kwh=case["comm_cap"], comm_kw=case["comm_kw"],
+                                comm_soc0_kwh=case["comm_soc0"])
     sim = simulate(model, pl)
-    pooled = np.zeros((k, case["hours"]))
+    eta = np.sqrt(case["rt"])
+    pooled = np.zeros((k, hours))
+    crit, pv, soc = np.zeros((k, hours)), np.zeros((k, hours)), np.zeros((k, hours))
     for b in range(len(case["annual"])):
         d = case["annual"][b] * case["load"][:, case["prof"][b]].astype(np.float32)
         g = case["kwp"][b] * case["unit"][:, case["pv_idx"][b]].astype(np.float32)
@@ -143,21 +158,46 @@ def test_engine_matches_hour_by_hour_reference(case):
         assert got[grid.B_PV] == pytest.approx(g.sum(), rel=1e-6, abs=1e-9)
         assert got[grid.B_IMPORT] == pytest.approx(imp.sum(), rel=1e-6, abs=1e-6)
         assert got[grid.B_EXPORT] == pytest.approx(exp.sum(), rel=1e-6, abs=1e-6)
+        assert got[grid.B_CHARGE] == pytest.approx(sum(r["charge"] for r in rows), rel=1e-6,
+                                                   abs=1e-6)
+        assert got[grid.B_DISCHARGE] == pytest.approx(sum(r["discharge"] for r in rows),
+                                                      rel=1e-6, abs=1e-6)
         assert got[grid.B_PEAK_IMPORT] == pytest.approx(imp.max(), rel=1e-6, abs=1e-6)
         assert got[grid.B_PEAK_EXPORT] == pytest.approx(exp.max(), rel=1e-6, abs=1e-6)
-        pooled[case["transformer"][b]] += imp - exp
+        j = case["transformer"][b]
+        pooled[j] += imp - exp
+        crit[j] += 0.5 * d
+        pv[j] += g
+        soc[j] += [r["soc_start"] for r in rows]
         # survival of the building islanded alone
-        eta = np.sqrt(case["rt"])
         ref = survival(0.5 * d, g, [r["soc_start"] for r in rows], case["cap"][b],
-                       case["power"][b] if case["cap"][b] > 0 else 0.0, eta, eta, 12)
-        hist = sim.b_hist[b]
-        assert abs((hist * np.arange(13)).sum() - sum(ref)) <= 2  # float ties at most
+                       case["power"][b] if case["cap"][b] > 0 else 0.0, eta, eta, horizon)
+        assert abs(survival_sum(sim.b_hist[b]) - sum(ref)) <= 2  # float ties at most
     for j in present:
-        assert sim.series[j][grid.S_NET] == pytest.approx(pooled[j], rel=1e-5, abs=1e-4)
-        # indicators stay in range
+        rows = sim.series[j]
+        assert rows[grid.S_NET_BTM] == pytest.approx(pooled[j], rel=1e-5, abs=1e-4)
+        # the community battery works on the pooled net load
+        comm = dispatch(pooled[j], np.zeros(hours), case["comm_cap"][j], case["comm_kw"][j],
+                        case["rt"], case["comm_soc0"][j])
+        net = np.array([r["net"] for r in comm])
+        assert rows[grid.S_NET] == pytest.approx(net, rel=1e-5, abs=1e-4)
         t = sim.t_stats[j]
-        assert 0 <= t[grid.T_IMPORT] <= t[grid.T_DEMAND] * (1 + 1e-6) + t[grid.T_CHARGE] + \
-            sim.b_stats[case["transformer"] == j, grid.B_CHARGE].sum() + 1e-6
+        assert t[grid.T_IMPORT] == pytest.approx(np.clip(net, 0, None).sum(), rel=1e-5,
+                                                 abs=1e-4)
+        assert t[grid.T_EXPORT] == pytest.approx(np.clip(-net, 0, None).sum(), rel=1e-5,
+                                                 abs=1e-4)
+        assert t[grid.T_PEAK_IMPORT] == pytest.approx(max(net.max(), 0), rel=1e-5, abs=1e-4)
+        assert t[grid.T_PEAK_EXPORT] == pytest.approx(max(-net.min(), 0), rel=1e-5, abs=1e-4)
+        clear = np.abs(net) > 1e-3          # hours not within float noise of zero
+        assert (t[grid.T_REVERSE_HOURS] - (net[clear] < 0).sum()) in range(
+            0, int((~clear).sum()) + 1)
+        # the microgrid: buildings behind the transformer share PV and every battery
+        members = case["transformer"] == j
+        cap = case["cap"][members].sum() + case["comm_cap"][j]
+        power = case["power"][members].sum() + case["comm_kw"][j]
+        pooled_soc = soc[j] + np.array([r["soc_start"] for r in comm])
+        ref = survival(crit[j], pv[j], pooled_soc, cap, power, eta, eta, horizon)
+        assert abs(survival_sum(sim.t_hist[j]) - sum(ref)) <= 2
 
 
 @settings(max_examples=200, deadline=None)

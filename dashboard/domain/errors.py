@@ -33,6 +33,8 @@ class DecentraError(Exception):
     def __str__(self) -> str:
         text = f"{self.source}: {self.message}" if self.source else self.message
         if self.rows:
+            if not text.rstrip().endswith((".", "!", "?", ":", ")")):
+                text = text.rstrip() + "."
             shown = ", ".join(str(r) for r in self.rows[:5])
             more = f" (and {len(self.rows) - 5} more)" if len(self.rows) > 5 else ""
             text += f" First offending: {shown}{more}."

@@ -408,6 +408,8 @@ class Scenario:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError) as err:
             raise DecentraError(f"not valid JSON ({err})") from None
+        except RecursionError:
+            raise DecentraError("not a scenario: the JSON is nested too deeply") from None
         return cls.from_dict(data)
 
 
