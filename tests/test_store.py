@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -78,35 +76,80 @@ def test_concurrent_saves_from_two_processes(tmp_path):
 
 
 KILL_SCRIPT = """
-import sys, time
-import dashboard as dc
-from dashboard.domain.scenario import PvPlacement
+import os, signal, sqlite3, sys
+# Kill this process from inside SQLite after a given number of virtual-machine steps of the
+# save: a deterministic "power cut" at every point of the write, not a lucky sleep.
+steps, kill_at, armed = [0], int(sys.argv[2]), [False]
+real_connect = sqlite3.connect
+def tick():
+    if armed[0]:
+        steps[0] += 1
+        if steps[0] >= kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return 0
+def connect(*args, **kwargs):
+    con = real_connect(*args, **kwargs)
+    con.set_progress_handler(tick, 1)
+    return con
+sqlite3.connect = connect
+from dashboard.domain.scenario import PvPlacement, Scenario
 from dashboard.store import ScenarioStore
 store = ScenarioStore(sys.argv[1])
-pv = tuple(PvPlacement(f"B{i:05d}", 1.0) for i in range(20000))  # a large save
-print("ready", flush=True)
-i = 0
-while True:
-    store.save("district", dc.Scenario(name=f"big-{i}", pv=pv))
-    i += 1
+scenario = Scenario(name="big", pv=tuple(PvPlacement(f"B{i:05d}", 1.0) for i in range(2000)))
+target = sys.argv[3] if len(sys.argv) > 3 else None
+armed[0] = True
+sid = store.save("district", scenario, {"self_sufficiency": 0.5}, scenario_id=target)
+armed[0] = False
+print(sid, steps[0], flush=True)
 """
 
 
-def test_killed_mid_save_keeps_every_earlier_scenario(tmp_path):
-    path = tmp_path / "crash.sqlite"
-    store = ScenarioStore(path)
-    earlier = [store.save("district", dc.Scenario(name=f"kept-{i}")) for i in range(5)]
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(path)],
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(1.5)                      # several large saves are under way
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=20)
-    reopened = ScenarioStore(path)
-    assert reopened.path.exists()
+def _save_killed_at(path, step: int, target: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", KILL_SCRIPT, str(path), str(step),
+                           *([target] if target else [])], capture_output=True, text=True,
+                          timeout=120)
+
+
+def _check_store(path, kept: dict[str, str]) -> list:
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    for sid in earlier:
-        assert reopened.load(sid).name.startswith("kept-")
-    for saved in reopened.list():       # whatever made it in is complete and loads
-        assert saved.scenario.name == saved.name
+    con.close()
+    store = ScenarioStore(path)
+    for sid, name in kept.items():             # every earlier scenario, intact
+        saved = store.load(sid)
+        assert saved.name == name and saved.scenario.name == name
+    rows = store.list()
+    for saved in rows:                         # whatever is in there is complete
+        loaded = store.load(saved.id)
+        assert loaded.scenario.name == saved.name
+        assert len(loaded.scenario.pv) in (0, 2000)
+    return rows
+
+
+def test_killed_mid_save_keeps_every_earlier_scenario(tmp_path):
+    """A writer killed at every stage of a new save and of an overwrite: the store stays
+    readable, every earlier scenario loads, and the interrupted save is all there or not at
+    all."""
+    path = tmp_path / "crash.sqlite"
+    store = ScenarioStore(path)
+    kept = {store.save("district", dc.Scenario(name=f"kept-{i}")): f"kept-{i}"
+            for i in range(3)}
+    overwrite = next(iter(kept))
+    calibration = _save_killed_at(tmp_path / "calibrate.sqlite", 10**9)
+    assert calibration.returncode == 0, calibration.stderr
+    steps = int(calibration.stdout.split()[1])
+    assert steps > 10
+    for step in sorted({max(1, round(steps * f)) for f in
+                        (0.02, 0.1, 0.25, 0.4, 0.55, 0.7, 0.85, 0.95, 1.0)}):
+        out = _save_killed_at(path, step)
+        assert out.returncode == -signal.SIGKILL or out.returncode == 0, out.stderr
+        rows = _check_store(path, kept)
+        for saved in rows:                     # a completed save becomes an earlier one
+            kept.setdefault(saved.id, saved.name)
+        # an overwrite killed midway leaves the old version or the new one, whole
+        out = _save_killed_at(path, step, target=overwrite)
+        assert out.returncode in (-signal.SIGKILL, 0), out.stderr
+        now = ScenarioStore(path).load(overwrite)
+        assert now.name in (kept[overwrite], "big")
+        kept[overwrite] = now.name
+        _check_store(path, kept)
