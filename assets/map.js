@@ -40,11 +40,16 @@
     var head = document.getElementById("legend-head");
     var label = head ? head.getAttribute("data-label") : "Value";
     var unit = head ? head.getAttribute("data-unit") : "";
-    return "<b>" + p.b + "</b><br>" + label + ": " + fmt(p.v, 1) + " " + unit +
-      "<br>Demand " + fmt(p.d, 1) + " MWh/a" +
-      "<br>PV " + fmt(p.p, 1) + " kWp · battery " + fmt(p.s, 1) + " kWh" +
-      "<br>Self-sufficiency " + fmt(p.ss, 1) + " %" +
-      "<br>Outage survival " + fmt(p.h, 1) + " h (mean)";
+    // the coloured indicator first, then the standard figures not already shown
+    var rows = [["Demand", fmt(p.d, 1) + " MWh/a"],
+                ["PV", fmt(p.p, 1) + " kWp · battery " + fmt(p.s, 1) + " kWh"],
+                ["Self-sufficiency", fmt(p.ss, 1) + " %"],
+                ["Outage survival", fmt(p.h, 1) + " h (mean)"]];
+    var html = "<b>" + p.b + "</b><br>" + label + ": " + fmt(p.v, 1) + " " + unit;
+    for (var i = 0; i < rows.length; i++) {
+      if (label.indexOf(rows[i][0]) !== 0) { html += "<br>" + rows[i][0] + " " + rows[i][1]; }
+    }
+    return html;
   }
 
   function attach() {

@@ -1,9 +1,11 @@
 """The one flask-caching Cache of the app, bound to the server in ``create_app``.
 
 It holds content-addressed values shared by callbacks, background-callback processes and
-gunicorn workers: scenarios by content hash and small rendered payloads. Keys are content
-hashes (hashable strings), never DataFrames. Results of the engine stay in the engine's own
-in-process memo (``dashboard.scenarios``), which also knows how to patch a parent result.
+gunicorn workers: scenarios, rendered map layers, and engine results (``dashboard.scenarios``
+memoizes ``evaluate`` in process first, then here, so a worker that did not compute a result,
+or its parent for an incremental edit, still finds it). Keys are content hashes (strings),
+never DataFrames. Outside an app (CLI, scripts) nothing is bound and only the in-process memo
+is used.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from flask import Flask
 from flask_caching import Cache
 
 cache = Cache()
+
+
+def shared() -> Cache | None:
+    """The cache if an app has bound it in this process, else None."""
+    return cache if getattr(cache, "app", None) is not None else None
 
 
 def default_cache_dir() -> Path:

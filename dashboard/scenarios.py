@@ -8,6 +8,7 @@ else is shared with the parent result.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -298,6 +299,57 @@ class _ResultCache:
 _cache = _ResultCache()
 
 
+SHARED_FORMAT = 1   # bump when Result's fields change: old shared entries are then ignored
+
+
+def _shared_key(key: tuple[str, str, bool]) -> str:
+    return f"result{SHARED_FORMAT}:{key[0]}:{key[1]}:{int(key[2])}"
+
+
+def _shared_get(key: tuple[str, str, bool], model: DistrictModel) -> Result | None:
+    """A result another process (gunicorn worker, background job) computed, from the app's
+    flask-caching store, with its hourly series re-attached to this process's model."""
+    from dashboard.cache import shared
+
+    store = shared()
+    if store is None:
+        return None
+    try:
+        hit = store.get(_shared_key(key))
+    except Exception:  # a damaged or foreign entry is a miss, never an error
+        return None
+    state = getattr(hit, "_state", None)
+    if not isinstance(hit, Result) or state is None:
+        return None
+    # The hit keeps no engine state: its placements index PV columns of the process that
+    # made it, so it can be shown, but never patched as the parent of an incremental edit
+    # here (a child of it is computed in full). Its hourly series only read the placements'
+    # own arrays, which stay consistent.
+    from dataclasses import replace
+    return replace(hit, hourly_provider=_hourly_provider(model, state.placements))
+
+
+def _shared_put(key: tuple[str, str, bool], result: Result) -> None:
+    """Share a result through flask-caching, in a background thread: pickling a large city's
+    result must not delay the callback that computed it."""
+    from dashboard.cache import shared
+
+    store = shared()
+    if store is None:
+        return
+    from dataclasses import replace
+    bare = replace(result, hourly_provider=None)   # closures over the model do not pickle
+    object.__setattr__(bare, "_state", result._state)  # type: ignore[attr-defined]
+
+    def write() -> None:
+        try:
+            store.set(_shared_key(key), bare)
+        except Exception as err:  # the shared memo is an optimisation only
+            logging.getLogger(__name__).warning("result not shared: %s", err)
+
+    threading.Thread(target=write, name="decentra-share-result", daemon=True).start()
+
+
 def clear_cache() -> None:
     _cache.clear()
     clear_models()
@@ -316,13 +368,14 @@ def evaluate(district: District, scenario: Scenario | None = None, *,
     if not isinstance(scenario, Scenario):
         raise DecentraError("evaluate needs a Scenario")
     key = (district.content_hash, scenario.content_hash(), resilience)
+    model = district_model(district)
     if use_cache:
-        hit = _cache.get(key)
+        hit = _cache.get(key) or _shared_get(key, model)
         if hit is not None:
+            _cache.put(key, hit)
             if hit.scenario.name != scenario.name:
                 hit = _renamed(hit, scenario)
             return hit
-    model = district_model(district)
     parent = previous
     lineage = scenario.lineage
     if parent is None and lineage is not None and use_cache:
@@ -348,6 +401,7 @@ def evaluate(district: District, scenario: Scenario | None = None, *,
         result = _full(district, model, scenario, resilience)
     if use_cache:
         _cache.put(key, result)
+        _shared_put(key, result)
     return result
 
 

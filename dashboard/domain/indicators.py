@@ -92,6 +92,8 @@ def format_value(key: str, value: float | None) -> str:
         return f"{100 * value:.1f} %"
     if ind.unit == "count":
         return f"{value:,.0f}"
+    if ind.unit == "h":
+        return f"{value:,.1f} h" if abs(value) < 100 else f"{value:,.0f} h"
     if abs(value) >= 1000:
         return f"{value:,.0f} {ind.unit}"
     return f"{value:,.3g} {ind.unit}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -28,8 +29,9 @@ def week_chart(hourly: pd.DataFrame, title: str, week: str = "summer",
                typical_day: bool = False) -> go.Figure:
     """Demand, PV, battery and grid of one week (or the average day of that season)."""
     _, start_day = WEEKS.get(week, WEEKS["summer"])
-    if typical_day:
-        window = hourly.iloc[start_day * 24 - 14 * 24: start_day * 24 + 14 * 24]
+    if typical_day:   # 4 weeks around the chosen one, wrapping round the year's ends
+        hours = (start_day * 24 + np.arange(-14 * 24, 14 * 24)) % len(hourly)
+        window = hourly.iloc[hours]
         data = window.groupby(window.index.hour).mean()
         x = [f"{h:02d}:00" for h in data.index]
         subtitle = "average day, 4 weeks around the chosen week"
@@ -67,8 +69,12 @@ def survival_chart(curves: dict[str, pd.Series], title: str) -> go.Figure:
     for h in (8, 24, 72):
         fig.add_vline(x=h, line={"color": "#cbd2d9", "width": 1, "dash": "dash"})
     layout = _layout(title, "P(survive ≥ d) [%]")
+    # up to where every curve has reached zero (plus a margin), never past the horizon
+    horizon = max(int(c.index.max()) for c in curves.values())
+    last = max((int(c.index[c.to_numpy() > 0].max()) if (c.to_numpy() > 0).any() else 0)
+               for c in curves.values())
     layout["xaxis"] = {"title": {"text": "outage duration d [h]"}, "gridcolor": "#f0f2f5",
-                       "range": [0, max(int(c.index.max()) for c in curves.values())]}
+                       "range": [0, min(horizon, max(26, int(last * 1.25) + 2))]}
     layout["yaxis"]["range"] = [0, 101]
     fig.update_layout(**layout)
     return fig

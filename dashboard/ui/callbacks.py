@@ -146,7 +146,8 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
             if new is scenario or (new == scenario and new.name == scenario.name):
                 return (no_update, message("Nothing changed", "info"), *skip_render)
             new_session = state.push(session, new)
-            return (new_session, no_update, *view(new_session, tuple(view_args), selection))
+            # None clears a message left from an earlier refused edit
+            return (new_session, None, *view(new_session, tuple(view_args), selection))
         except DecentraError as err:
             return (no_update, message(str(err)), *skip_render)
 
@@ -158,7 +159,8 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
         State(ids.SESSION, "data"), State(ids.RULE_MIN_ROOF, "value"),
         State(ids.RULE_COVERAGE, "value"),
         background=True,
-        running=[(Output(ids.RULE_APPLY, "disabled"), True, False)],
+        running=[(Output(ids.RULE_APPLY, "disabled"), True, False),
+                 (Output(ids.RULE_BUSY, "className"), "busy on dark", "busy dark")],
         progress=[Output(ids.RULE_PROGRESS, "children")],
         prevent_initial_call=True,
     )

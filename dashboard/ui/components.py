@@ -19,8 +19,10 @@ KPI_KEYS = ("self_sufficiency", "self_consumption", "peak_import_kw", "peak_expo
 def _delta(key: str, value: float, base: float) -> tuple[str, str]:
     """Text and CSS class of the change against the baseline."""
     ind = INDICATORS_BY_KEY[key]
-    if any(not isinstance(v, float | int) or math.isnan(v) for v in (value, base)):
+    if not isinstance(value, float | int) or math.isnan(value):
         return "", "delta"
+    if not isinstance(base, float | int) or math.isnan(base):
+        return "no DER: —", "delta"     # e.g. self-consumption or payback without PV
     diff = value - base
     if abs(diff) < 1e-9:
         return "± 0 vs no DER", "delta"
@@ -42,8 +44,6 @@ def kpi_cards(summary: Mapping[str, float], baseline: Mapping[str, float]) -> li
         ind = INDICATORS_BY_KEY[key]
         value = summary.get(key, math.nan)
         text, css = _delta(key, value, baseline.get(key, math.nan))
-        if key in ("capex_eur", "payback_years"):
-            text, css = "", "delta"
         tip: dict[str, Any] = {"data-tip": f"{ind.label} = {ind.formula}"}
         cards.append(html.Div([
             html.Div(ind.label, className="kpi-label"),

@@ -50,6 +50,7 @@ RULE_MIN_ROOF = "rule-min-roof"
 RULE_COVERAGE = "rule-coverage"
 RULE_APPLY = "rule-apply"
 RULE_PROGRESS = "rule-progress"
+RULE_BUSY = "rule-busy"
 
 COMM_KWH = "comm-kwh"
 COMM_KW = "comm-kw"

@@ -11,11 +11,13 @@ from dashboard.ui.components import TRANSFORMER_COLUMNS
 from dashboard.ui.importing import import_dialog
 
 
-def _num(id_: str, value: float | None, step: float | str = "any", unit: str = "",
-         label: str = "", min_: float | None = None, max_: float | None = None) -> html.Label:
+def _num(id_: str, value: float | None, unit: str = "", label: str = "") -> html.Label:
+    """A number field. It has no HTML min / max / step: the browser would turn a value outside
+    them into "no number" before the server sees it, and the message would then name the wrong
+    problem; the server checks every bound and says which one was broken."""
     return html.Label([
         html.Span(label, className="field-label"),
-        html.Span([dcc.Input(id=id_, type="number", value=value, step=step, min=min_, max=max_,
+        html.Span([dcc.Input(id=id_, type="number", value=value, step="any",
                              debounce=False, className="num"),
                    html.Span(unit, className="unit")], className="field-input"),
     ], className="field")
@@ -66,26 +68,26 @@ def placement_panel() -> html.Div:
     single = html.Div([
         html.Div(id="single-info", className="info"),
         html.H4("Rooftop PV"),
-        html.Div([_num(ids.PV_KWP, None, 0.1, "kWp", "Size", 0),
-                  _num(ids.PV_TILT, 30, "any", "°", "Tilt", 0, 90),
-                  _num(ids.PV_AZIMUTH, 180, "any", "°", "Azimuth", 0, 360)], className="row3"),
+        html.Div([_num(ids.PV_KWP, None, "kWp", "Size"),
+                  _num(ids.PV_TILT, 30, "°", "Tilt"),
+                  _num(ids.PV_AZIMUTH, 180, "°", "Azimuth")], className="row3"),
         html.Div([_button(ids.PV_APPLY, "Add / update PV"),
                   _button(ids.PV_REMOVE, "Remove PV", "ghost")], className="actions"),
         html.H4("Battery"),
-        html.Div([_num(ids.BAT_KWH, 10, 0.5, "kWh", "Capacity", 0),
-                  _num(ids.BAT_KW, 5, 0.5, "kW", "Power", 0)], className="row2"),
+        html.Div([_num(ids.BAT_KWH, 10, "kWh", "Capacity"),
+                  _num(ids.BAT_KW, 5, "kW", "Power")], className="row2"),
         html.Div([_button(ids.BAT_APPLY, "Add / update battery"),
                   _button(ids.BAT_REMOVE, "Remove battery", "ghost")], className="actions"),
     ], id=ids.SINGLE_PANEL, className="panel", style={"display": "none"})
     multi = html.Div([
         html.Div(id="multi-info", className="info"),
         html.H4("Rooftop PV on every selected roof"),
-        html.Div([_num(ids.SEL_COVERAGE, 60, 1, "% of roof", "Coverage", 0, 100)],
+        html.Div([_num(ids.SEL_COVERAGE, 60, "% of roof", "Coverage")],
                  className="row2"),
         html.Div([_button(ids.SEL_PV_APPLY, "Add PV to selection")], className="actions"),
         html.H4("A battery in every selected building"),
-        html.Div([_num(ids.SEL_BAT_KWH, 10, 0.5, "kWh", "Capacity", 0),
-                  _num(ids.SEL_BAT_KW, 5, 0.5, "kW", "Power", 0)], className="row2"),
+        html.Div([_num(ids.SEL_BAT_KWH, 10, "kWh", "Capacity"),
+                  _num(ids.SEL_BAT_KW, 5, "kW", "Power")], className="row2"),
         html.Div([_button(ids.SEL_BAT_APPLY, "Add batteries to selection")],
                  className="actions"),
         html.Div([_button(ids.SEL_REMOVE, "Remove PV and batteries", "ghost"),
@@ -94,17 +96,18 @@ def placement_panel() -> html.Div:
     transformer = html.Div([
         html.Div(id="transformer-info", className="info"),
         html.H4("Community battery"),
-        html.Div([_num(ids.COMM_KWH, 200, 10, "kWh", "Capacity", 0),
-                  _num(ids.COMM_KW, 100, 5, "kW", "Power", 0)], className="row2"),
+        html.Div([_num(ids.COMM_KWH, 200, "kWh", "Capacity"),
+                  _num(ids.COMM_KW, 100, "kW", "Power")], className="row2"),
         html.Div([_button(ids.COMM_APPLY, "Add / update community battery"),
                   _button(ids.COMM_REMOVE, "Remove", "ghost")], className="actions"),
     ], id=ids.TRANSFORMER_PANEL, className="panel", style={"display": "none"})
     rule = html.Div([
         html.H4("Place by rule"),
-        html.Div([_num(ids.RULE_MIN_ROOF, 200, 10, "m²", "Roofs of at least", 0),
-                  _num(ids.RULE_COVERAGE, 60, 1, "%", "at coverage", 0, 100)],
+        html.Div([_num(ids.RULE_MIN_ROOF, 200, "m²", "Roofs of at least"),
+                  _num(ids.RULE_COVERAGE, 60, "%", "at coverage")],
                  className="row2"),
         html.Div([_button(ids.RULE_APPLY, "Apply rule to the district"),
+                  html.Span(className="busy dark", id=ids.RULE_BUSY, title="placing PV"),
                   html.Span(id=ids.RULE_PROGRESS, className="progress-text")],
                  className="actions"),
     ], className="panel rule")
@@ -129,10 +132,11 @@ def transformer_tab() -> html.Div:
             data=[], sort_action="native", page_size=15, row_selectable=False,
             style_table={"overflowX": "auto"},
             style_cell={"fontFamily": "inherit", "fontSize": 12, "padding": "4px 6px",
-                        "textAlign": "right", "minWidth": 60},
+                        "textAlign": "right", "minWidth": 52},
             style_cell_conditional=[{"if": {"column_id": "transformer_id"},
                                      "textAlign": "left", "fontWeight": 600}],
             style_header={"backgroundColor": "#f5f7fa", "fontWeight": 600,
+                          "fontFamily": "inherit",
                           "whiteSpace": "normal", "height": "auto"},
             style_data_conditional=[
                 {"if": {"filter_query": "{loading_pct} > 100", "column_id": "loading_pct"},

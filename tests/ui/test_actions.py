@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 
 import dashboard as dc
-from dashboard.cache import init_cache
+from dashboard.cache import cache, init_cache
 from dashboard.domain.errors import DecentraError
 from dashboard.figures.maps import MapBase
 from dashboard.ui import actions, state
@@ -20,6 +20,7 @@ def bound_cache():
     init_cache(app, {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 1000})
     with app.app_context():
         yield
+    cache.app = None      # later tests run without an app, as the CLI does
 
 
 def first(district, n=1):

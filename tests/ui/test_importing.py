@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 import dashboard as dc
-from dashboard.cache import init_cache
+from dashboard.cache import cache, init_cache
 from dashboard.domain.errors import DecentraError
 from dashboard.importer import feeder_file_kind
 from dashboard.io.formats import Limits
@@ -30,6 +30,7 @@ def bound_cache():
     init_cache(app, {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 1000})
     with app.app_context():
         yield
+    cache.app = None      # later tests run without an app, as the CLI does
 
 
 def data_url(raw: bytes, mime: str = "application/octet-stream") -> str:
