@@ -125,6 +125,20 @@ def test_bad_value_is_refused_and_scenario_kept(page, app_url, points):
     page.wait_for_function("() => document.querySelector('.toast-body.error').innerText"
                            ".includes('Battery capacity')", timeout=10_000)
     assert page.inner_text("#scenario-status").startswith("0 PV · 0 batteries")
+    # out-of-range numbers reach the server and get the bound they broke, not "no number"
+    for field, value, button, expected in (("#pv-kwp", "-5", "#pv-apply", "PV size [kWp]"),
+                                           ("#pv-tilt", "120", "#pv-apply", "at most 90"),
+                                           ("#pv-azimuth", "400", "#pv-apply", "at most 360")):
+        page.fill("#pv-kwp", "10")
+        page.fill("#pv-tilt", "30")
+        page.fill("#pv-azimuth", "180")
+        page.fill(field, value)
+        page.click(button)
+        page.wait_for_function(
+            f"() => [...document.querySelectorAll('.toast-body.error')].some(e => "
+            f"e.innerText.includes({expected!r}))", timeout=10_000)
+        assert "enter a number" not in page.inner_text("#message")
+        assert page.inner_text("#scenario-status").startswith("0 PV · 0 batteries")
 
 
 def test_rule_then_transformer_table_and_community_battery(page, app_url):
