@@ -95,16 +95,31 @@ EXPORT_FORMATS = ("png", "svg", "pdf", "html", "geojson", "gpkg", "csv", "summar
 
 
 def export_bytes(district, result, baseline, fmt: str, color_by: str = "self_sufficiency",
-                 width: int = 1400, height: int = 900, progress=None) -> bytes:
-    """One export format as bytes (shared by the CLI and the app)."""
+                 width: int = 1400, height: int = 900, progress=None,
+                 tiles_url: str | None = None) -> bytes:
+    """One export format as bytes (shared by the CLI and the app). Maps are vector (SVG
+    geo subplot); a PNG with ``tiles_url`` is drawn over those OpenStreetMap tiles when they
+    can be fetched, else without them."""
     import tempfile
 
     from dashboard.export import geodata, report
     from dashboard.export.images import figure_bytes
-    from dashboard.figures.static import export_map
+    from dashboard.figures.static import export_geo_map, export_map
 
     if fmt in ("png", "svg", "pdf"):
-        fig = export_map(district, result, color_by, subtitle=district.name)
+        subtitle = district.name
+        if fmt == "png" and tiles_url:
+            from dashboard.io.tiles import probe_tiles
+
+            if probe_tiles(tiles_url):
+                try:
+                    return figure_bytes(export_map(district, result, color_by,
+                                                   subtitle=subtitle, tiles_url=tiles_url),
+                                        fmt, width, height)
+                except DecentraError:
+                    pass          # tiles failed while drawing: the vector map below
+        fig = export_geo_map(district, result, color_by, subtitle=subtitle, width=width,
+                             height=height)
         return figure_bytes(fig, fmt, width, height)
     if fmt == "html":
         return report.standalone_html(district, result, color_by).encode()
@@ -134,8 +149,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     scenario = _read_scenario(args.scenario) if args.scenario else dc.Scenario(
         name="Baseline (no DER)")
     result = dc.evaluate(district, scenario)
+    from dashboard.io.tiles import OSM_TILES
+
     data = export_bytes(district, result, dc.baseline(district), args.format, args.color_by,
-                        args.width, args.height)
+                        args.width, args.height,
+                        tiles_url=OSM_TILES if args.basemap == "osm" else None)
     try:
         out = write_bytes(args.output, data)
     except OSError as err:
@@ -200,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--output", "-o", required=True, help="file to write")
     ex.add_argument("--color-by", default="self_sufficiency",
                     help="indicator that colours buildings on maps")
+    ex.add_argument("--basemap", choices=["plain", "osm"], default="plain",
+                    help="PNG only: draw over OpenStreetMap tiles when they can be reached")
     ex.add_argument("--width", type=int, default=1400)
     ex.add_argument("--height", type=int, default=900)
     ex.set_defaults(func=cmd_export)

@@ -82,11 +82,25 @@ class ScenarioStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+        """A connection; SQLite failures (locked for longer than the timeout, a deleted or
+        read-only file, a full disk) become one DecentraError naming the store."""
+        try:
+            con = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
+        except sqlite3.Error as err:
+            raise DecentraError(f"cannot open the scenario store ({err})",
+                                source=str(self.path)) from None
         try:
             con.execute("PRAGMA synchronous=FULL")
             con.execute(f"PRAGMA busy_timeout={int(self.timeout_s * 1000)}")
             yield con
+        except sqlite3.OperationalError as err:
+            hint = (" (another process holds it; try again)" if "locked" in str(err)
+                    else "")
+            raise DecentraError(f"the scenario store cannot be used: {err}{hint}",
+                                source=str(self.path)) from None
+        except sqlite3.DatabaseError as err:
+            raise DecentraError(f"cannot open the scenario store: it is damaged or not a "
+                                f"database ({err})", source=str(self.path)) from None
         finally:
             con.close()
 

@@ -39,8 +39,40 @@ def test_map_png_svg_pdf(case):
     svg = export_bytes(district, result, base, "svg", width=1000, height=700)
     root = ET.fromstring(svg)
     assert root.tag.endswith("svg")
+    # vector, print quality: every footprint is a path, nothing is a bitmap
+    paths = root.findall(".//{http://www.w3.org/2000/svg}path")
+    assert len(paths) > district.n_buildings
+    assert root.findall(".//{http://www.w3.org/2000/svg}image") == []
     pdf = export_bytes(district, result, base, "pdf")
-    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == 1
+    assert list(reader.pages[0].images) == []
+    assert "Bubeneč, Prague" in reader.pages[0].extract_text()
+
+
+def test_maps_credit_the_district_own_sources(case):
+    from dashboard.export.report import data_sources
+    from dashboard.figures.static import credit_line
+
+    district, _, _ = case
+    assert "OpenStreetMap" in credit_line(district)
+    rows = dict((w, (src, lic)) for w, src, lic in data_sources(district))
+    assert "ODbL" in rows["Building footprints"][1]
+    assert "Deutscher Wetterdienst" in rows["Weather (hourly, typical year)"][1]
+    # a city's own survey data with an EPW file: credited as supplied, no OSM or DWD claims
+    meta = dict(district.meta, buildings_source="stadt_gebaeude.gpkg (layer houses)",
+                weather_source="EPW Praha-Ruzyne (site.epw)",
+                network_source="pandapower network grid.json (3 transformers)")
+    own = dc.District(name="Own", buildings=district.buildings,
+                      transformers=district.transformers, lines=district.lines,
+                      streets=district.streets, weather=district.weather,
+                      load_profiles=district.load_profiles,
+                      assumptions=district.assumptions, site=district.site, meta=meta)
+    assert "OpenStreetMap" not in credit_line(own) and "stadt_gebaeude" in credit_line(own)
+    rows = dict((w, (src, lic)) for w, src, lic in data_sources(own))
+    assert "as supplied" in rows["Building footprints"][1]
+    assert "as supplied" in rows["Weather (hourly, typical year)"][1]
+    assert "as supplied" in rows["Low-voltage network"][1]
 
 
 def test_gis_files_read_back(case, tmp_path):
@@ -81,11 +113,16 @@ def test_report_pdf(case):
     pdf = export_bytes(district, result, base, "report", progress=lambda f, m: steps.append(f))
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) >= 5
-    text = "\n".join(p.extract_text() for p in reader.pages)
+    text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
     for expected in ("Export test scenario", "Indicators against today", "Transformers",
-                     "Assumptions", "ODbL", "Deutscher Wetterdienst"):
+                     "Assumptions", "ODbL", "Deutscher Wetterdienst",
+                     "Residential buildings: critical load fraction",
+                     f"of {len(reader.pages)}"):
         assert expected in text
+    assert "use.residential" not in text             # readers' labels, not table keys
     assert steps == sorted(steps) and steps[-1] >= 0.9
+    # the maps are vector graphics in the PDF
+    assert all(list(p.images) == [] for p in reader.pages)
 
 
 @pytest.mark.e2e

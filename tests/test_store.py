@@ -54,6 +54,21 @@ def test_not_a_database(tmp_path):
         ScenarioStore(bad)
 
 
+def test_a_locked_store_is_a_clear_message_not_a_crash(tmp_path):
+    path = tmp_path / "locked.sqlite"
+    store = ScenarioStore(path, timeout_s=0.2)
+    sid = store.save("district", dc.Scenario(name="before"))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")           # another process holds the write lock
+    try:
+        with pytest.raises(DecentraError, match=r"locked.*try again"):
+            store.save("district", dc.Scenario(name="blocked"))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert [s.name for s in store.list()] == ["before"] and store.load(sid).name == "before"
+
+
 def _writer(path: str, tag: str, n: int) -> None:
     store = ScenarioStore(path)
     for i in range(n):

@@ -97,3 +97,40 @@ def format_value(key: str, value: float | None) -> str:
     if abs(value) >= 1000:
         return f"{value:,.0f} {ind.unit}"
     return f"{value:,.3g} {ind.unit}"
+
+
+def _display_step(unit: str, value: float) -> float:
+    """The resolution :func:`format_value` shows a value of ``unit`` at."""
+    if unit == "1":
+        return 1e-3            # 0.1 %
+    if unit in ("count", "EUR", "EUR/a", "kWh/a", "kWh", "kWp") or abs(value) >= 1000:
+        return 1.0
+    if unit == "h":
+        return 0.1
+    return 0.0
+
+
+def delta(key: str, value: float | None, base: float | None) -> tuple[str, str]:
+    """The change from ``base`` to ``value`` as text with its unit (percentage points for
+    shares and percentages) and its direction: "good", "bad", "neutral" or "" (no change
+    or not comparable)."""
+    ind = INDICATORS_BY_KEY.get(key)
+    if ind is None or value is None or base is None or value != value or base != base:
+        return "", ""
+    d = float(value) - float(base)
+    step = _display_step(ind.unit, max(abs(value), abs(base)))
+    if abs(d) < max(step / 2, 1e-9):
+        return "±0", ""
+    if ind.unit == "1":
+        text = f"{100 * d:+.1f} pp"
+    elif ind.unit == "%":
+        text = f"{d:+.0f} pp"
+    elif ind.unit == "count":
+        text = f"{d:+,.0f}"
+    elif abs(d) >= 10:
+        text = f"{d:+,.0f} {ind.unit}"
+    else:
+        text = f"{d:+,.1f} {ind.unit}"
+    if ind.higher_is_better is None:
+        return text, "neutral"
+    return text, "good" if (d > 0) == ind.higher_is_better else "bad"

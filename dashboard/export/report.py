@@ -20,30 +20,88 @@ import plotly.io as pio
 
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
-from dashboard.domain.indicators import SUMMARY_INDICATORS, format_value
+from dashboard.domain.indicators import SUMMARY_INDICATORS, delta, format_value
 from dashboard.domain.result import Result
 from dashboard.export.images import _chromium, figure_bytes
 from dashboard.figures import charts
-from dashboard.figures.static import export_geo_map, export_map
+from dashboard.figures.static import export_geo_map
 
 Progress = Callable[[float, str], None]
 
-LICENCES = [
-    ("Building footprints and streets", "OpenStreetMap contributors via momepy "
-     "(bubenec.gpkg)", "ODbL 1.0 (data), BSD-3-Clause (momepy)"),
-    ("Weather", "Deutscher Wetterdienst, test reference year TRY2010, via demandlib",
-     "DWD terms of use"),
-    ("Load profiles", "BDEW standard load profiles 2025, via demandlib", "MIT (demandlib)"),
-    ("PV model", "pvlib-python (Perez, SAPM, PVWatts)", "BSD-3-Clause"),
-    ("Low-voltage network", "synthesized along the streets by Decentra", "—"),
-]
+GROUPS = {"time": "Time", "building": "Buildings", "pv": "PV", "battery": "Batteries",
+          "grid": "Grid", "econ": "Economics", "emissions": "Emissions",
+          "resilience": "Resilience"}
+UNIT_SUFFIXES = ("_kg_co2_per_kwh", "_eur_per_kwp", "_eur_per_kwh", "_m2_per_kwp", "_kwh_m2",
+                 "_per_kwh", "_per_c", "_kva", "_kwh", "_kw", "_m2", "_deg", "_pct", "_h")
+WORDS = {"pv": "PV", "capex": "investment", "soc": "state of charge", "co2": "CO2",
+         "dc": "DC", "ac": "AC", "eta": "efficiency", "nom": "nominal", "std": "standard",
+         "lv": "LV", "gamma": "temperature coefficient of", "pdc": "DC power", "min": "minimum",
+         "max": "maximum", "nonresidential": "non-residential"}
+
+
+def assumption_label(key: str) -> str:
+    """A reader's name for an assumptions-table key: "use.residential.specific_demand_kwh_m2"
+    -> "Residential buildings: specific demand" (the unit has its own column)."""
+    parts = key.split(".")
+    if parts[0] == "use" and len(parts) >= 3:
+        group, name = f"{parts[1].capitalize()} buildings", parts[2]
+    else:
+        group, name = GROUPS.get(parts[0], parts[0].capitalize()), parts[-1]
+    for suffix in UNIT_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    words = " ".join(WORDS.get(w, w) for w in name.split("_"))
+    return f"{group}: {words}"
+
+
+def _licence_of(source: str, kind: str) -> str:
+    s = source.lower()
+    if kind == "buildings":
+        if "openstreetmap" in s or "momepy" in s or ".osm.pbf" in s:
+            return "ODbL 1.0, © OpenStreetMap contributors" + (
+                "; momepy BSD-3-Clause" if "momepy" in s else "")
+        return "as supplied with the data (check its licence before publishing)"
+    if kind == "weather":
+        if "dwd" in s or "deutscher wetterdienst" in s:
+            return "© Deutscher Wetterdienst, reuse with attribution (GeoNutzV)"
+        if "pvgis" in s:
+            return "PVGIS © European Union, reuse with attribution"
+        return "as supplied with the weather file"
+    if kind == "network":
+        if "synthesized" in s:
+            return "— (a model, not a utility's network)"
+        return "as supplied with the network data"
+    return ""
+
+
+def data_sources(district: District) -> list[tuple[str, str, str]]:
+    """(what, source, licence) of every input of this district, from its own records."""
+    meta = district.meta or {}
+    buildings = meta.get("buildings_source") or "OpenStreetMap footprints via momepy"
+    weather = meta.get("weather_source") or "DWD TRY2010 via demandlib"
+    network = meta.get("network_source") or "synthesized along the streets by Decentra"
+    rows = [("Building footprints", buildings, _licence_of(buildings, "buildings")),
+            ("Weather (hourly, typical year)", weather, _licence_of(weather, "weather")),
+            ("Load profiles", meta.get("load_profile_source")
+             or "BDEW standard load profiles 2025 via demandlib", "MIT (demandlib)"),
+            ("PV model", "pvlib-python: Perez transposition, SAPM cell temperature, PVWatts",
+             "BSD-3-Clause"),
+            ("Low-voltage network", network, _licence_of(network, "network"))]
+    if district.is_synthetic:
+        rows.append(("District", "synthetic: tiles of real footprints, for illustration",
+                     "—"))
+    return rows
+
 
 CSS = """
-@page { size: A4; margin: 16mm 14mm 16mm 14mm; }
+@page { size: A4; margin: 16mm 14mm 18mm 14mm; }
 body { font-family: 'DejaVu Sans', Helvetica, Arial, sans-serif; color: #1f2933; font-size: 10pt; }
 h1 { font-size: 24pt; margin: 0 0 4mm; color: #102a43; }
 h2 { font-size: 14pt; color: #0f766e; border-bottom: 1px solid #d9e2ec; padding-bottom: 2mm;
      margin-top: 0; }
+.kicker { font-size: 10pt; letter-spacing: .08em; text-transform: uppercase; color: #0f766e;
+          font-weight: bold; margin-bottom: 2mm; }
 .page { page-break-after: always; }
 .page:last-child { page-break-after: auto; }
 .lead { font-size: 12pt; color: #486581; }
@@ -52,28 +110,26 @@ h2 { font-size: 14pt; color: #0f766e; border-bottom: 1px solid #d9e2ec; padding-
         background: #f5f7fa; }
 .card .k { font-size: 8pt; color: #616e7c; text-transform: uppercase; }
 .card .v { font-size: 15pt; font-weight: bold; margin-top: 1mm; }
+.card .d { font-size: 8pt; color: #616e7c; margin-top: 1mm; }
 table { border-collapse: collapse; width: 100%; font-size: 8.5pt; }
-th, td { border-bottom: 1px solid #e4e7eb; padding: 1.4mm 2mm; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+th, td { border-bottom: 1px solid #e4e7eb; padding: 1.4mm 2mm; text-align: right;
+         vertical-align: top; }
+th.l, td.l, th:first-child, td:first-child { text-align: left; }
 th { background: #f0f4f8; }
 td.good { color: #16794c; } td.bad { color: #b42318; }
 img { width: 100%; }
+.map { width: 100%; border: 1px solid #e4e7eb; border-radius: 2mm; margin-bottom: 4mm; }
 .small { font-size: 8pt; color: #616e7c; }
-.two img { width: 49%; }
+.note { display: block; font-size: 7pt; color: #7b8794; }
+table.assumptions { table-layout: fixed; font-size: 8pt; }
+table.assumptions td { padding: 1mm 2mm; }
 """
 
 
-def _png(fig, width: int, height: int) -> str:
-    return "data:image/png;base64," + base64.b64encode(
-        figure_bytes(fig, "png", width, height, scale=2)).decode()
-
-
-def _delta_class(key: str, value: float, base: float) -> str:
-    ind = next(i for i in SUMMARY_INDICATORS if i.key == key)
-    if ind.higher_is_better is None or not all(math.isfinite(x) for x in (value, base)) \
-            or abs(value - base) < 1e-9:
-        return ""
-    return "good" if (value > base) == ind.higher_is_better else "bad"
+def _svg(fig, width: int, height: int) -> str:
+    """A figure as an inline SVG image: vector in the printed PDF."""
+    return "data:image/svg+xml;base64," + base64.b64encode(
+        figure_bytes(fig, "svg", width, height)).decode()
 
 
 def report_html(district: District, result: Result, baseline: Result,
@@ -83,11 +139,16 @@ def report_html(district: District, result: Result, baseline: Result,
     e = html.escape
     s, b = result.summary, baseline.summary
     today = dt.date.today().isoformat()
+    meta = district.meta or {}
+    weather = meta.get("weather_source", "a typical weather year")
     step(0.1, "Map of the district today")
-    before = _png(export_map(district, baseline, title="Today (no PV, no storage)",
-                             show_legend=False), 900, 760)
+    # both maps at one size and on one colour scale, each with its legend
+    w, h = 1240, 690
+    before = _svg(export_geo_map(district, baseline, title="Today: no PV, no storage",
+                                 subtitle=district.name, width=w, height=h), w, h)
     step(0.35, "Map with the scenario")
-    after = _png(export_map(district, result, title=result.scenario.name), 1300, 820)
+    after = _svg(export_geo_map(district, result, title=f"With “{result.scenario.name}”",
+                                subtitle=district.name, width=w, height=h), w, h)
     step(0.6, "Outage survival")
     curves = {"A building alone (random)": result.survival_curve()}
     t = result.transformers
@@ -95,24 +156,28 @@ def report_html(district: District, result: Result, baseline: Result,
     if worst is not None:
         curves[f"Microgrid {worst} (least resilient)"] = result.survival_curve(
             transformer_id=worst)
-    survival = _png(charts.survival_chart(curves, "Outage survival: probability of serving the "
-                                                  "critical load for at least d hours"),
+    survival = _svg(charts.survival_chart(curves, "Outage survival: probability of serving "
+                                                  "the critical load for at least d hours"),
                     1200, 520)
     step(0.8, "Tables")
     headline = ["self_sufficiency", "self_consumption", "pv_kwp", "peak_export_kw",
                 "survival_mean_h", "p_survive_24h", "capex_eur", "payback_years",
                 "co2_avoided_t"]
     labels = {i.key: i.label for i in SUMMARY_INDICATORS}
-    cards = "".join(
-        f"<div class='card'><div class='k'>{e(labels[k])}</div>"
-        f"<div class='v'>{e(format_value(k, s.get(k)))}</div></div>" for k in headline)
+    cards = []
+    for k in headline:
+        change, _ = delta(k, s.get(k), b.get(k))
+        cards.append(f"<div class='card'><div class='k'>{e(labels[k])}</div>"
+                     f"<div class='v'>{e(format_value(k, s.get(k)))}</div>"
+                     f"<div class='d'>{e(change + ' vs today') if change else '&nbsp;'}</div>"
+                     "</div>")
     rows = []
     for ind in SUMMARY_INDICATORS:
         v, base = s.get(ind.key, math.nan), b.get(ind.key, math.nan)
-        css = _delta_class(ind.key, v, base)
+        change, kind = delta(ind.key, v, base)
         rows.append(f"<tr><td>{e(ind.label)}</td><td>{e(format_value(ind.key, base))}</td>"
-                    f"<td>{e(format_value(ind.key, v))}</td><td class='{css}'>"
-                    f"{e(_delta_text(ind.unit, v, base))}</td></tr>")
+                    f"<td>{e(format_value(ind.key, v))}</td><td class='{kind}'>"
+                    f"{e(change)}</td></tr>")
     t_rows = []
     for tid, r in t.iterrows():
         t_rows.append(
@@ -123,39 +188,43 @@ def report_html(district: District, result: Result, baseline: Result,
             f"<td>{_num(r['hosting_capacity_kwp'])}</td>"
             f"<td>{r['pooled_survival_mean_h']:.1f}</td></tr>")
     a_rows = "".join(
-        f"<tr><td>{e(a['key'])}</td><td>{e(a['value'])}</td><td>{e(a['unit'])}</td>"
-        f"<td style='text-align:left'>{e(a['source'])}</td></tr>"
+        f"<tr><td>{e(assumption_label(a['key']))}"
+        f"{'<span class=note>' + e(a['note']) + '</span>' if a.get('note') else ''}</td>"
+        f"<td>{e(a['value'].replace(';', ', '))}</td><td class='l'>{e(a['unit'])}</td>"
+        f"<td class='l'>{e(a['source'])}</td></tr>"
         for a in district.assumptions.records())
-    l_rows = "".join(f"<tr><td>{e(w)}</td><td style='text-align:left'>{e(src)}</td>"
-                     f"<td style='text-align:left'>{e(lic)}</td></tr>"
-                     for w, src, lic in LICENCES)
+    l_rows = "".join(f"<tr><td>{e(w_)}</td><td class='l'>{e(src)}</td>"
+                     f"<td class='l'>{e(lic)}</td></tr>"
+                     for w_, src, lic in data_sources(district))
     synthetic = ("<p class='small'><b>Synthetic district</b>: tiles of real footprints, for "
                  "illustration.</p>" if district.is_synthetic else "")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{e(result.scenario.name)}
 </title><style>{CSS}</style></head><body>
 <section class="page">
-  <p class="small">Decentra · decentralized energy planning · {today}</p>
+  <div class="kicker">Decentralized energy planning report</div>
   <h1>{e(result.scenario.name)}</h1>
   <p class="lead">{e(district.name)} — {district.n_buildings:,} buildings,
   {len(district.transformers)} transformers. Rooftop PV, batteries and community storage
   simulated hour by hour over a typical year.</p>{synthetic}
-  <div class="cards">{cards}</div>
-  <p class="small" style="margin-top:10mm">Indicators are computed from an 8760-hour simulation
-  on real weather (DWD test reference year) with standard load profiles; energy is matched hour
-  by hour, never netted over the year. Figures are estimates for planning; see the assumptions
-  at the end.</p>
+  <p class="small">Prepared with Decentra on {today}.</p>
+  <div class="cards">{''.join(cards)}</div>
+  <p class="small" style="margin-top:10mm">Indicators come from an 8,760-hour simulation on
+  {e(weather)}, with standard load profiles; energy is matched hour by hour behind each meter
+  and each transformer, never netted over the year. Figures are planning estimates; the
+  assumptions and sources are listed at the end.</p>
 </section>
 <section class="page">
   <h2>The district today and with the scenario</h2>
-  <p class="small">Buildings coloured by self-sufficiency; feeders coloured by the loading and
-  reverse flow of their transformer (red: above the transformer's rating).</p>
-  <img src="{before}" style="width:70%">
-  <img src="{after}">
+  <p class="small">Buildings coloured by self-sufficiency (one scale for both maps); feeders
+  coloured by the loading and reverse flow of their transformer (red: above its rating).</p>
+  <img class="map" src="{before}">
+  <img class="map" src="{after}">
 </section>
 <section class="page">
   <h2>Indicators against today</h2>
   <table><tr><th>Indicator</th><th>Today (no DER)</th><th>Scenario</th><th>Change</th></tr>
   {''.join(rows)}</table>
+  <p class="small">pp: percentage points.</p>
 </section>
 <section class="page">
   <h2>Resilience in a grid outage</h2>
@@ -172,9 +241,13 @@ def report_html(district: District, result: Result, baseline: Result,
 </section>
 <section class="page">
   <h2>Assumptions</h2>
-  <table><tr><th>Key</th><th>Value</th><th>Unit</th><th>Source</th></tr>{a_rows}</table>
+  <table class="assumptions"><colgroup><col style="width:36%"><col style="width:11%">
+  <col style="width:9%"><col style="width:44%"></colgroup>
+  <tr><th>Assumption</th><th>Value</th><th class="l">Unit</th><th class="l">Source</th>
+  </tr>{a_rows}</table>
   <h2 style="margin-top:8mm">Data sources and licences</h2>
-  <table><tr><th>What</th><th>Source</th><th>Licence</th></tr>{l_rows}</table>
+  <table><tr><th>What</th><th class="l">Source</th><th class="l">Licence</th></tr>{l_rows}
+  </table>
 </section>
 </body></html>"""
 
@@ -183,18 +256,7 @@ def _num(v: float) -> str:
     return "unlimited" if not math.isfinite(v) else f"{v:,.0f}"
 
 
-def _delta_text(unit: str, v: float, base: float) -> str:
-    if not all(isinstance(x, float | int) and math.isfinite(x) for x in (v, base)):
-        return ""
-    d = v - base
-    if abs(d) < 1e-9:
-        return "±0"
-    if unit == "1":
-        return f"{100 * d:+.1f} pp"
-    return f"{d:+,.0f} {unit}" if abs(d) >= 10 else f"{d:+,.2f} {unit}"
-
-
-def html_to_pdf(document: str) -> bytes:
+def html_to_pdf(document: str, footer_text: str = "Decentra") -> bytes:
     """Print an HTML document to A4 PDF with the system Chromium.
 
     Runs in a worker thread: Playwright's sync API refuses to run in a thread that already
@@ -202,10 +264,10 @@ def html_to_pdf(document: str) -> bytes:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(_print_pdf, document).result()
+        return pool.submit(_print_pdf, document, footer_text).result()
 
 
-def _print_pdf(document: str) -> bytes:
+def _print_pdf(document: str, footer_text: str) -> bytes:
     from playwright.sync_api import sync_playwright
 
     chromium = _chromium()
@@ -219,7 +281,14 @@ def _print_pdf(document: str) -> bytes:
         try:
             page = browser.new_page()
             page.set_content(document, wait_until="load")
-            return page.pdf(format="A4", print_background=True, prefer_css_page_size=True)
+            footer = ("<div style='font-size:7pt;color:#7b8794;width:100%;padding:0 14mm;"
+                      "display:flex;justify-content:space-between;font-family:DejaVu Sans,"
+                      "Helvetica,sans-serif'><span>" + html.escape(footer_text) + "</span>"
+                      "<span>page <span class='pageNumber'></span> of "
+                      "<span class='totalPages'></span></span></div>")
+            return page.pdf(format="A4", print_background=True, prefer_css_page_size=True,
+                            display_header_footer=True, header_template="<span></span>",
+                            footer_template=footer)
         finally:
             browser.close()
 
@@ -229,7 +298,7 @@ def report_pdf(district: District, result: Result, baseline: Result,
     document = report_html(district, result, baseline, progress)
     if progress:
         progress(0.9, "Printing the PDF")
-    return html_to_pdf(document)
+    return html_to_pdf(document, f"{result.scenario.name} · {district.name} · Decentra")
 
 
 def standalone_html(district: District, result: Result, color_key: str = "self_sufficiency"

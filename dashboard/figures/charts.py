@@ -67,12 +67,14 @@ def survival_chart(curves: dict[str, pd.Series], title: str) -> go.Figure:
         fig.add_scatter(x=curve.index, y=100 * curve.to_numpy(), name=name, mode="lines",
                         line={"color": color, "width": 2, "shape": "hv"})
     for h in (8, 24, 72):
-        fig.add_vline(x=h, line={"color": "#cbd2d9", "width": 1, "dash": "dash"})
+        fig.add_vline(x=h, line={"color": "#cbd2d9", "width": 1, "dash": "dash"},
+                      annotation={"text": f"{h} h", "font": {"size": 10, "color": "#7b8794"}},
+                      annotation_position="top right")
     layout = _layout(title, "P(survive ≥ d) [%]")
     # up to where every curve has reached zero (plus a margin), never past the horizon
     horizon = max(int(c.index.max()) for c in curves.values())
-    last = max((int(c.index[c.to_numpy() > 0].max()) if (c.to_numpy() > 0).any() else 0)
-               for c in curves.values())
+    last = max((int(c.index[c.to_numpy() > 0.005].max()) if (c.to_numpy() > 0.005).any()
+                else 0) for c in curves.values())
     layout["xaxis"] = {"title": {"text": "outage duration d [h]"}, "gridcolor": "#f0f2f5",
                        "range": [0, min(horizon, max(26, int(last * 1.25) + 2))]}
     layout["yaxis"]["range"] = [0, 101]

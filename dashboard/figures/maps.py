@@ -31,8 +31,8 @@ from plotly.colors import sample_colorscale
 
 from dashboard.domain.district import District
 from dashboard.domain.result import Result
+from dashboard.io.tiles import OSM_TILES as OSM_TILES  # re-exported; defined once there
 
-OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 BACKGROUND = "#f4f6f8"
 NA_COLOR = "#cfd6de"

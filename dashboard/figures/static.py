@@ -1,16 +1,18 @@
 """Self-contained map figures for exports (images, standalone HTML, the report).
 
-Unlike the app's map, nothing here points at the app's server: every GeoJSON is inline.
-``export_map`` uses MapLibre (``white-bg`` style, no network) for images and the report.
-``export_geo_map`` draws the same map on plotly's SVG "geo" subplot, for the standalone HTML:
-MapLibre needs a web worker, which browsers refuse to start for a page opened from disk
-(file://), while SVG draws anywhere. Classes and colours are those of the app.
+Nothing here points at the app's server: every geometry is inline. ``export_geo_map`` draws
+the map on plotly's SVG "geo" subplot: vector in SVG and PDF (print quality), no WebGL, no
+network, and it opens from disk (file://), where browsers refuse MapLibre's web worker. It is
+the map of every static export and of the standalone HTML. ``export_map`` draws the same
+layers on MapLibre, only for a PNG over OpenStreetMap tiles when they can be reached. Classes
+and colours are those of the app; credits come from the district's own sources.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,14 +25,17 @@ from dashboard.figures.maps import (
     LINE_CLASSES,
     N_CLASSES,
     NA_COLOR,
+    OSM_ATTRIBUTION,
     TRANSFORMER_HOVER,
     MapBase,
     building_frame,
     class_breaks,
     classify,
+    community_sizes,
     geometry_strings,
     legend_items,
     line_class,
+    osm_layer,
     tip_table,
     transformer_colors,
     transformer_custom,
@@ -38,6 +43,43 @@ from dashboard.figures.maps import (
 )
 
 FONT = "Inter, system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
+PV_COLOR, BATTERY_COLOR, COMMUNITY_COLOR = "#f7b32b", "#2bb673", "#7b61ff"
+STREET_COLOR = "#d5dbe3"
+BUILDING_HOVER = ("<b>%{location}</b><br>{label}: %{customdata[0]:,.1f} {unit}<br>Demand "
+                  "%{customdata[1]:,.1f} MWh/a<br>PV %{customdata[2]:,.1f} kWp · battery "
+                  "%{customdata[3]:,.1f} kWh<br>Self-sufficiency %{customdata[4]:.1f} %<br>"
+                  "Outage survival %{customdata[5]:.1f} h<extra></extra>")
+
+
+def credit_line(district: District) -> str:
+    """Where the district's data come from, for the foot of every map."""
+    meta: Mapping[str, str] = district.meta or {}
+    buildings = meta.get("buildings_source", "")
+    if "OpenStreetMap" in buildings or "momepy" in buildings or not buildings:
+        who = "Buildings © OpenStreetMap contributors (ODbL)"
+    else:
+        who = f"Buildings: {buildings}"
+    grid = meta.get("network_source", "")
+    feeders = ("feeders synthesized along the streets" if "synthesized" in grid or not grid
+               else f"grid: {grid.split(';')[0]}")
+    tag = " · synthetic city" if district.is_synthetic else ""
+    return f"{who} · {feeders}{tag} · Decentra"
+
+
+def _title(heading: str | None, subtitle: str | None) -> list[dict]:
+    """Title and subtitle as annotations in the top margin (a two-line layout title is
+    placed too high by plotly and clipped)."""
+    out = []
+    if heading:
+        out.append({"text": f"<b>{heading}</b>", "x": 0.0, "y": 1.0, "xref": "paper",
+                    "yref": "paper", "xanchor": "left", "yanchor": "bottom",
+                    "yshift": 30 if subtitle else 12, "xshift": 14, "showarrow": False,
+                    "font": {"size": 18, "color": "#102a43"}})
+    if subtitle:
+        out.append({"text": subtitle, "x": 0.0, "y": 1.0, "xref": "paper", "yref": "paper",
+                    "xanchor": "left", "yanchor": "bottom", "yshift": 10, "xshift": 14,
+                    "showarrow": False, "font": {"size": 12, "color": "#616e7c"}})
+    return out
 
 
 def _collection(geometries: Sequence[str], ids: Sequence[str] | None = None) -> dict:
@@ -50,105 +92,13 @@ def _collection(geometries: Sequence[str], ids: Sequence[str] | None = None) -> 
     return {"type": "FeatureCollection", "features": feats}
 
 
-def export_map(district: District, result: Result, color_key: str = "self_sufficiency",
-               title: str | None = None, subtitle: str | None = None,
-               breaks: Sequence[float] | None = None, show_legend: bool = True) -> go.Figure:
-    """A map of ``result`` on ``district`` with buildings coloured by ``color_key`` (classes
-    as in the app, or ``breaks`` shared between several maps), feeders, transformers, PV and
-    batteries, a legend and a title."""
-    spec = COLOR_SPECS.get(color_key) or COLOR_SPECS["self_sufficiency"]
-    frame = building_frame(district, result)
-    values = frame[spec.key].to_numpy(float) * spec.factor
-    if breaks is None:
-        reference = (district.buildings["pv_potential_kwp"].to_numpy(float)
-                     if spec.key in ("pv_kwp", "pv_potential_kwp") else values)
-        breaks = class_breaks(spec, reference)
-    classes = classify(values, breaks)
-    colors = [*spec.colors(), NA_COLOR]
-    n = N_CLASSES + 1
-    scale: list[list] = []
-    for i, c in enumerate(colors):       # a step colourscale: class i -> colour i
-        scale += [[i / n, c], [(i + 1) / n, c]]
-    ids = district.buildings["building_id"].astype(str).tolist()
-    polygons = _collection(geometry_strings(np.asarray(district.buildings.geometry.values)),
-                           ids)
-    tips = tip_table(frame, values)
-    base = MapBase.from_district(district.buildings, district.transformers)
-    t = result.transformers
-
-    owner = pd.Index(district.transformers["transformer_id"].astype(str)).get_indexer(
-        district.lines["transformer_id"].astype(str))
-    t_class = line_class(t["loading_pct"].to_numpy(float), t["reverse_flow_hours"].to_numpy(float))
-    line_geoms = geometry_strings(np.asarray(district.lines.geometry.values))
-    layers = []
-    for k, (name, color, _) in enumerate(LINE_CLASSES):
-        rows = np.flatnonzero(t_class[owner] == k)
-        if len(rows):
-            layers.append({"sourcetype": "geojson", "type": "line", "color": color,
-                           "line": {"width": 1.2 if name == "normal" else 2.2},
-                           "source": _collection([line_geoms[i] for i in rows]),
-                           "below": "traces"})
-
-    fig = go.Figure()
-    fig.add_trace(go.Choroplethmap(
-        geojson=polygons, locations=ids, z=classes, zmin=-0.5, zmax=n - 0.5,
-        colorscale=scale, marker={"line": {"width": 0.5, "color": "#52606d"}, "opacity": 0.92},
-        customdata=tips, showscale=False, name="Buildings",
-        hovertemplate=("<b>%{location}</b><br>" + spec.label + ": %{customdata[0]:,.1f} "
-                       + spec.unit + "<br>Demand %{customdata[1]:,.1f} MWh/a<br>PV "
-                       "%{customdata[2]:,.1f} kWp · battery %{customdata[3]:,.1f} kWh<br>"
-                       "Self-sufficiency %{customdata[4]:.1f} %<br>Outage survival "
-                       "%{customdata[5]:.1f} h<extra></extra>")))
-    pv = frame["pv_kwp"].to_numpy(float) > 0
-    bat = frame["battery_kwh"].to_numpy(float) > 0
-    fig.add_trace(go.Scattermap(lon=base.b_lon[pv], lat=base.b_lat[pv], mode="markers",
-                                marker={"size": 6, "color": "#f7b32b"}, name="Rooftop PV",
-                                hoverinfo="skip"))
-    fig.add_trace(go.Scattermap(lon=base.b_lon[bat] + 0.00004, lat=base.b_lat[bat],
-                                mode="markers", marker={"size": 6, "color": "#2bb673"},
-                                name="Battery", hoverinfo="skip"))
-    fig.add_trace(go.Scattermap(
-        lon=base.t_lon, lat=base.t_lat, mode="markers", text=base.transformer_ids,
-        customdata=transformer_custom(t), hovertemplate=TRANSFORMER_HOVER,
-        marker={"size": transformer_sizes(base.rating_kva), "color": transformer_colors(t)},
-        name="Transformer"))
-    if show_legend:
-        present = set(t_class.tolist())
-        for k, (_, color, label) in enumerate(LINE_CLASSES):
-            if k in present:
-                fig.add_trace(go.Scattermap(lon=[None], lat=[None], mode="lines",
-                                            line={"color": color, "width": 3},
-                                            name=f"Feeder: {label}", showlegend=True))
-        for color, label in legend_items(spec, breaks):
-            fig.add_trace(go.Scattermap(lon=[None], lat=[None], mode="markers",
-                                        marker={"size": 12, "color": color, "symbol": "circle"},
-                                        name=f"{label} {spec.unit}",
-                                        legendgroup="classes", showlegend=True))
-    for trace in fig.data[1:4]:
-        trace.showlegend = show_legend
-    heading = title or result.scenario.name
-    fig.update_layout(
-        map={"style": "white-bg", "center": base.center, "zoom": base.zoom, "layers": layers},
-        margin={"l": 0, "r": 0, "t": 56 if heading else 0, "b": 22},
-        font={"family": FONT, "size": 12}, paper_bgcolor="white",
-        title={"text": f"<b>{heading}</b>" + (f"<br><span style='font-size:12px;color:#616e7c'>"
-                                              f"{subtitle}</span>" if subtitle else ""),
-               "x": 0.01, "xanchor": "left", "y": 0.985, "font": {"size": 18}},
-        legend={"title": {"text": f"{spec.label} [{spec.unit}]"}, "x": 0.995, "xanchor": "right",
-                "y": 0.97, "bgcolor": "rgba(255,255,255,0.9)", "bordercolor": "#d9e2ec",
-                "borderwidth": 1},
-        annotations=[{"text": "Buildings © OpenStreetMap contributors (ODbL) · feeders "
-                              "synthesized · Decentra", "x": 0.0, "y": 0.0, "xref": "paper",
-                      "yref": "paper", "xanchor": "left", "yanchor": "top", "yshift": -4,
-                      "showarrow": False, "font": {"size": 10, "color": "#7b8794"}}])
-    return fig
-
-
 def _lines_lonlat(geoms: Sequence | np.ndarray) -> tuple[list, list]:
     """Line coordinates joined with None separators (one trace draws many lines)."""
     lon: list = []
     lat: list = []
     for g in geoms:
+        if g is None or g.is_empty:
+            continue
         for part in getattr(g, "geoms", [g]):
             xs, ys = part.xy
             lon += [*xs, None]
@@ -156,90 +106,227 @@ def _lines_lonlat(geoms: Sequence | np.ndarray) -> tuple[list, list]:
     return lon, lat
 
 
+class _Classes:
+    """The building colour classes of one map."""
+
+    def __init__(self, district: District, result: Result, color_key: str,
+                 breaks: Sequence[float] | None) -> None:
+        self.spec = COLOR_SPECS.get(color_key) or COLOR_SPECS["self_sufficiency"]
+        self.frame = building_frame(district, result)
+        self.values = self.frame[self.spec.key].to_numpy(float) * self.spec.factor
+        if breaks is None:
+            reference = (district.buildings["pv_potential_kwp"].to_numpy(float)
+                         if self.spec.key in ("pv_kwp", "pv_potential_kwp") else self.values)
+            breaks = class_breaks(self.spec, reference)
+        self.breaks = list(breaks)
+        self.classes = classify(self.values, self.breaks)
+        colors = [*self.spec.colors(), NA_COLOR]
+        n = N_CLASSES + 1
+        self.zmax = n - 0.5
+        self.scale: list[list] = []
+        for i, c in enumerate(colors):       # a step colourscale: class i -> colour i
+            self.scale += [[i / n, c], [(i + 1) / n, c]]
+
+    @property
+    def hover(self) -> str:
+        return BUILDING_HOVER.replace("{label}", self.spec.label).replace("{unit}",
+                                                                          self.spec.unit)
+
+
+def _scale_bar_m(span_m: float) -> float:
+    """A round length of about a quarter of ``span_m``."""
+    target = span_m / 4
+    step = 10 ** math.floor(math.log10(max(target, 1.0)))
+    return float(max((m * step for m in (1, 2, 5) if m * step <= target), default=step))
+
+
 def export_geo_map(district: District, result: Result, color_key: str = "self_sufficiency",
-                   title: str | None = None, subtitle: str | None = None) -> go.Figure:
-    """The export map on an SVG geo subplot (works from file://, no WebGL, no network)."""
-    spec = COLOR_SPECS.get(color_key) or COLOR_SPECS["self_sufficiency"]
-    frame = building_frame(district, result)
-    values = frame[spec.key].to_numpy(float) * spec.factor
-    reference = (district.buildings["pv_potential_kwp"].to_numpy(float)
-                 if spec.key in ("pv_kwp", "pv_potential_kwp") else values)
-    breaks = class_breaks(spec, reference)
-    classes = classify(values, breaks)
-    colors = [*spec.colors(), NA_COLOR]
-    n = N_CLASSES + 1
-    scale: list[list] = []
-    for i, c in enumerate(colors):
-        scale += [[i / n, c], [(i + 1) / n, c]]
+                   title: str | None = None, subtitle: str | None = None,
+                   breaks: Sequence[float] | None = None, show_legend: bool = True,
+                   width: int = 1400, height: int = 900) -> go.Figure:
+    """The scenario map as vector graphics: buildings coloured by ``color_key`` (classes as
+    in the app, or ``breaks`` shared between several maps), streets, feeders coloured by their
+    transformer's loading and reverse flow, transformers, PV, batteries and community
+    batteries, a legend, a scale bar, a title and the data credits. ``width`` / ``height``
+    [px] are the size it will be drawn at (the district is framed for it)."""
+    c = _Classes(district, result, color_key, breaks)
     ids = district.buildings["building_id"].astype(str).tolist()
     polygons = _collection(geometry_strings(np.asarray(district.buildings.geometry.values)),
                            ids)
-    tips = tip_table(frame, values)
+    base = MapBase.from_district(district.buildings, district.transformers)
+    t = result.transformers
+    # plotly.js fetches world topojson from its CDN when the first geo trace is a choropleth
+    # (even with custom GeoJSON): an empty Scattergeo first keeps the map offline
+    fig = go.Figure(go.Scattergeo(lon=[None], lat=[None], mode="markers", hoverinfo="skip",
+                                  showlegend=False, name="anchor"))
+    if len(district.streets):
+        lon, lat = _lines_lonlat(np.asarray(district.streets.geometry.values))
+        fig.add_trace(go.Scattergeo(lon=lon, lat=lat, mode="lines", hoverinfo="skip",
+                                    line={"color": STREET_COLOR, "width": 3.0}, name="Streets",
+                                    showlegend=False))
+    owner = pd.Index(district.transformers["transformer_id"].astype(str)).get_indexer(
+        district.lines["transformer_id"].astype(str))
+    t_class = line_class(t["loading_pct"].to_numpy(float), t["reverse_flow_hours"].to_numpy(float))
+    line_geoms = np.asarray(district.lines.geometry.values)
+    main = district.lines["kind"].to_numpy() != "service"
+    present = set()
+    for k, (_name, color, label) in enumerate(LINE_CLASSES):
+        for is_main in (False, True):   # service lines first, thinner
+            rows = np.flatnonzero((t_class[owner] == k) & (main == is_main))
+            if not len(rows):
+                continue
+            present.add(k)
+            lon, lat = _lines_lonlat(line_geoms[rows])
+            fig.add_trace(go.Scattergeo(
+                lon=lon, lat=lat, mode="lines", hoverinfo="skip",
+                line={"color": color, "width": 1.8 if is_main else 0.7},
+                name=label, legendgroup="network", legendgrouptitle={"text": "Feeders"},
+                showlegend=bool(show_legend and is_main)))
+    fig.add_trace(go.Choropleth(
+        geojson=polygons, locations=ids, z=c.classes, zmin=-0.5, zmax=c.zmax,
+        colorscale=c.scale, marker={"line": {"width": 0.4, "color": "#52606d"}},
+        customdata=tip_table(c.frame, c.values), showscale=False, name="Buildings",
+        showlegend=False, hovertemplate=c.hover))
+    pv = c.frame["pv_kwp"].to_numpy(float) > 0
+    bat = c.frame["battery_kwh"].to_numpy(float) > 0
+    comm = t["community_battery_kwh"].to_numpy(float)
+    marker = 4.5 if len(ids) > 2000 else 6
+    fig.add_trace(go.Scattergeo(lon=base.b_lon[pv], lat=base.b_lat[pv], mode="markers",
+                                marker={"size": marker, "color": PV_COLOR,
+                                        "line": {"width": 0.5, "color": "white"}},
+                                name="Rooftop PV", hoverinfo="skip", legendgroup="der",
+                                legendgrouptitle={"text": "Energy resources"},
+                                showlegend=bool(show_legend and pv.any())))
+    fig.add_trace(go.Scattergeo(lon=base.b_lon[bat] + 0.00005, lat=base.b_lat[bat],
+                                mode="markers", marker={"size": marker, "color": BATTERY_COLOR,
+                                                        "symbol": "square",
+                                                        "line": {"width": 0.5,
+                                                                 "color": "white"}},
+                                name="Battery", hoverinfo="skip", legendgroup="der",
+                                showlegend=bool(show_legend and bat.any())))
+    fig.add_trace(go.Scattergeo(
+        lon=base.t_lon, lat=base.t_lat, mode="markers", text=base.transformer_ids,
+        customdata=transformer_custom(t), hovertemplate=TRANSFORMER_HOVER,
+        marker={"size": transformer_sizes(base.rating_kva), "color": transformer_colors(t),
+                "line": {"width": 1, "color": "white"}},
+        name="Transformer (size: rating)", legendgroup="network",
+        showlegend=bool(show_legend)))
+    has_comm = comm > 0
+    fig.add_trace(go.Scattergeo(
+        lon=base.t_lon[has_comm] + 0.00018, lat=base.t_lat[has_comm], mode="markers",
+        text=np.asarray(base.transformer_ids)[has_comm],
+        customdata=np.round(comm[has_comm], 0)[:, None],
+        hovertemplate="<b>Community battery at %{text}</b><br>%{customdata[0]:,.0f} kWh"
+                      "<extra></extra>",
+        marker={"size": community_sizes(comm[has_comm]), "color": COMMUNITY_COLOR,
+                "symbol": "diamond", "line": {"width": 1, "color": "white"}},
+        name="Community battery", legendgroup="der",
+        showlegend=bool(show_legend and has_comm.any())))
+    if show_legend:
+        for color, label in legend_items(c.spec, c.breaks):
+            fig.add_trace(go.Scattergeo(
+                lon=[None], lat=[None], mode="markers", name=f"{label} {c.spec.unit}",
+                marker={"size": 11, "color": color, "symbol": "square"},
+                legendgroup="classes",
+                legendgrouptitle={"text": f"Buildings: {c.spec.label}"}))
+
+    # the map fills the plot area left of the legend, framed on the buildings by plotly
+    heading = title if title is not None else result.scenario.name
+    top, bottom = (64 if heading else 8), 30
+    legend_frac = min(0.4, 250.0 / max(width, 1)) if show_legend else 0.0
+    fig.update_geos(projection_type="mercator", visible=False, bgcolor="white",
+                    fitbounds="locations", domain={"x": [0.0, 1.0 - legend_frac], "y": [0, 1]})
+
+    # scale bar under the district's south-west corner (inside the framing margin), in metres
+    minx, miny, maxx, maxy = (float(v) for v in district.buildings.total_bounds)
+    m_per_deg = 111_320.0 * math.cos(math.radians((miny + maxy) / 2))
+    bar_m = _scale_bar_m((maxx - minx) * m_per_deg)
+    y_bar = miny - 0.03 * (maxy - miny)
+    fig.add_trace(go.Scattergeo(lon=[minx, minx + bar_m / m_per_deg], lat=[y_bar, y_bar],
+                                mode="lines+text", text=["", f"{bar_m:,.0f} m"],
+                                textposition="top left",
+                                textfont={"size": 11, "color": "#52606d"},
+                                line={"color": "#52606d", "width": 3}, hoverinfo="skip",
+                                showlegend=False, name="scale"))
+
+    fig.update_layout(
+        margin={"l": 0, "r": 0, "t": top, "b": bottom}, font={"family": FONT, "size": 12},
+        paper_bgcolor="white", dragmode="pan", width=None, height=None,
+        legend={"x": 0.995, "xanchor": "right", "y": 0.99, "yanchor": "top",
+                "bgcolor": "rgba(255,255,255,0.92)", "bordercolor": "#d9e2ec", "borderwidth": 1,
+                "font": {"size": 11}, "groupclick": "toggleitem", "tracegroupgap": 6},
+        showlegend=show_legend,
+        annotations=[*_title(heading, subtitle),
+                     {"text": credit_line(district), "x": 0.005, "y": 0.0, "xref": "paper",
+                      "yref": "paper", "xanchor": "left", "yanchor": "top", "yshift": -6,
+                      "showarrow": False, "font": {"size": 10, "color": "#7b8794"}}])
+    return fig
+
+
+def export_map(district: District, result: Result, color_key: str = "self_sufficiency",
+               title: str | None = None, subtitle: str | None = None,
+               breaks: Sequence[float] | None = None, show_legend: bool = True,
+               tiles_url: str | None = None) -> go.Figure:
+    """The map on MapLibre with an OpenStreetMap raster base (``tiles_url``): for a PNG with
+    tiles. Without tiles use :func:`export_geo_map` (vector, works offline)."""
+    c = _Classes(district, result, color_key, breaks)
+    ids = district.buildings["building_id"].astype(str).tolist()
+    polygons = _collection(geometry_strings(np.asarray(district.buildings.geometry.values)),
+                           ids)
     base = MapBase.from_district(district.buildings, district.transformers)
     t = result.transformers
     owner = pd.Index(district.transformers["transformer_id"].astype(str)).get_indexer(
         district.lines["transformer_id"].astype(str))
     t_class = line_class(t["loading_pct"].to_numpy(float), t["reverse_flow_hours"].to_numpy(float))
-    fig = go.Figure()
-    line_geoms = np.asarray(district.lines.geometry.values)
-    main = district.lines["kind"].to_numpy() == "main"   # SVG draws lines over buildings
-    for k, (name, color, label) in enumerate(LINE_CLASSES):
-        rows = np.flatnonzero((t_class[owner] == k) & main)
+    line_geoms = geometry_strings(np.asarray(district.lines.geometry.values))
+    layers = [osm_layer(tiles_url)] if tiles_url else []
+    for k, (name, color, _) in enumerate(LINE_CLASSES):
+        rows = np.flatnonzero(t_class[owner] == k)
         if len(rows):
-            lon, lat = _lines_lonlat(line_geoms[rows])
-            fig.add_trace(go.Scattergeo(lon=lon, lat=lat, mode="lines", hoverinfo="skip",
-                                        line={"color": color,
-                                              "width": 1.0 if name == "normal" else 2.0},
-                                        name=f"Feeder: {label}"))
-    fig.add_trace(go.Choropleth(
-        geojson=polygons, locations=ids, z=classes, zmin=-0.5, zmax=n - 0.5, colorscale=scale,
-        marker={"line": {"width": 0.4, "color": "#52606d"}}, customdata=tips, showscale=False,
-        name="Buildings", showlegend=False,
-        hovertemplate=("<b>%{location}</b><br>" + spec.label + ": %{customdata[0]:,.1f} "
-                       + spec.unit + "<br>Demand %{customdata[1]:,.1f} MWh/a<br>PV "
-                       "%{customdata[2]:,.1f} kWp · battery %{customdata[3]:,.1f} kWh<br>"
-                       "Self-sufficiency %{customdata[4]:.1f} %<br>Outage survival "
-                       "%{customdata[5]:.1f} h<extra></extra>")))
-    pv = frame["pv_kwp"].to_numpy(float) > 0
-    bat = frame["battery_kwh"].to_numpy(float) > 0
-    fig.add_trace(go.Scattergeo(lon=base.b_lon[pv], lat=base.b_lat[pv], mode="markers",
-                                marker={"size": 5, "color": "#f7b32b"}, name="Rooftop PV",
-                                hoverinfo="skip"))
-    fig.add_trace(go.Scattergeo(lon=base.b_lon[bat] + 0.00004, lat=base.b_lat[bat],
-                                mode="markers", marker={"size": 5, "color": "#2bb673"},
-                                name="Battery", hoverinfo="skip"))
-    fig.add_trace(go.Scattergeo(
+            layers.append({"sourcetype": "geojson", "type": "line", "color": color,
+                           "line": {"width": 1.2 if name == "normal" else 2.2},
+                           "source": _collection([line_geoms[i] for i in rows]),
+                           "below": "traces"})
+    fig = go.Figure()
+    fig.add_trace(go.Choroplethmap(
+        geojson=polygons, locations=ids, z=c.classes, zmin=-0.5, zmax=c.zmax,
+        colorscale=c.scale, marker={"line": {"width": 0.5, "color": "#52606d"}, "opacity": 0.9},
+        customdata=tip_table(c.frame, c.values), showscale=False, name="Buildings",
+        showlegend=False, hovertemplate=c.hover))
+    pv = c.frame["pv_kwp"].to_numpy(float) > 0
+    bat = c.frame["battery_kwh"].to_numpy(float) > 0
+    fig.add_trace(go.Scattermap(lon=base.b_lon[pv], lat=base.b_lat[pv], mode="markers",
+                                marker={"size": 6, "color": PV_COLOR}, name="Rooftop PV",
+                                hoverinfo="skip", showlegend=show_legend))
+    fig.add_trace(go.Scattermap(lon=base.b_lon[bat] + 0.00004, lat=base.b_lat[bat],
+                                mode="markers", marker={"size": 6, "color": BATTERY_COLOR},
+                                name="Battery", hoverinfo="skip", showlegend=show_legend))
+    fig.add_trace(go.Scattermap(
         lon=base.t_lon, lat=base.t_lat, mode="markers", text=base.transformer_ids,
         customdata=transformer_custom(t), hovertemplate=TRANSFORMER_HOVER,
         marker={"size": transformer_sizes(base.rating_kva), "color": transformer_colors(t)},
-        name="Transformer"))
-    for color, label in legend_items(spec, breaks):
-        fig.add_trace(go.Scattergeo(lon=[None], lat=[None], mode="markers",
-                                    marker={"size": 11, "color": color},
-                                    name=f"{label} {spec.unit}"))
-    heading = title or result.scenario.name
-    # plotly's fitbounds crops custom GeoJSON here; frame the district explicitly. At scale 1
-    # the world's 360 deg span the smaller side of the plot area (nominal 1200 x 780 px).
-    minx, miny, maxx, maxy = district.buildings.total_bounds
-    lat_mid = np.radians((miny + maxy) / 2)
-    plot_w, plot_h = 1200.0, 780.0
-    span_x = max(maxx - minx, 1e-5)
-    span_y = max((maxy - miny) / max(np.cos(lat_mid), 0.1), 1e-5)
-    px_per_deg = 0.88 * min(plot_w / span_x, plot_h / span_y)
-    fig.update_geos(projection_type="mercator", visible=False, bgcolor="white",
-                    center={"lon": (minx + maxx) / 2, "lat": (miny + maxy) / 2},
-                    projection_scale=float(px_per_deg * 360.0 / min(plot_w, plot_h)))
+        name="Transformer", showlegend=show_legend))
+    if show_legend:
+        for k, (_, color, label) in enumerate(LINE_CLASSES):
+            if k in set(t_class.tolist()):
+                fig.add_trace(go.Scattermap(lon=[None], lat=[None], mode="lines",
+                                            line={"color": color, "width": 3},
+                                            name=f"Feeder: {label}"))
+        for color, label in legend_items(c.spec, c.breaks):
+            fig.add_trace(go.Scattermap(lon=[None], lat=[None], mode="markers",
+                                        marker={"size": 12, "color": color},
+                                        name=f"{label} {c.spec.unit}"))
+    heading = title if title is not None else result.scenario.name
+    credit = credit_line(district) + (f" · map tiles {OSM_ATTRIBUTION}" if tiles_url else "")
     fig.update_layout(
-        margin={"l": 0, "r": 0, "t": 56, "b": 22}, font={"family": FONT, "size": 12},
-        paper_bgcolor="white", dragmode="pan",
-        title={"text": f"<b>{heading}</b>" + (f"<br><span style='font-size:12px;color:#616e7c'>"
-                                              f"{subtitle}</span>" if subtitle else ""),
-               "x": 0.01, "xanchor": "left", "y": 0.985, "font": {"size": 18}},
-        legend={"title": {"text": f"{spec.label} [{spec.unit}]"}, "x": 0.995, "xanchor": "right",
-                "y": 0.97, "bgcolor": "rgba(255,255,255,0.9)", "bordercolor": "#d9e2ec",
-                "borderwidth": 1},
-        annotations=[{"text": "Buildings © OpenStreetMap contributors (ODbL) · feeders "
-                              "synthesized · Decentra", "x": 0.0, "y": 0.0, "xref": "paper",
-                      "yref": "paper", "xanchor": "left", "yanchor": "top", "yshift": -4,
-                      "showarrow": False, "font": {"size": 10, "color": "#7b8794"}}])
+        map={"style": "white-bg", "center": base.center, "zoom": base.zoom, "layers": layers},
+        margin={"l": 0, "r": 0, "t": 64 if heading else 0, "b": 24},
+        font={"family": FONT, "size": 12}, paper_bgcolor="white",
+        legend={"title": {"text": f"{c.spec.label} [{c.spec.unit}]"}, "x": 0.995,
+                "xanchor": "right", "y": 0.97, "bgcolor": "rgba(255,255,255,0.9)",
+                "bordercolor": "#d9e2ec", "borderwidth": 1},
+        annotations=[*_title(heading, subtitle),
+                     {"text": credit, "x": 0.005, "y": 0.0, "xref": "paper", "yref": "paper",
+                      "xanchor": "left", "yanchor": "top", "yshift": -4, "showarrow": False,
+                      "font": {"size": 10, "color": "#7b8794"}}])
     return fig

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -20,6 +19,7 @@ from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.scenario import Scenario
 from dashboard.figures.maps import COLOR_SPECS, OSM_TILES, building_frame, planning_map
+from dashboard.io.tiles import probe_tiles
 from dashboard.store import ScenarioStore
 from dashboard.ui import state
 from dashboard.ui.callbacks import AppContext, message, register_callbacks
@@ -29,18 +29,6 @@ from dashboard.ui.layout import page
 from dashboard.ui.workflow import register_workflow
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
-
-
-def probe_tiles(url: str = OSM_TILES, timeout_s: float = 1.5) -> bool:
-    """Whether the tile server answers (decides the default base map)."""
-    test = url.replace("{z}", "0").replace("{x}", "0").replace("{y}", "0")
-    req = urllib.request.Request(test, method="HEAD",
-                                 headers={"User-Agent": "Decentra planning tool"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            return 200 <= resp.status < 400
-    except Exception:  # offline, DNS, TLS, HTTP errors: all mean "not reachable"
-        return False
 
 
 def page_query() -> dict[str, str]:

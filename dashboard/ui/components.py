@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from dash import html
 
-from dashboard.domain.indicators import INDICATORS_BY_KEY, format_value
+from dashboard.domain.indicators import INDICATORS_BY_KEY, delta, format_value
 
 KPI_KEYS = ("self_sufficiency", "self_consumption", "peak_import_kw", "peak_export_kw",
             "reverse_flow_hours_max", "survival_mean_h", "p_survive_24h", "capex_eur",
@@ -18,24 +18,13 @@ KPI_KEYS = ("self_sufficiency", "self_consumption", "peak_import_kw", "peak_expo
 
 def _delta(key: str, value: float, base: float) -> tuple[str, str]:
     """Text and CSS class of the change against the baseline."""
-    ind = INDICATORS_BY_KEY[key]
     if not isinstance(value, float | int) or math.isnan(value):
         return "", "delta"
     if not isinstance(base, float | int) or math.isnan(base):
         return "no DER: —", "delta"     # e.g. self-consumption or payback without PV
-    diff = value - base
-    if abs(diff) < 1e-9:
-        return "± 0 vs no DER", "delta"
-    if ind.unit == "1":
-        text = f"{100 * diff:+.1f} pp vs no DER"
-    elif ind.unit in ("kW", "h/a", "h", "t/a", "a", "count"):
-        text = f"{diff:+,.0f} {ind.unit} vs no DER" if abs(diff) >= 10 else \
-            f"{diff:+,.1f} {ind.unit} vs no DER"
-    else:
-        text = f"{diff:+,.0f} {ind.unit} vs no DER"
-    good = ind.higher_is_better
-    css = "delta" if good is None else ("delta good" if (diff > 0) == good else "delta bad")
-    return text, css
+    text, kind = delta(key, value, base)
+    css = {"good": "delta good", "bad": "delta bad"}.get(kind, "delta")
+    return f"{text} vs no DER", css
 
 
 def kpi_cards(summary: Mapping[str, float], baseline: Mapping[str, float]) -> list[html.Div]:

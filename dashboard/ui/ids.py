@@ -71,12 +71,15 @@ VIEW = "view"                    # dcc.Store: "plan" | "compare" | "present"
 SAVE = "save"
 SAVE_NEW = "save-new"
 SAVED_LIST = "saved-list"
+CONFIRM_DELETE = "confirm-delete"  # dcc.ConfirmDialog before deleting a saved scenario
+PENDING_DELETE = "pending-delete"  # dcc.Store: the id awaiting that confirmation
 SAVED_ACTION = "saved-action"    # dcc.Store written by pattern-matched list buttons
 SHARE_URL = "share-url"
 SHARE_COPY = "share-copy"
 UPLOAD = "upload"
 DOWNLOAD_JSON = "download-json"
 DOWNLOAD = "download"
+EXPORT_GRID = "export-grid"
 EXPORT_PROGRESS = "export-progress"
 EXPORT_STATUS = "export-status"
 REPORT = "report"
@@ -88,6 +91,7 @@ PRESENT = "present"
 PRESENT_SWITCH = "present-switch"
 PRESENT_KPIS = "present-kpis"
 PRESENT_CLOSE = "present-close"
+PRESENT_ORIGIN = "present-origin"   # dcc.Store: the scenario on screen when the talk began
 
 # importing a city's own data
 IMPORT_OPEN = "import-open"

@@ -188,26 +188,26 @@ def saved_tab() -> html.Div:
                            className="field-input")], className="field share-box"),
         html.H4("Saved scenarios of this district"),
         html.Div(id=ids.SAVED_LIST, className="saved-list"),
-        html.P("Tick 2–4 scenarios and press Compare (top bar) to put them side by side.",
+        html.P("Compare (top bar) puts 2–4 of these, and the current scenario, side by side.",
                className="hint"),
     ], className="tab-body")
 
 
 def export_tab() -> html.Div:
     return html.Div([
-        html.P("Files of the current scenario. Maps show every layer, with or without "
-               "internet.", className="hint"),
+        html.P("Files of the current scenario. Maps are vector graphics (SVG, PDF) that "
+               "show every layer with or without internet; the PNG uses OpenStreetMap tiles "
+               "when that base map is on.", className="hint"),
         html.Div([html.Button(label, id={"type": "export", "format": fmt}, n_clicks=0,
                               className="btn ghost export-btn") for fmt, label in EXPORTS],
-                 className="export-grid"),
+                 className="export-grid", id=ids.EXPORT_GRID),
         html.H4("Stakeholder report"),
         html.P("A4 PDF: maps before and after, indicators against today, outage survival, "
                "transformers, assumptions and data sources.", className="hint"),
-        html.Div([_button(ids.REPORT, "Create report (PDF)"),
-                  html.Progress(id=ids.EXPORT_PROGRESS, value="0", max="100",
-                                className="progress", style={"visibility": "hidden"})],
-                 className="actions"),
-        html.Div(id=ids.EXPORT_STATUS, className="hint"),
+        html.Div([_button(ids.REPORT, "Create report (PDF)")], className="actions"),
+        html.Div([html.Progress(id=ids.EXPORT_PROGRESS, value="0", max="100",
+                                className="progress", style={"visibility": "hidden"}),
+                  html.Div(id=ids.EXPORT_STATUS, className="hint")], className="export-state"),
     ], className="tab-body")
 
 
@@ -302,8 +302,11 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
         dcc.Store(id=ids.MAP_REGION, data=None),
         dcc.Store(id=ids.SESSION_BG, data=None),
         dcc.Store(id=ids.VIEW, data="plan"),
+        dcc.Store(id=ids.PRESENT_ORIGIN, data=None),
         dcc.Location(id=ids.URL, refresh=False),
         dcc.Download(id=ids.DOWNLOAD),   # outside the tabs: hidden tabs are not rendered
         dcc.Store(id=ids.SAVED_ACTION, data=None),
+        dcc.Store(id=ids.PENDING_DELETE, data=None),
+        dcc.ConfirmDialog(id=ids.CONFIRM_DELETE, message=""),
         header, body, import_dialog(),
     ], className="app view-plan", id=ids.APP)

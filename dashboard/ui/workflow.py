@@ -9,20 +9,29 @@ import time
 from typing import Any
 from urllib.parse import parse_qs
 
+import numpy as np
 from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from flask import request
 
 import dashboard as dc
 from dashboard.cli import export_bytes
 from dashboard.domain.errors import DecentraError
-from dashboard.domain.indicators import INDICATORS_BY_KEY, format_value
+from dashboard.domain.indicators import INDICATORS_BY_KEY, delta, format_value
 from dashboard.domain.scenario import Scenario
 from dashboard.figures import charts
-from dashboard.figures.maps import COLOR_SPECS, building_frame, planning_map, view_center
+from dashboard.figures.maps import (
+    COLOR_SPECS,
+    building_frame,
+    class_breaks,
+    legend_items,
+    planning_map,
+    view_center,
+)
 from dashboard.store import ScenarioStore
 from dashboard.ui import ids, state
 from dashboard.ui.callbacks import AppContext, message
 from dashboard.ui.components import kpi_cards
+from dashboard.ui.layout import EXPORTS
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 CURRENT = "current"
@@ -128,9 +137,11 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
                 raise DecentraError("the shared scenario was made for another district")
         except DecentraError as err:
             return no_update, message(str(err)), no_update
-        return (state.loaded(session, saved.scenario, saved.id),
-                message(f"Opened the shared scenario “{saved.name}”", "ok"),
-                share_url(saved.id))
+        # not tied to the sender's entry: "Save" keeps the recipient's own copy, so a
+        # colleague's edits never overwrite the scenario that was shared
+        return (state.loaded(session, saved.scenario, None),
+                message(f"Opened the shared scenario “{saved.name}” (Save keeps your own "
+                        "copy)", "ok"), share_url(saved.id))
 
     # ---- the list of saved scenarios, and the pickers fed by it -----------------------------
     @app.callback(
@@ -159,12 +170,11 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
         Output(ids.MESSAGE, "children", allow_duplicate=True),
         Input({"type": "saved-load", "id": ALL}, "n_clicks"),
         Input({"type": "saved-dup", "id": ALL}, "n_clicks"),
-        Input({"type": "saved-del", "id": ALL}, "n_clicks"),
         Input({"type": "saved-name", "id": ALL}, "value"),
         State(ids.SESSION, "data"),
         prevent_initial_call=True,
     )
-    def saved_action(_l: list, _d: list, _x: list, names: list, session_data: Any) -> tuple:
+    def saved_action(_l: list, _d: list, names: list, session_data: Any) -> tuple:
         trigger = ctx.triggered_id
         if not isinstance(trigger, dict) or not any(t.get("value") for t in ctx.triggered):
             return no_update, no_update, no_update
@@ -181,12 +191,6 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
                 new_id = store.duplicate(sid)
                 return no_update, time.time(), message(
                     f"Copied as “{store.load(new_id).name}”", "ok")
-            if kind == "saved-del":
-                name = store.load(sid).name
-                store.delete(sid)
-                out = (state.with_saved_id(session, None) if session["saved_id"] == sid
-                       else no_update)
-                return out, time.time(), message(f"Deleted “{name}”", "ok")
             new_name = next((t["value"] for t in ctx.triggered), None)
             if not new_name or store.load(sid).name == str(new_name).strip():
                 return no_update, no_update, no_update
@@ -194,6 +198,44 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
             return no_update, time.time(), message(f"Renamed to “{new_name}”", "ok")
         except DecentraError as err:
             return no_update, time.time(), message(str(err))
+
+    # ---- delete: asks first (a saved scenario may be someone's council option) -------------
+    @app.callback(
+        Output(ids.CONFIRM_DELETE, "displayed"), Output(ids.CONFIRM_DELETE, "message"),
+        Output(ids.PENDING_DELETE, "data"),
+        Input({"type": "saved-del", "id": ALL}, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def ask_delete(_clicks: list) -> tuple:
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not any(t.get("value") for t in ctx.triggered):
+            return no_update, no_update, no_update
+        try:
+            name = store.load(trigger["id"]).name
+        except DecentraError:
+            return no_update, no_update, no_update
+        return True, (f"Delete “{name}”? Share links to it will stop working. This cannot "
+                      "be undone."), trigger["id"]
+
+    @app.callback(
+        Output(ids.SESSION_BG, "data", allow_duplicate=True),
+        Output(ids.SAVED_ACTION, "data", allow_duplicate=True),
+        Output(ids.MESSAGE, "children", allow_duplicate=True),
+        Input(ids.CONFIRM_DELETE, "submit_n_clicks"),
+        State(ids.PENDING_DELETE, "data"), State(ids.SESSION, "data"),
+        prevent_initial_call=True,
+    )
+    def delete(_n: int, sid: str | None, session_data: Any) -> tuple:
+        if not sid:
+            return no_update, no_update, no_update
+        try:
+            session = state.parse_session(session_data)
+            name = store.load(sid).name
+            store.delete(sid)
+        except DecentraError as err:
+            return no_update, time.time(), message(str(err))
+        out = state.with_saved_id(session, None) if session["saved_id"] == sid else no_update
+        return out, time.time(), message(f"Deleted “{name}”", "ok")
 
     # ---- upload / download the scenario as JSON ---------------------------------------------
     @app.callback(
@@ -228,64 +270,72 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
             return no_update
         return dcc.send_string(scenario.to_json(), f"{file_stem(scenario.name)}.json")
 
-    # ---- exports (short ones in the request; the report in the background) ------------------
-    @app.callback(
-        Output(ids.DOWNLOAD, "data", allow_duplicate=True),
-        Output(ids.MESSAGE, "children", allow_duplicate=True),
-        Input({"type": "export", "format": ALL}, "n_clicks"),
-        State(ids.SESSION, "data"), State(ids.COLOR_BY, "value"),
-        running=[(Output(ids.BUSY, "className"), "busy on", "busy")],
-        prevent_initial_call=True,
-    )
-    def export(_clicks: list, session_data: Any, color_by: str) -> tuple:
-        trigger = ctx.triggered_id
-        if not isinstance(trigger, dict) or not any(t.get("value") for t in ctx.triggered):
-            return no_update, no_update
-        fmt = trigger["format"]
-        try:
-            _, district, scenario = current(session_data)
-            data = export_bytes(district, dc.evaluate(district, scenario),
-                                dc.baseline(district), fmt, color_by or "self_sufficiency")
-        except DecentraError as err:
-            return no_update, message(str(err))
-        ext, _mime = EXTENSIONS[fmt]
-        return dcc.send_bytes(data, f"{file_stem(scenario.name)}.{ext}"), no_update
-
+    # ---- exports: every file is made in a background job with a progress bar ---------------
     @app.callback(
         Output(ids.DOWNLOAD, "data", allow_duplicate=True),
         Output(ids.EXPORT_STATUS, "children"),
-        Input(ids.REPORT, "n_clicks"), State(ids.SESSION, "data"),
+        Input({"type": "export", "format": ALL}, "n_clicks"), Input(ids.REPORT, "n_clicks"),
+        State(ids.SESSION, "data"), State(ids.COLOR_BY, "value"), State(ids.BASEMAP, "value"),
         background=True,
         running=[(Output(ids.REPORT, "disabled"), True, False),
+                 (Output(ids.EXPORT_GRID, "className"), "export-grid busy", "export-grid"),
                  (Output(ids.EXPORT_PROGRESS, "style"), {"visibility": "visible"},
                   {"visibility": "hidden"})],
         progress=[Output(ids.EXPORT_PROGRESS, "value"), Output(ids.EXPORT_STATUS, "children")],
         prevent_initial_call=True,
     )
-    def report(set_progress: Any, _n: int, session_data: Any) -> tuple:
+    def export(set_progress: Any, _clicks: list, _report: int, session_data: Any,
+               color_by: str | None, basemap: str | None) -> tuple:
+        trigger = ctx.triggered_id
+        if trigger == ids.REPORT:
+            fmt = "report"
+        elif isinstance(trigger, dict) and any(t.get("value") for t in ctx.triggered):
+            fmt = str(trigger["format"])
+        else:
+            return no_update, no_update
+        label = dict(EXPORTS).get(fmt, "Report")
         try:
-            set_progress(("2", "Evaluating …"))
+            set_progress(("5", f"{label}: evaluating …"))
             _, district, scenario = current(session_data)
             result = dc.evaluate(district, scenario)
             baseline = dc.baseline(district)
-            pdf = export_bytes(district, result, baseline, "report",
-                               progress=lambda f, m: set_progress((str(int(100 * f)), m)))
+            set_progress(("20", f"{label}: drawing …"))
+            data = export_bytes(
+                district, result, baseline, fmt, color_by or "self_sufficiency",
+                tiles_url=context.tiles_url if basemap == "osm" else None,
+                progress=lambda f, m: set_progress((str(int(20 + 75 * f)), f"{label}: {m}")))
         except DecentraError as err:
-            return no_update, str(err)
-        return (dcc.send_bytes(pdf, f"{file_stem(scenario.name)}-report.pdf"),
-                f"Report ready ({len(pdf) / 1e6:.1f} MB)")
+            set_progress(("0", ""))
+            return no_update, html.Span(str(err), className="error-text")
+        ext, _mime = EXTENSIONS[fmt]
+        name = (f"{file_stem(scenario.name)}-report.pdf" if fmt == "report"
+                else f"{file_stem(scenario.name)}.{ext}")
+        size = f"{len(data) / 1e6:.1f} MB" if len(data) >= 1e5 else f"{len(data) / 1e3:.0f} kB"
+        return dcc.send_bytes(data, name), f"{label} ready ({size}): {name}"
 
     # ---- views: plan / compare / present ----------------------------------------------------
     @app.callback(
         Output(ids.VIEW, "data"), Output(ids.APP, "className"),
+        Output(ids.PRESENT_ORIGIN, "data"),
+        Output(ids.MESSAGE, "children", allow_duplicate=True),
         Input(ids.COMPARE, "n_clicks"), Input(ids.COMPARE_CLOSE, "n_clicks"),
         Input(ids.PRESENT, "n_clicks"), Input(ids.PRESENT_CLOSE, "n_clicks"),
+        State(ids.SESSION, "data"),
         prevent_initial_call=True,
     )
-    def switch_view(*_clicks: int) -> tuple:
+    def switch_view(*args: Any) -> tuple:
+        session_data = args[-1]
         view = {ids.COMPARE: "compare", ids.PRESENT: "present"}.get(str(ctx.triggered_id),
                                                                      "plan")
-        return view, f"app view-{view}"
+        # entering the presentation: remember the scenario on screen ("Current" returns to
+        # it) and clear messages left from planning
+        origin: Any = no_update
+        if view == "present":
+            try:
+                origin = state.parse_session(session_data)["scenario"]
+            except DecentraError:
+                origin = None
+        return view, f"app view-{view}", origin, None
 
     @app.callback(
         Output(ids.PRESENT_KPIS, "children"),
@@ -305,14 +355,19 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
     @app.callback(
         Output(ids.SESSION_BG, "data", allow_duplicate=True),
         Input(ids.PRESENT_SWITCH, "value"), State(ids.SESSION, "data"),
-        State(ids.VIEW, "data"),
+        State(ids.VIEW, "data"), State(ids.PRESENT_ORIGIN, "data"),
         prevent_initial_call=True,
     )
-    def present_switch(value: str | None, session_data: Any, view: str) -> Any:
-        if view != "present" or not value or value == CURRENT:
+    def present_switch(value: str | None, session_data: Any, view: str,
+                       origin: str | None) -> Any:
+        if view != "present" or not value:
             return no_update
         try:
             session = state.parse_session(session_data)
+            if value == CURRENT:       # back to what was on screen when the talk began
+                if not origin or origin == session["scenario"]:
+                    return no_update
+                return state.loaded(session, state.get_scenario(origin), None)
             if session["saved_id"] == value:
                 return no_update
             saved = store.load(value)
@@ -329,9 +384,14 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
         if view != "compare":
             return no_update
         picked = list(picked or [])
-        if not 2 <= len(picked) <= 4:
+        if len(picked) < 2:
             return html.P("Pick 2 to 4 scenarios: the current one and saved ones.",
                           className="hint big")
+        extra = None
+        if len(picked) > 4:
+            extra = html.P(f"At most 4 side by side: showing the first 4 of {len(picked)}; "
+                           "remove one to bring in another.", className="hint warn")
+            picked = picked[:4]
         try:
             _, district, scenario = current(session_data)
             chosen = {}
@@ -341,7 +401,8 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
                 chosen[name] = dc.evaluate(district, s)
         except DecentraError as err:
             return html.P(str(err), className="hint big")
-        return compare_body(context, district, chosen, dc.baseline(district))
+        body = compare_body(context, district, chosen, dc.baseline(district))
+        return [extra, *body] if extra is not None else body
 
 
 def parse_upload(contents: str, filename: str) -> Scenario:
@@ -385,13 +446,9 @@ def compare_body(context: AppContext, district: Any, results: dict, baseline: An
         for i, n in enumerate(names):
             v = results[n].summary.get(key, math.nan)
             text = format_value(key, v)
-            delta = ""
-            if i > 0 and all(math.isfinite(x) for x in (v, first.get(key, math.nan))):
-                d = v - first[key]
-                if abs(d) > 1e-9:
-                    delta = (f" ({100 * d:+.1f} pp)" if ind.unit == "1"
-                             else f" ({d:+,.0f})" if abs(d) >= 10 else f" ({d:+,.2f})")
-            cells.append(html.Td([text, html.Span(delta, className="delta-inline")]))
+            change, kind = ("", "") if i == 0 else delta(key, v, first.get(key, math.nan))
+            cells.append(html.Td([text, html.Span(f" {change}" if change else "",
+                                                  className=f"delta-inline {kind}")]))
         rows.append(html.Tr(cells))
     spec = COLOR_SPECS["self_sufficiency"]   # fixed breaks: one colour scale for all maps
     maps = []
@@ -411,8 +468,13 @@ def compare_body(context: AppContext, district: Any, results: dict, baseline: An
     frames = {n: results[n].transformers for n in names}
     return [
         html.Table([html.Thead(head), html.Tbody(rows)], className="compare-table"),
-        html.Div("Buildings coloured by self-sufficiency on one scale (0–5 % … 75–100 %); "
-                 "feeders by transformer loading.", className="hint"),
+        html.Div([html.Span("Buildings: self-sufficiency, one scale for every map",
+                            className="legend-head"),
+                  *[html.Span([html.I(style={"background": color}), f"{label} %"],
+                              className="class-item inline")
+                    for color, label in legend_items(spec, class_breaks(spec, np.zeros(1)))],
+                  html.Span("· feeders by their transformer's loading and reverse flow",
+                            className="hint")], className="compare-legend"),
         html.Div(maps, className=f"multiples n{len(names)}"),
         html.Div([
             dcc.Graph(figure=charts.transformer_bars(frames, "self_sufficiency",

@@ -60,6 +60,12 @@ def test_save_and_share_link_opens_in_a_fresh_browser(page, app_url, browser):
     assert fresh.inner_text("#scenario-status") == status
     assert fresh.input_value("#scenario-name") == "Council option A"
     assert "shared scenario" in fresh.inner_text(".toast")
+    # the recipient's Save makes their own copy: the shared original stays as it was
+    fresh.click("#tab-saved")
+    fresh.click("#save")
+    fresh.wait_for_function(f"() => document.querySelector('#share-url').value !== {url!r}"
+                            " && document.querySelector('#share-url').value.includes("
+                            "'?scenario=')", timeout=15_000)
     # an unknown id says so and opens the default
     open_app(fresh, app_url + "/?scenario=doesnotexist")
     assert "no saved scenario" in fresh.inner_text(".toast")
@@ -139,5 +145,20 @@ def test_compare_and_present(page, app_url):
     pick(page, "#present-switch", target)
     page.wait_for_function(f"() => document.querySelector('.present-title').innerText === "
                            f"{target!r}", timeout=30_000)
+    # "Current" returns to what was on screen when the presentation began
+    pick(page, "#present-switch", "Current")
+    page.wait_for_function(f"() => document.querySelector('.present-title').innerText === "
+                           f"{title!r}", timeout=30_000)
     page.click("#present-close")
     page.wait_for_selector(".side", state="visible")
+    # deleting asks first; dismissing keeps the scenario, accepting removes it
+    page.click("#tab-saved")
+    row = page.locator(".saved-row", has=page.locator("input[value='Option small']"))
+    page.once("dialog", lambda d: d.dismiss())
+    row.locator("button:has-text('Delete')").click()
+    page.wait_for_timeout(800)
+    assert page.locator("input[value='Option small']").count() == 1
+    page.once("dialog", lambda d: d.accept())
+    row.locator("button:has-text('Delete')").click()
+    page.wait_for_function("() => ![...document.querySelectorAll('.saved-name input')]"
+                           ".some(e => e.value === 'Option small')", timeout=15_000)
