@@ -63,7 +63,7 @@ def write_geopackage(district: District, result: Result, path: str | Path) -> Pa
 
 def indicators_csv(result: Result) -> str:
     """Per-building placements and indicators (no geometry)."""
-    return result.buildings.reset_index(drop=True).to_csv(index=False, float_format="%.6g")
+    return result.buildings.reset_index(drop=True).to_csv(index=False, float_format="%.10g")
 
 
 def summary_csv(result: Result, baseline: Result | None = None) -> str:
@@ -77,7 +77,7 @@ def summary_csv(result: Result, baseline: Result | None = None) -> str:
             row["baseline"] = baseline.summary.get(ind.key)
         row["formula"] = ind.formula
         rows.append(row)
-    return pd.DataFrame(rows).to_csv(index=False, float_format="%.6g")
+    return pd.DataFrame(rows).to_csv(index=False, float_format="%.10g")
 
 
 def hourly_transformers_csv(result: Result) -> str:

@@ -333,6 +333,24 @@ def view_center(bounds: Sequence[float], width_px: float = 800.0,
     return {"lon": (minx + maxx) / 2, "lat": (miny + maxy) / 2}, round(zoom, 2)
 
 
+def framed_view(bounds: Sequence[float], width_px: float, height_px: float,
+                right_px: float = 0.0, bottom_px: float = 0.0, top_px: float = 0.0,
+                left_px: float = 0.0, margin_px: float = 24.0) -> tuple[dict, float]:
+    """Centre and zoom that show lon/lat ``bounds`` whole in a map of ``width_px`` x
+    ``height_px`` whose edges are partly covered (legend on the right, toolbar at the bottom,
+    ...), centred in the free part."""
+    free_w = max(width_px - right_px - left_px - 2 * margin_px, 80.0)
+    free_h = max(height_px - bottom_px - top_px - 2 * margin_px, 80.0)
+    centre, zoom = view_center(bounds, free_w, free_h)
+    # shift the centre so the district sits in the middle of the free area
+    px_per_deg = 512.0 * 2 ** zoom / 360.0
+    lat = np.radians(centre["lat"])
+    dx_deg = (right_px - left_px) / 2 / px_per_deg
+    dy_deg = (bottom_px - top_px) / 2 / px_per_deg * np.cos(lat)
+    return {"lon": round(centre["lon"] + dx_deg, 6),
+            "lat": round(centre["lat"] - dy_deg, 6)}, zoom
+
+
 @dataclass(frozen=True)
 class LayerUrls:
     """Where each layer's GeoJSON is served (None: empty)."""

@@ -29,6 +29,7 @@ from dashboard.figures.maps import (
     MapBase,
     building_frame,
     community_sizes,
+    framed_view,
     legend_items,
     transformer_colors,
     transformer_custom,
@@ -206,6 +207,27 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
             outputs = (no_update, *outputs[1:])
         return (session if promoted else no_update, *outputs, no_update)
 
+    # ---- frame the district in the visible part of the map --------------------------------
+    app.clientside_callback("function(view) { return window.decentraMeasureMap(); }",
+                            Output(ids.MAP_SIZE, "data"), Input(ids.VIEW, "data"))
+
+    @app.callback(
+        Output(ids.MAP, "figure", allow_duplicate=True),
+        Input(ids.MAP_SIZE, "data"), State(ids.SESSION, "data"),
+        prevent_initial_call=True,
+    )
+    def fit(size: dict | None, session_data: Any) -> Any:
+        try:
+            view = parse_map_size(size)
+            district = context.district(state.parse_session(session_data)["district"])
+        except DecentraError:
+            return no_update
+        centre, zoom = framed_view(district.buildings.total_bounds, **view)
+        patch = Patch()
+        patch["layout"]["map"]["center"] = centre
+        patch["layout"]["map"]["zoom"] = zoom
+        return patch
+
     # ---- selection ----------------------------------------------------------------------
     @app.callback(
         Output(ids.SELECTION, "data"),
@@ -374,6 +396,21 @@ def render_view(context: AppContext, session: state.Session, color_key: str | No
               f"{result.summary['pv_kwp']:,.0f} kWp")
     return (patch, kpi_cards(result.summary, baseline.summary), transformer_rows(t), status,
             not session["undo"], not session["redo"], map_legend(spec, breaks), scenario.name)
+
+
+def parse_map_size(size: Any) -> dict[str, float]:
+    """The browser's map measurements as framed_view arguments; DecentraError if unusable."""
+    if not isinstance(size, dict):
+        raise DecentraError("no map size")
+    try:
+        w, h = float(size["w"]), float(size["h"])
+        edges = {k: max(0.0, float(size.get(k) or 0.0)) for k in ("right", "bottom", "left")}
+    except (KeyError, TypeError, ValueError):
+        raise DecentraError("bad map size") from None
+    if not (50 <= w <= 20_000 and 50 <= h <= 20_000):
+        raise DecentraError("bad map size")
+    return {"width_px": w, "height_px": h, "right_px": min(edges["right"], w / 2),
+            "bottom_px": min(edges["bottom"], h / 2), "left_px": min(edges["left"], w / 2)}
 
 
 def _one(chosen: list[str]) -> str:

@@ -10,6 +10,7 @@ BUSY = "busy"
 MAP = "map"
 MAP_CLICK = "map-click"       # dcc.Store written by assets/map.js on building clicks
 MAP_LEGEND = "map-legend"
+MAP_SIZE = "map-size"        # dcc.Store written by assets/fit.js: map and covered edges [px]
 MAP_REGION = "map-region"     # dcc.Store written by assets/map.js after a box / lasso
 COLOR_BY = "color-by"
 BASEMAP = "basemap"

@@ -158,7 +158,7 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
             items = store.list(session["district"])
         except DecentraError as err:
             return [html.P(str(err), className="hint")], [], [], no_update
-        options = [{"label": "Current (unsaved changes included)", "value": CURRENT},
+        options = [{"label": "Current scenario (with unsaved changes)", "value": CURRENT},
                    *[{"label": s.name, "value": s.id} for s in items]]
         return (saved_rows(store, session["district"], session["saved_id"]), options, options,
                 session["saved_id"] or CURRENT)

@@ -136,3 +136,24 @@ def test_registry_round_trips_through_disk(district, tmp_path):
     assert fresh.get(key).content_hash == key
     with pytest.raises(DecentraError):
         fresh.get("0" * 32)
+
+
+def test_framed_view_keeps_the_district_clear_of_covered_edges(district):
+    from dashboard.figures.maps import framed_view, view_center
+    from dashboard.ui.callbacks import parse_map_size
+
+    bounds = district.buildings.total_bounds
+    free_centre, free_zoom = framed_view(bounds, 1000, 700)
+    centre, zoom = framed_view(bounds, 1000, 700, right_px=200, bottom_px=100)
+    assert zoom < free_zoom                            # less room: zoomed out
+    assert centre["lon"] > free_centre["lon"]          # the view centre moves right ...
+    assert centre["lat"] < free_centre["lat"]          # ... and down: district up-left
+    # the district fits the free area: its width in pixels at that zoom
+    px_per_deg = 512 * 2 ** zoom / 360
+    assert (bounds[2] - bounds[0]) * px_per_deg <= 1000 - 200 - 2 * 24 + 1
+    assert view_center(bounds, 752, 552)[1] == pytest.approx(framed_view(
+        bounds, 800, 600)[1], abs=1e-9)
+    assert parse_map_size({"w": 1200, "h": 800, "right": 180, "bottom": 90})["right_px"] == 180
+    for bad in (None, {"w": "x", "h": 3}, {"w": 10, "h": 800}, {"h": 800}):
+        with pytest.raises(DecentraError):
+            parse_map_size(bad)
