@@ -272,7 +272,8 @@ def community_sizes(kwh: np.ndarray) -> list[float]:
 def transformer_sizes(rating_kva: np.ndarray) -> np.ndarray:
     """Marker size by rating; smaller when there are many (a city seen whole)."""
     scale = 1.0 if len(rating_kva) <= 30 else 0.55
-    return np.round(scale * (11 + 7 * np.sqrt(rating_kva / 630.0)), 1)
+    # capped: an imported MV network's 25 MVA substations would otherwise be 55 px discs
+    return np.round(scale * np.minimum(11 + 7 * np.sqrt(rating_kva / 630.0), 24.0), 1)
 
 
 def transformer_trace(base: MapBase, transformers: pd.DataFrame, visible: bool) -> go.Scattermap:
