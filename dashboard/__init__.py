@@ -11,6 +11,9 @@ Public API::
 
     imported = dc.import_district("footprints.geojson")   # or .gpkg, zipped .shp, .osm.pbf
     imported.report.summary_lines(), imported.district, imported.scenario
+
+    study = dc.grid_study(district, scenario)         # full-year AC power flow
+    study.transformers, study.violations, study.buses, study.lines
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from dashboard.domain.result import Result
 from dashboard.scenarios import baseline, evaluate, place_pv_by_rule, validate
 
 if TYPE_CHECKING:
+    from dashboard.gridstudy import GridStudy
     from dashboard.importer import ImportResult
 
 __version__ = "0.1.0"
@@ -52,6 +56,24 @@ def import_district(buildings: str | Path, **options: Any) -> ImportResult:
     from dashboard.importer import import_district as _import_district
 
     return _import_district(buildings, **options)
+
+
+def grid_study(district: District, scenario: Scenario | None = None, *, hosting: bool = True,
+               progress: Any = None) -> GridStudy:
+    """Full-year AC power flow of ``scenario`` on ``district``: voltages, line and transformer
+    loading, violations, and the hosting capacity of every transformer; see
+    :mod:`dashboard.gridstudy`."""
+    from dashboard.gridstudy import grid_study as _grid_study
+
+    return _grid_study(district, scenario, hosting=hosting, progress=progress)
+
+
+def to_pandapower(district: District) -> Any:
+    """The district's grid as a pandapower network (``DistrictNet``: ``.net``, the bus of
+    every building, ...); see :func:`dashboard.io.pandapower_net.to_pandapower`."""
+    from dashboard.io.pandapower_net import to_pandapower as _to_pandapower
+
+    return _to_pandapower(district)
 
 
 def synthetic_city(n_buildings: int, seed: int = 0) -> District:
@@ -75,9 +97,11 @@ __all__ = [
     "ScenarioParams",
     "baseline",
     "evaluate",
+    "grid_study",
     "import_district",
     "load_district",
     "place_pv_by_rule",
     "synthetic_city",
+    "to_pandapower",
     "validate",
 ]

@@ -29,6 +29,7 @@ class Column:
     dtype: str  # "str", "float", "int", "bool"
     unit: str
     description: str
+    default: float | str | None = None   # filled in where a source lacks the column
 
 
 BUILDING_COLUMNS: tuple[Column, ...] = (
@@ -65,6 +66,7 @@ LINE_COLUMNS: tuple[Column, ...] = (
     Column("length_m", "float", "m", "length, measured in a metric CRS"),
     Column("from_node", "str", "", "upstream node id"),
     Column("to_node", "str", "", "downstream node id"),
+    Column("parallel", "int", "cables", "cables of this type laid in parallel", default=1),
 )
 
 WEATHER_COLUMNS: tuple[Column, ...] = (
@@ -77,7 +79,7 @@ WEATHER_COLUMNS: tuple[Column, ...] = (
 
 
 def _check_columns(frame: pd.DataFrame, columns: tuple[Column, ...], what: str) -> None:
-    missing = [c.name for c in columns if c.name not in frame.columns]
+    missing = [c.name for c in columns if c.name not in frame.columns and c.default is None]
     if missing:
         raise DecentraError(f"{what} lack the columns {', '.join(missing)}")
 
@@ -120,6 +122,12 @@ class District:
         _check_columns(self.buildings, BUILDING_COLUMNS, "buildings")
         _check_columns(self.transformers, TRANSFORMER_COLUMNS, "transformers")
         _check_columns(self.lines, LINE_COLUMNS, "lines")
+        absent = [c for c in LINE_COLUMNS if c.default is not None and c.name not in self.lines]
+        if absent:               # older files and imports: documented defaults
+            lines = self.lines.copy()
+            for c in absent:
+                lines[c.name] = c.default
+            object.__setattr__(self, "lines", lines)
         _check_columns(self.weather, WEATHER_COLUMNS, "weather")
         if len(self.weather) != HOURS_PER_YEAR or len(self.load_profiles) != HOURS_PER_YEAR:
             raise DecentraError(

@@ -149,6 +149,8 @@ def read_district(path: str | Path) -> District:
 def _read_layer(path: Path, layer: str, columns: tuple) -> gpd.GeoDataFrame:
     frame = pyogrio.read_dataframe(path, layer=layer)
     for col in columns:
+        if col.name not in frame.columns and col.default is not None:
+            continue                      # filled with its default by District
         if col.name not in frame.columns:
             raise DecentraError(f"layer '{layer}' lacks the column '{col.name}'",
                                 source=str(path))
@@ -158,6 +160,8 @@ def _read_layer(path: Path, layer: str, columns: tuple) -> gpd.GeoDataFrame:
             frame[col.name] = pd.to_numeric(frame[col.name], errors="raise").astype(float)
         elif col.dtype == "bool":
             frame[col.name] = frame[col.name].astype(bool)
+        elif col.dtype == "int":
+            frame[col.name] = pd.to_numeric(frame[col.name], errors="raise").astype(np.int64)
     if frame.crs is None:
         frame = frame.set_crs(4326)
     return frame.to_crs(4326)

@@ -9,8 +9,9 @@ calculations use its real line and transformer parameters.
 
 from __future__ import annotations
 
+import copy
 import json
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,3 +188,300 @@ def assign_buildings(buildings: gpd.GeoDataFrame, network: PandapowerNetwork) ->
         j = int(((cx - np.array([p.x, p.y])) ** 2).sum(axis=1).argmin())
         out.append(str(cand["transformer_id"].iloc[j]))
     return out
+
+
+# ---- District -> pandapower -----------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class DistrictNet:
+    """A district's low-voltage grid as a pandapower network, with the joins back to the
+    district: the bus of every building and transformer, and the district line of every
+    pandapower line."""
+
+    net: Any                          # pandapowerNet
+    building_bus: np.ndarray          # (N,) pandapower bus index per building row
+    transformer_bus: np.ndarray       # (K,) pandapower LV bus per transformer row
+    transformer_trafo: np.ndarray     # (K,) pandapower trafo index per transformer row (-1: none)
+    line_ids: tuple[str, ...]         # district line_id per pandapower line row (net.line order)
+    source: str                       # "synthesized", "imported pandapower network", ...
+    notes: tuple[str, ...] = ()
+
+
+SNAP_M = 0.5                          # line ends closer than this are one bus
+
+
+def to_pandapower(district: Any) -> DistrictNet:
+    """The district's grid as a pandapower network.
+
+    A district imported from a pandapower network gets that network back, with its own line,
+    transformer and switch parameters; its loads and generators are switched off and one load
+    per building is placed at the bus its load was joined to (by name, else the nearest load
+    bus). Any other district (synthesized, or GIS transformers and lines) is built from its
+    lines: buses at line ends (from the node ids, or snapped by position for lines given
+    without topology), standard line types from the lines, one substation per transformer
+    (MV bus held by an ext_grid, standard transformer type from the rating), one load per
+    building at its service connection (or the nearest bus of its transformer).
+    """
+    if district.meta.get("pandapower_json"):
+        return _from_stored_network(district)
+    return _build_network(district)
+
+
+def _std_trafo(pp: Any, net: Any, rating_kva: float, std_type: str, mv_kv: float
+               ) -> tuple[str | None, dict[str, float] | None]:
+    types = pp.available_std_types(net, "trafo")
+    if std_type in types.index:
+        return std_type, None
+    candidates = [f"{r:g} MVA {mv_kv:g}/0.4 kV" for r in (0.25, 0.4, 0.63)]
+    for name in candidates:
+        if name in types.index and abs(float(types.at[name, "sn_mva"]) * 1000 - rating_kva) < 1:
+            return name, None
+    # a rating without a standard type: typical distribution transformer parameters
+    return None, {"sn_mva": rating_kva / 1000, "vn_hv_kv": mv_kv, "vn_lv_kv": 0.4,
+                  "vk_percent": 6.0, "vkr_percent": 1.0, "pfe_kw": 0.0, "i0_percent": 0.0}
+
+
+def _build_network(district: Any) -> DistrictNet:
+    import pandapower as pp
+
+    a = district.assumptions
+    mv_kv = a.number("grid.mv_voltage_kv")
+    slack_pu = a.number("grid.slack_voltage_pu")
+    main_type = a.text("grid.main_line_std_type")
+    service_type = a.text("grid.service_line_std_type")
+    net = pp.create_empty_network(name=district.name, sn_mva=1.0)
+    line_types = pp.available_std_types(net, "line").index
+    notes: list[str] = []
+    lines = district.lines.reset_index(drop=True)
+    crs = metric_crs(district.buildings)
+    lines_m = lines.to_crs(crs)
+    trans = district.transformers.reset_index(drop=True)
+    trans_m = trans.to_crs(crs)
+
+    # buses: line ends, joined by node id; ends without shared ids are snapped by position
+    node_xy: dict[str, tuple[float, float]] = {}
+    ends: list[tuple[str, str]] = []
+    for row, geom in zip(lines_m.itertuples(index=False), lines_m.geometry, strict=True):
+        coords = list(geom.coords) if geom.geom_type == "LineString" else \
+            [c for part in geom.geoms for c in part.coords]
+        f, t = str(row.from_node), str(row.to_node)
+        node_xy.setdefault(f, coords[0][:2])
+        node_xy.setdefault(t, coords[-1][:2])
+        ends.append((f, t))
+    uses = Counter(n for e in ends for n in e)
+    snap = len(ends) > 1 and max(uses.values()) == 1   # lines given without topology
+    if snap:
+        notes.append("the lines carry no shared node ids: their ends were joined where they "
+                     f"meet (within {SNAP_M:g} m)")
+    key_of: dict[str, str] = {n: n for n in node_xy}
+    if snap:            # ends within SNAP_M of each other are one bus (union of close pairs)
+        from scipy.spatial import cKDTree
+
+        names = list(node_xy)
+        parent = list(range(len(names)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for i, j in cKDTree(np.array(list(node_xy.values()))).query_pairs(SNAP_M):
+            parent[root(i)] = root(j)
+        key_of = {n: names[root(i)] for i, n in enumerate(names)}
+    to_lonlat = gpd.GeoSeries([Point(xy) for xy in node_xy.values()], crs=crs).to_crs(4326)
+    lonlat = dict(zip(node_xy, zip(to_lonlat.x, to_lonlat.y, strict=True), strict=True))
+    keys = list(dict.fromkeys(key_of[n] for n in node_xy))
+    first: dict[str, str] = {}
+    for n in node_xy:
+        first.setdefault(key_of[n], n)
+    idx = pp.create_buses(net, len(keys), vn_kv=0.4, name=[first[k] for k in keys], type="n",
+                          geodata=[(float(lonlat[first[k]][0]), float(lonlat[first[k]][1]))
+                                   for k in keys]) if keys else []
+    bus_of: dict[str, int] = {k: int(i) for k, i in zip(keys, idx, strict=True)}
+
+    keep = [i for i, (f, t) in enumerate(ends) if bus_of[key_of[f]] != bus_of[key_of[t]]]
+    kind = lines["kind"].astype(str).to_numpy()
+    std = [str(v) if str(v) in line_types else (service_type if kind[i] == "service"
+                                                else main_type)
+           for i, v in enumerate(lines["std_type"].astype(str))]
+    if keep:
+        pp.create_lines(net, [bus_of[key_of[ends[i][0]]] for i in keep],
+                        [bus_of[key_of[ends[i][1]]] for i in keep],
+                        length_km=[max(float(lines["length_m"].iloc[i]), 0.1) / 1000.0
+                                   for i in keep],
+                        std_type=[std[i] for i in keep],
+                        name=[str(lines["line_id"].iloc[i]) for i in keep],
+                        parallel=[int(lines["parallel"].iloc[i]) for i in keep])
+    line_ids = [str(lines["line_id"].iloc[i]) for i in keep]
+
+    # substations: MV bus + ext_grid + transformer to the LV bus at the transformer's node
+    lv_buses = np.array(sorted(bus_of.values())) if bus_of else np.array([], dtype=int)
+    t_bus = np.full(len(trans), -1, dtype=np.int64)
+    t_trafo = np.full(len(trans), -1, dtype=np.int64)
+    lv_xy = _bus_xy_metric(net, lv_buses, crs)
+    for j, row in enumerate(trans.itertuples(index=False)):
+        node = str(getattr(row, "node", "") or "")
+        if node in key_of:
+            lv = bus_of[key_of[node]]
+        elif len(lv_buses):
+            p = trans_m.geometry.iloc[j]
+            lv = int(lv_buses[((lv_xy - [p.x, p.y]) ** 2).sum(axis=1).argmin()])
+        else:
+            lon, lat = float(row.geometry.x), float(row.geometry.y)
+            lv = pp.create_bus(net, vn_kv=0.4, name=f"T:{row.transformer_id}",
+                               geodata=(lon, lat))
+        geo = net.bus.at[lv, "geo"]
+        mv = pp.create_bus(net, vn_kv=mv_kv, name=f"MV {row.transformer_id}", type="b",
+                           geodata=tuple(json.loads(geo)["coordinates"]) if isinstance(geo, str)
+                           else None)
+        pp.create_ext_grid(net, mv, vm_pu=slack_pu, va_degree=0.0,
+                           name=f"MV grid {row.transformer_id}")
+        trafo_std, params = _std_trafo(pp, net, float(row.rating_kva), str(row.std_type), mv_kv)
+        if trafo_std is not None:
+            t_trafo[j] = pp.create_transformer(net, mv, lv, std_type=trafo_std,
+                                               name=str(row.transformer_id))
+        else:
+            t_trafo[j] = pp.create_transformer_from_parameters(
+                net, mv, lv, name=str(row.transformer_id), **(params or {}))
+        t_bus[j] = lv
+
+    # buildings: at their service connection ("B:<id>"), else the nearest LV bus
+    b = district.buildings.reset_index(drop=True)
+    b_bus = np.full(len(b), -1, dtype=np.int64)
+    missing = []
+    for i, bid in enumerate(b["building_id"].astype(str)):
+        k = key_of.get(f"B:{bid}")
+        if k is not None:
+            b_bus[i] = bus_of[k]
+        else:
+            missing.append(i)
+    if missing:
+        pts = b.iloc[missing].to_crs(crs).geometry.representative_point()
+        # buses of the network itself (line ends and substations), not stray nodes
+        used = set(net.line["from_bus"]) | set(net.line["to_bus"]) | set(net.trafo["lv_bus"])
+        all_lv = np.array(sorted(bus for bus in used if net.bus.at[bus, "vn_kv"] < 1.0))
+        xy = _bus_xy_metric(net, all_lv, crs)
+        for i, p in zip(missing, pts, strict=True):
+            b_bus[i] = int(all_lv[((xy - [p.x, p.y]) ** 2).sum(axis=1).argmin()])
+        notes.append(f"{len(missing)} buildings have no service line: joined to the nearest "
+                     "bus")
+    pp.create_loads(net, [int(x) for x in b_bus], p_mw=0.0, q_mvar=0.0,
+                    name=b["building_id"].astype(str).tolist())
+    return DistrictNet(net, b_bus, t_bus, t_trafo, tuple(line_ids), "synthesized from the "
+                       "district's lines and transformers", tuple(notes))
+
+
+def _bus_xy_metric(net: Any, buses: np.ndarray, crs: Any) -> np.ndarray:
+    if not len(buses):
+        return np.zeros((0, 2))
+    pts = [shape(json.loads(net.bus.at[int(b), "geo"])) for b in buses]
+    g = gpd.GeoSeries(pts, crs=4326).to_crs(crs)
+    return np.column_stack([g.x.to_numpy(), g.y.to_numpy()])
+
+
+def _from_stored_network(district: Any) -> DistrictNet:
+    import pandapower as pp
+
+    net = pp.from_json_string(district.meta["pandapower_json"])
+    b = district.buildings.reset_index(drop=True)
+    load_bus = dict(zip(net.load["name"].astype(str), net.load["bus"].astype(int),
+                        strict=False))
+    candidates = np.array(sorted(set(net.load["bus"].astype(int)))) if len(net.load) else \
+        np.array([int(x) for x in net.bus.index])
+    geo = net.bus.loc[candidates, "geo"] if "geo" in net.bus else None
+    crs = metric_crs(b)
+    xy = np.column_stack([[shape(json.loads(g)).x for g in geo],
+                          [shape(json.loads(g)).y for g in geo]]) if geo is not None else None
+    cand = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=4326).to_crs(crs) \
+        if xy is not None else None
+    pts = b.to_crs(crs).geometry.representative_point()
+    b_bus = np.empty(len(b), dtype=np.int64)
+    for i, (bid, p) in enumerate(zip(b["building_id"].astype(str), pts, strict=True)):
+        if bid in load_bus:
+            b_bus[i] = load_bus[bid]
+        elif cand is not None:
+            d2 = (cand.x.to_numpy() - p.x) ** 2 + (cand.y.to_numpy() - p.y) ** 2
+            b_bus[i] = int(candidates[d2.argmin()])
+        else:
+            raise DecentraError("the stored pandapower network has no bus coordinates")
+    # the network's own loads and generators give way to the district's buildings
+    net.load["in_service"] = False
+    if len(net.sgen):
+        net.sgen["in_service"] = False
+    pp.create_loads(net, [int(x) for x in b_bus], p_mw=0.0, q_mvar=0.0,
+                    name=b["building_id"].astype(str).tolist())
+    # transformer ids as the importer made them: the trafo's name, else "TR<index>"
+    names = [str(n) for n in net.trafo["name"]]
+    by_name = {n: i for n, i in zip(names, net.trafo.index, strict=True)
+               if n.strip() and names.count(n) == 1}
+    by_index = {f"TR{i}": i for i in net.trafo.index}
+    t_trafo = np.array([by_name.get(t, by_index.get(t, -1))
+                        for t in district.transformers["transformer_id"].astype(str)],
+                       dtype=np.int64)
+    t_bus = np.array([int(net.trafo.at[i, "lv_bus"]) if i >= 0 else -1 for i in t_trafo],
+                     dtype=np.int64)
+    line_ids = tuple(f"PP{i}" for i in net.line.index)
+    return DistrictNet(net, b_bus, t_bus, t_trafo, line_ids,
+                       "the imported pandapower network (its own line and transformer "
+                       "parameters)",
+                       ("the network's own loads and generators are switched off; one load "
+                        "per building replaces them",))
+
+
+def grid_model(net: Any) -> Any:
+    """The admittance model of a pandapower network (``energy.powerflow.GridModel``), built
+    by pandapower's own conversion (``pd2ppc`` within ``runpp``) and ``makeYbus``. Raises
+    DecentraError for networks the batched solver cannot take (voltage-controlled
+    generators) or that pandapower cannot convert."""
+    import pandapower as pp
+    from pandapower.pypower.idx_brch import F_BUS, T_BUS
+    from pandapower.pypower.idx_bus import BASE_KV, BUS_TYPE
+    from pandapower.pypower.makeYbus import makeYbus
+
+    from dashboard.energy.powerflow import GridModel, make_islands
+
+    if len(net.gen) and net.gen["in_service"].any():
+        raise DecentraError("the network has voltage-controlled generators (net.gen): the "
+                            "full-year power flow takes loads, PV and storage only")
+    if not len(net.ext_grid) or not net.ext_grid["in_service"].any():
+        raise DecentraError("the network has no external grid (net.ext_grid) to feed it")
+    # the admittance model does not depend on the injections: convert a copy without them
+    net = copy.deepcopy(net)
+    for table in ("load", "sgen", "storage", "shunt", "ward", "xward", "motor", "asymmetric_load",
+                  "asymmetric_sgen"):
+        if table in net and len(net[table]) and table not in ("shunt", "ward", "xward"):
+            net[table]["in_service"] = False
+    try:
+        pp.runpp(net, calculate_voltage_angles=True)
+    except Exception as err:  # pandapower raises LoadflowNotConverged and conversion errors
+        raise DecentraError(f"pandapower cannot solve the network even without load "
+                            f"({type(err).__name__}: {str(err)[:160]})") from None
+    ppc = net._ppc
+    base = float(ppc["baseMVA"])
+    ybus, yf, yt = makeYbus(base, ppc["bus"], ppc["branch"])
+    lookup = net._pd2ppc_lookups["bus"]
+    ppc_of_bus = {int(b): int(lookup[b]) for b in net.bus.index
+                  if b < len(lookup) and lookup[b] >= 0}
+    eg = net.ext_grid[net.ext_grid["in_service"].astype(bool)]
+    slack = np.array([ppc_of_bus[int(b)] for b in eg["bus"]], dtype=np.int64)
+    v_slack = (eg["vm_pu"].to_numpy(float)
+               * np.exp(1j * np.radians(eg["va_degree"].to_numpy(float))))
+    slack, first = np.unique(slack, return_index=True)
+    v_slack = v_slack[first]
+    live = ppc["bus"][:, BUS_TYPE].real != 4            # 4: isolated (out of service)
+    islands, island_of = make_islands(ybus.tocsr(), slack, v_slack, live)
+    branch = ppc["branch"]
+    lines = net._pd2ppc_lookups["branch"].get("line", (0, 0))
+    trafos = net._pd2ppc_lookups["branch"].get("trafo", (0, 0))
+    line = net.line
+    trafo = net.trafo
+    return GridModel(
+        n_bus=ybus.shape[0], base_mva=base, base_kv=ppc["bus"][:, BASE_KV].real.astype(float),
+        ppc_of_bus=ppc_of_bus, islands=islands, island_of=island_of, yf=yf.tocsr(),
+        yt=yt.tocsr(), f_bus=branch[:, F_BUS].real.astype(np.int64),
+        t_bus=branch[:, T_BUS].real.astype(np.int64),
+        line_rows=(int(lines[0]), int(lines[1])), line_index=line.index.to_numpy(),
+        line_imax_ka=(line["max_i_ka"] * line["df"] * line["parallel"]).to_numpy(float),
+        trafo_rows=(int(trafos[0]), int(trafos[1])), trafo_index=trafo.index.to_numpy(),
+        trafo_vn_kv=trafo[["vn_hv_kv", "vn_lv_kv"]].to_numpy(float),
+        trafo_sn_mva=(trafo["sn_mva"] * trafo["parallel"] * trafo["df"]).to_numpy(float))

@@ -210,6 +210,13 @@ def synthesize_network(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame,
     lines = gpd.GeoDataFrame(line_rows, geometry="geometry", crs=crs)
     lines.insert(0, "line_id", [f"L{i + 1:05d}" for i in range(len(lines))])
     lines["length_m"] = lines["length_m"].round(2)
+    building_node = {f"B:{bid}": i for i, bid in enumerate(b_m["building_id"])}
+    budgets = {}
+    for j, site in enumerate(sites):
+        sel = np.flatnonzero(assignment == j)
+        peak = _coincident_peak_kw(annual[sel], prof_idx[sel], profiles) if len(sel) else 0.0
+        budgets[name(site)] = cable_budget(a, std[j], rating[j], peak)
+    lines = size_cables(lines, building_node, annual, prof_idx, profiles, a, budgets)
     transformers = gpd.GeoDataFrame({
         "transformer_id": tids, "rating_kva": rating, "std_type": std,
         "node": [name(s) for s in sites],
@@ -217,6 +224,163 @@ def synthesize_network(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame,
     out_b = buildings.copy()
     out_b["transformer_id"] = [tids[j] for j in assignment]
     return Network(out_b, transformers.to_crs(4326), lines.to_crs(4326))
+
+
+@dataclass(frozen=True)
+class CableType:
+    name: str
+    r_ohm_per_km: float
+    x_ohm_per_km: float
+    max_i_ka: float
+
+
+def cable_types(assumptions: Assumptions) -> list[CableType]:
+    """The LV cable types the synthesis may lay, smallest first (pandapower standard types)."""
+    import pandapower as pp
+
+    table = pp.available_std_types(pp.create_empty_network(), "line")
+    names = [n.strip() for n in assumptions.text("grid.cable_std_types").split(";") if n.strip()]
+    unknown = [n for n in names if n not in table.index]
+    if unknown:
+        raise DecentraError("grid.cable_std_types names types pandapower does not know",
+                            rows=unknown)
+    out = [CableType(n, float(table.at[n, "r_ohm_per_km"]), float(table.at[n, "x_ohm_per_km"]),
+                     float(table.at[n, "max_i_ka"])) for n in names]
+    return sorted(out, key=lambda c: c.max_i_ka)
+
+
+def cable_budget(assumptions: Assumptions, trafo_std_type: str, rating_kva: float,
+                 peak_kw: float) -> float:
+    """Voltage drop [pu] the cables behind a transformer may use at their peaks: the planning
+    budget ``grid.cable_voltage_drop_max_pct``, or less where the transformer's own drop at
+    the coincident peak, (vkr P + vx Q) / S_n, leaves less above ``grid.voltage_min_pu``
+    (half a percent kept as a margin)."""
+    import pandapower as pp
+
+    a = assumptions
+    budget = a.number("grid.cable_voltage_drop_max_pct") / 100.0
+    types = pp.available_std_types(pp.create_empty_network(), "trafo")
+    if trafo_std_type in types.index:
+        vk = float(types.at[trafo_std_type, "vk_percent"]) / 100.0
+        vkr = float(types.at[trafo_std_type, "vkr_percent"]) / 100.0
+    else:
+        vk, vkr = 0.06, 0.01
+    pf = a.number("grid.power_factor")
+    p = peak_kw / max(rating_kva, 1e-9)
+    q = p * float(np.tan(np.arccos(pf)))
+    drop_tr = vkr * p + float(np.sqrt(max(vk * vk - vkr * vkr, 0.0))) * q
+    room = a.number("grid.slack_voltage_pu") - a.number("grid.voltage_min_pu") - drop_tr - 0.005
+    return float(max(min(budget, room), 0.005))
+
+
+def size_cables(lines: pd.DataFrame, building_node: dict[str, int], annual_kwh: np.ndarray,
+                prof_idx: np.ndarray, profiles: np.ndarray, assumptions: Assumptions,
+                budget_by_root: dict[str, float] | None = None) -> pd.DataFrame:
+    """Cable type and parallel count of every line of radial trees, as a planner sizes them.
+
+    1. Current: each line carries the coincident peak of the buildings downstream of it
+       (hour by hour sum of their load profiles, at the power factor of the assumptions); it
+       gets the smallest type of ``grid.cable_std_types`` whose rating, times the planning
+       loading share, carries that current, in parallel where even the largest does not.
+    2. Voltage drop: along the path to every building the drop of each line at its own peak,
+       (R P + X Q) / V^2, adds up; while a building's drop exceeds
+       ``grid.cable_voltage_drop_max_pct``, the line on its path contributing most is enlarged
+       one step (next type, then one more cable in parallel). Adding the segments' own peaks
+       is conservative (they are not simultaneous).
+
+    ``lines`` needs transformer-to-building orientation (``from_node`` upstream), lengths in
+    m; ``building_node`` maps "B:<id>" nodes to building rows; ``budget_by_root`` gives a
+    tree's own drop budget [pu] by its root node (see :func:`cable_budget`)."""
+    a = assumptions
+    types = cable_types(a)
+    pf = a.number("grid.power_factor")
+    tan_phi = float(np.tan(np.arccos(pf)))
+    share = a.number("grid.transformer_planning_loading")
+    max_par = int(a.number("grid.max_parallel_cables"))
+    budget = a.number("grid.cable_voltage_drop_max_pct") / 100.0
+    v_kv = 0.4
+    n = len(lines)
+    out = lines.copy()
+    if n == 0:
+        out["parallel"] = np.zeros(0, dtype=np.int64)
+        return out
+    frm = out["from_node"].astype(str).to_numpy()
+    to = out["to_node"].astype(str).to_numpy()
+    children: dict[str, list[int]] = {}
+    for i, f in enumerate(frm):
+        children.setdefault(f, []).append(i)
+    # downstream annual kWh per load profile of every line (post-order over the trees)
+    n_prof = profiles.shape[1]
+    down = np.zeros((n, n_prof))
+    order: list[int] = []
+    has_parent = set(to)
+    roots = [f for f in dict.fromkeys(frm) if f not in has_parent]
+    stack = [(i, False) for r in roots for i in children.get(r, [])]
+    seen = np.zeros(n, dtype=bool)
+    while stack:
+        i, done = stack.pop()
+        if done:
+            order.append(i)
+            continue
+        if seen[i]:
+            continue
+        seen[i] = True
+        stack.append((i, True))
+        stack.extend((c, False) for c in children.get(to[i], []))
+    for i in order:
+        b = building_node.get(to[i])
+        if b is not None:
+            down[i, prof_idx[b]] += annual_kwh[b]
+        for c in children.get(to[i], []):
+            down[i] += down[c]
+    peak_kw = (profiles @ down.T).max(axis=0)                     # (n,)
+    amps = peak_kw / pf / (np.sqrt(3) * v_kv)                       # [A]
+    # 1. by current: ladder position = (type, parallel)
+    ladder = [(t, p) for p in range(1, max_par + 1) for t in range(len(types))
+              if p == 1 or t == len(types) - 1]
+    step = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        while step[i] < len(ladder) - 1:
+            t, p = ladder[step[i]]
+            if types[t].max_i_ka * 1000 * p * share >= amps[i]:
+                break
+            step[i] += 1
+    # 2. by voltage drop to every building
+    length_km = out["length_m"].to_numpy(float) / 1000.0
+    p_mw = peak_kw / 1000.0
+    parent_line = {to[i]: i for i in range(n)}
+
+    def drop(i: int) -> float:
+        t, p = ladder[step[i]]
+        c = types[t]
+        return (c.r_ohm_per_km * p_mw[i] + c.x_ohm_per_km * p_mw[i] * tan_phi) * \
+            length_km[i] / p / v_kv ** 2
+
+    def path(i: int) -> list[int]:
+        out_path = [i]
+        while frm[out_path[-1]] in parent_line:
+            out_path.append(parent_line[frm[out_path[-1]]])
+        return out_path
+
+    leaves = [i for i in range(n) if to[i] in building_node]
+    paths = {i: path(i) for i in leaves}
+    limit = {i: (budget_by_root or {}).get(frm[paths[i][-1]], budget) for i in leaves}
+    for _ in range(20 * n):
+        worst, worst_excess = -1, 0.0
+        for i in leaves:
+            excess = sum(drop(j) for j in paths[i]) - limit[i]
+            if excess > worst_excess:
+                worst, worst_excess = i, excess
+        if worst < 0:
+            break
+        grow = [j for j in paths[worst] if step[j] < len(ladder) - 1]
+        if not grow:
+            break                                   # as large as allowed: leave it
+        j = max(grow, key=drop)
+        step[j] += 1
+    out["std_type"] = [types[ladder[s][0]].name for s in step]
+    out["parallel"] = [ladder[s][1] for s in step]
+    return out
 
 
 def _choose_sites(graph: nx.Graph, xy: np.ndarray, weight: np.ndarray, k: int,
@@ -385,6 +549,8 @@ def network_from_transformers(buildings: gpd.GeoDataFrame, transformers: gpd.Geo
             "length_m": [max(round(g.length, 2), 1.0) for g in geoms],
             "from_node": [f"T:{tids[j]}" for j in owner],
             "to_node": [f"B:{b}" for b in b_m["building_id"]]}, geometry=geoms, crs=crs)
+        building_node = {f"B:{bid}": i for i, bid in enumerate(b_m["building_id"])}
+        out_l = size_cables(out_l, building_node, annual, prof_idx, profiles, a)
     out_b = buildings.copy()
     out_b["transformer_id"] = [tids[j] for j in owner]
     return Network(out_b, out_t.to_crs(4326), out_l.to_crs(4326))
