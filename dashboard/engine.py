@@ -7,7 +7,6 @@ module can also be driven directly with hand-made profiles (tests, analysts' own
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -16,6 +15,7 @@ import pandas as pd
 
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.forksafe import ForkSafeLock
 from dashboard.domain.result import RES_COLUMNS, SURVIVAL_THRESHOLDS_H
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import grid
@@ -70,7 +70,7 @@ class DistrictModel:
 
 
 _models: OrderedDict[str, DistrictModel] = OrderedDict()
-_models_lock = threading.Lock()
+_models_lock = ForkSafeLock()
 
 
 def clear_models() -> None:

@@ -31,7 +31,6 @@ an edit recomputes only the island it touched.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -43,6 +42,7 @@ import pandas as pd
 
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.forksafe import ForkSafeLock
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import powerflow as pf
 from dashboard.energy.storage import dispatch_series
@@ -75,7 +75,7 @@ class NetModel:
 
 
 _nets: OrderedDict[str, NetModel] = OrderedDict()
-_nets_lock = threading.Lock()
+_nets_lock = ForkSafeLock()
 
 
 def net_model(district: District) -> NetModel:
@@ -552,7 +552,7 @@ def _island_key(district: District, nm: NetModel, pl: Placements, island: int,
 
 
 _islands: OrderedDict[str, tuple[IslandYear, list[Hosting]]] = OrderedDict()
-_islands_lock = threading.Lock()
+_islands_lock = ForkSafeLock()
 
 
 def clear_grid_cache() -> None:

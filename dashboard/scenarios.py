@@ -21,6 +21,7 @@ import pandas as pd
 
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.forksafe import ForkSafeLock
 from dashboard.domain.result import RES_COLUMNS, Result
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import grid
@@ -275,7 +276,7 @@ class _ResultCache:
     def __init__(self, size: int = 32) -> None:
         self.size = size
         self._items: OrderedDict[tuple[str, str, bool], Result] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
 
     def get(self, key: tuple[str, str, bool]) -> Result | None:
         with self._lock:

@@ -18,11 +18,12 @@ rounding (tested against the hourly kernel).
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+
+from dashboard.domain.forksafe import ForkSafeLock
 
 
 @njit(cache=True)
@@ -130,7 +131,7 @@ class PairCache:
     def __init__(self, load_prof: np.ndarray) -> None:
         self.load_prof = load_prof
         self._tables: dict[tuple[int, int], PairTable] = {}
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
 
     def get(self, p: int, q: int, pv_unit: np.ndarray) -> PairTable:
         key = (int(p), int(q))

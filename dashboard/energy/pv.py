@@ -11,7 +11,6 @@ References: pvlib-python (Holmgren et al., JOSS 2018); PVWatts v5 manual, NREL/T
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +18,7 @@ import pandas as pd
 import pvlib
 
 from dashboard.domain.assumptions import Assumptions
+from dashboard.domain.forksafe import ForkSafeLock
 from dashboard.energy.weather import SolarGeometry
 
 
@@ -119,7 +119,7 @@ class ProfileBank:
         self.weather = weather
         self.geometry = geometry
         self.model = model
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         self._index: dict[tuple[float, float], int] = {}
         self._matrix = np.zeros((len(weather), 1), dtype=np.float32)
         self._transposed: tuple[np.ndarray, np.ndarray] | None = None

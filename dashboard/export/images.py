@@ -9,16 +9,16 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import threading
 import warnings
 
 import plotly.graph_objects as go
 import plotly.io as pio
 
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.forksafe import ForkSafeLock
 
 FORMATS = ("png", "svg", "pdf")
-_lock = threading.Lock()
+_lock = ForkSafeLock()
 _owner_pid: int | None = None    # the process whose warm browser is running
 
 

@@ -134,6 +134,34 @@ def osm_layer(tiles_url: str = OSM_TILES, visible: bool = True) -> dict:
             "name": "basemap"}
 
 
+# Bus voltage classes of the power-flow layer (limits from the assumptions table).
+VOLTAGE_CLASSES: tuple[tuple[str, str, str], ...] = (
+    ("under", "#4c6ef5", "below the minimum"),
+    ("normal", "#8b95a1", "within limits"),
+    ("high", "#9c36b5", "within 2 % of the maximum"),
+    ("over", "#c92a2a", "above the maximum"),
+)
+
+
+def voltage_class(vm_max: np.ndarray, vm_min: np.ndarray, v_lo: float, v_hi: float
+                  ) -> np.ndarray:
+    """Index into VOLTAGE_CLASSES for each bus: above the maximum beats below the minimum."""
+    out = np.ones(len(vm_max), dtype=np.int64)
+    out[vm_min < v_lo] = 0
+    out[vm_max > v_hi - 0.02] = 2
+    out[vm_max > v_hi] = 3
+    return out
+
+
+def loading_class(loading_pct: np.ndarray) -> np.ndarray:
+    """Index into LINE_CLASSES of each line by its own power-flow loading (the "reverse"
+    class is not used: direction is shown by the voltage layer)."""
+    out = np.zeros(len(loading_pct), dtype=np.int64)
+    out[loading_pct > 80] = 2
+    out[loading_pct > 100] = 3
+    return out
+
+
 # ---- layer indices -------------------------------------------------------------------------
 class LAYER:
     """Indices into ``layout.map.layers``, drawn bottom to top: feeders lie under the
@@ -145,7 +173,8 @@ class LAYER:
     SELECTION = CLASS0 + N_CLASSES + 1
     PV = SELECTION + 1
     BATTERY = PV + 1
-    COUNT = BATTERY + 1
+    BUS0 = BATTERY + 1                           # len(VOLTAGE_CLASSES) bus voltage layers
+    COUNT = BUS0 + len(VOLTAGE_CLASSES)
 
 
 TRACE = {"transformers": 0, "community": 1}
@@ -174,6 +203,14 @@ def line_layers(urls: Sequence[str | None], visible: bool) -> list[dict]:
              "color": color, "line": {"width": 1.3 if name == "normal" else 2.4},
              "opacity": 0.9, "visible": visible, "below": "traces", "name": name}
             for (name, color, _), url in zip(LINE_CLASSES, urls, strict=True)]
+
+
+def bus_layers(urls: Sequence[str | None], visible: bool) -> list[dict]:
+    """Buses of the power flow, one circle layer per voltage class (drawn on top)."""
+    return [{"sourcetype": "geojson", "source": url or EMPTY_GEOJSON, "type": "circle",
+             "color": color, "circle": {"radius": 2.0 if name == "normal" else 3.5},
+             "opacity": 0.95, "visible": visible, "below": "", "name": f"bus-{name}"}
+            for (name, color, _), url in zip(VOLTAGE_CLASSES, urls, strict=True)]
 
 
 def point_layer(url: str | None, color: str, radius: float, visible: bool, name: str) -> dict:
@@ -246,6 +283,10 @@ TRANSFORMER_HOVER = ("<b>Transformer %{text}</b><br>Rating %{customdata[0]:,.0f}
                      "%{customdata[2]:,.0f} h/a<br>Hosting capacity %{customdata[3]:,.0f} kWp "
                      "(estimate)<br>Community battery %{customdata[4]:,.0f} kWh"
                      "<extra></extra>")
+TRANSFORMER_HOVER_VERIFIED = TRANSFORMER_HOVER.replace(
+    "(estimate)", "(verified by power flow)").replace(
+    "Max loading %{customdata[1]:.0f} %", "Max loading %{customdata[1]:.0f} % (power flow)"
+    "<br>Voltage %{customdata[6]:.3f}–%{customdata[5]:.3f} pu")
 COMMUNITY_HOVER = ("<b>%{text}</b><br>Community battery %{customdata[0]:,.0f} kWh"
                    "<extra></extra>")
 
@@ -372,7 +413,8 @@ def planning_map(base: MapBase, spec: ColorSpec, urls: LayerUrls,
               *building_class_layers(urls.classes, spec.colors()),
               selection_layer(urls.selection),
               point_layer(urls.pv, "#f7b32b", 4.5, "pv" in show, "pv"),
-              point_layer(urls.battery, "#2bb673", 3.5, "batteries" in show, "batteries")]
+              point_layer(urls.battery, "#2bb673", 3.5, "batteries" in show, "batteries"),
+              *bus_layers([None] * len(VOLTAGE_CLASSES), False)]
     assert len(layers) == LAYER.COUNT
     layout = go.Layout(
         map={"style": basemap_style(), "center": base.center, "zoom": base.zoom,

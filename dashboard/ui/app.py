@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 
 import dash
 import diskcache
+import numpy as np
 from dash import DiskcacheManager
 from flask import Flask, Response, abort, request
 
@@ -23,12 +24,34 @@ from dashboard.io.tiles import probe_tiles
 from dashboard.store import ScenarioStore
 from dashboard.ui import state
 from dashboard.ui.callbacks import AppContext, message, register_callbacks
+from dashboard.ui.grid import register_grid
+from dashboard.ui.gridview import AUTO_MAX_BUILDINGS
 from dashboard.ui.importing import register_import
 from dashboard.ui.layers import LayerService
 from dashboard.ui.layout import page
 from dashboard.ui.workflow import register_workflow
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+def compile_kernels(district: District) -> None:
+    """Compile (or load from numba's cache) every kernel a request or a job will run, here in
+    the main thread before the server starts. Background jobs are forked from the server: a
+    fork while another thread holds numba's compiler lock (or an import lock) leaves the child
+    waiting on it forever. Also builds the district's grid model, which forked jobs inherit."""
+    scenario = dc.Scenario(name="warm-up")
+    dc.evaluate(district, scenario)                              # full path, with resilience
+    first = str(district.buildings["building_id"].iloc[0])
+    kwp = float(district.buildings["pv_potential_kwp"].iloc[0]) / 2
+    edited = scenario.with_pv(dc.PvPlacement(first, max(kwp, 0.5), 30.0, 180.0))
+    dc.evaluate(district, edited.with_battery(dc.BatteryPlacement(first, 5.0, 2.5)))
+    if district.n_buildings <= AUTO_MAX_BUILDINGS:
+        from dashboard.energy.powerflow import solve_island
+        from dashboard.gridstudy import net_model
+
+        model = net_model(district)
+        for island in model.grid.islands[:1]:
+            solve_island(island, np.zeros((len(island.pq), 2), complex))
 
 
 def page_query() -> dict[str, str]:
@@ -151,7 +174,7 @@ def create_app(district_path: str | Path | None = None, *,
     def warm_up() -> None:
         """Prepare the first view's GeoJSON while the server starts (it is the same for every
         first visit: content-addressed), so a large district's first page load is not spent
-        serialising."""
+        serialising. (Pure Python and numpy: nothing here compiles.)"""
         with server.app_context():
             try:
                 result = dc.evaluate(district)
@@ -163,11 +186,13 @@ def create_app(district_path: str | Path | None = None, *,
             except Exception as err:  # warm-up is an optimisation only
                 server.logger.warning("warm-up failed: %s", err)
 
+    compile_kernels(district)
     threading.Thread(target=warm_up, name="decentra-warm-up", daemon=True).start()
     app.layout = serve_layout
     register_callbacks(app, context)
     register_workflow(app, context, store)
     register_import(app, context)
+    register_grid(app, context)
     app._decentra_context = context  # type: ignore[attr-defined]  # for tests
     return app
 

@@ -81,12 +81,12 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
         Output(ids.SCENARIO_NAME, "value", allow_duplicate=True),
     ]
     view_state = [State(ids.COLOR_BY, "value"), State(ids.LAYERS, "value"),
-                  State(ids.BASEMAP, "value")]
+                  State(ids.BASEMAP, "value"), State(ids.GRID_LAYER, "value")]
     skip_render = (no_update,) * len(render_outputs)
 
     def view(session: state.Session, view_args: tuple, selection: dict | None) -> tuple:
-        color, layers, basemap = view_args
-        return render_view(context, session, color, layers, basemap, selection)
+        color, layers, basemap, grid_mode = view_args
+        return render_view(context, session, color, layers, basemap, selection, grid_mode)
 
     # ---- edits: one round trip computes the new scenario and everything it changes --------
     @app.callback(
@@ -189,16 +189,17 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
         Output(ids.MESSAGE, "children", allow_duplicate=True),
         Input(ids.SESSION_BG, "data"), Input(ids.COLOR_BY, "value"),
         Input(ids.LAYERS, "value"), Input(ids.BASEMAP, "value"),
-        State(ids.SESSION, "data"), State(ids.SELECTION, "data"),
+        State(ids.SESSION, "data"), State(ids.SELECTION, "data"), State(ids.GRID_LAYER, "value"),
         running=[(Output(ids.BUSY, "className"), "busy on", "busy")],
         prevent_initial_call="initial_duplicate",
     )
     def render(session_bg: Any, color_key: str, layers: list[str], basemap: str | None,
-               session_data: Any, selection: dict | None) -> tuple:
+               session_data: Any, selection: dict | None, grid_mode: str | None) -> tuple:
         promoted = ctx.triggered_id == ids.SESSION_BG and session_bg is not None
         try:
             session = state.parse_session(session_bg if promoted else session_data)
-            outputs = render_view(context, session, color_key, layers, basemap, selection)
+            outputs = render_view(context, session, color_key, layers, basemap, selection,
+                                  grid_mode)
         except DecentraError as err:
             return (no_update, *skip_render, message(str(err)))
         if not ctx.triggered_id:
@@ -286,15 +287,28 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
         patch["layout"]["map"]["layers"][LAYER.SELECTION]["source"] = url or EMPTY_GEOJSON
         keep = (no_update,) * 7
         if tid:
+            from dashboard.ui.gridview import cached_study
+
             result = dc.evaluate(district, scenario)
             row = result.transformers.loc[tid]
             comm = scenario.community_battery_of(tid)
+            study = cached_study(district, scenario)
+            if study is not None and tid in study.transformers.index:
+                p = study.transformers.loc[tid]
+                loading = max(p["trafo_loading_max_pct"], p["line_loading_max_pct"])
+                limit = f", limit: {p['hosting_limit']}" if p["hosting_limit"] else ""
+                grid_line = [f"power flow: loading {loading:.0f} % · voltage "
+                             f"{p['vm_min_pu']:.3f}–{p['vm_max_pu']:.3f} pu · hosting "
+                             f"capacity {_fmt(p['hosting_capacity_kwp'])} kWp (verified{limit})"]
+            else:
+                grid_line = [f"hosting capacity {_fmt(row['hosting_capacity_kwp'])} kWp "
+                             "(estimate; the power flow has not run yet)"]
             info = [html.B(f"Transformer {tid}"), html.Br(),
                     f"{row['rating_kva']:,.0f} kVA · {int(row['n_buildings'])} buildings · "
                     f"PV {row['pv_kwp']:,.0f} kWp", html.Br(),
                     f"max loading {row['loading_pct']:.0f} % · reverse flow "
-                    f"{row['reverse_flow_hours']:,.0f} h/a · hosting capacity "
-                    f"{_fmt(row['hosting_capacity_kwp'])} kWp (estimate)"]
+                    f"{row['reverse_flow_hours']:,.0f} h/a (energy balance)", html.Br(),
+                    *grid_line]
             return (patch, hide, hide, show, f"Transformer {tid}", hide, no_update, no_update,
                     info, *keep[:5], comm.capacity_kwh if comm else 200,
                     comm.power_kw if comm else 100)
@@ -373,9 +387,12 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
 
 def render_view(context: AppContext, session: state.Session, color_key: str | None,
                 layers: list[str] | None, basemap: str | None, selection: dict | None,
-                ) -> tuple:
+                grid_mode: str | None = "power-flow") -> tuple:
     """Everything that shows a scenario: map patch, KPI cards, transformer rows, status line,
-    undo / redo state, legend, scenario name. Raises DecentraError."""
+    undo / redo state, legend, scenario name. Where the power flow of the scenario has run
+    (a study in the cache), feeders, buses and the table show it. Raises DecentraError."""
+    from dashboard.ui.gridview import cached_study, grid_patch
+
     district = context.district(session["district"])
     scenario = state.get_scenario(session["scenario"])
     result = dc.evaluate(district, scenario)
@@ -391,10 +408,14 @@ def render_view(context: AppContext, session: state.Session, color_key: str | No
     comm = t["community_battery_kwh"].to_numpy(float)
     patch["data"][TRACE["community"]]["marker"]["size"] = community_sizes(comm)
     patch["data"][TRACE["community"]]["customdata"] = np.round(comm, 0)[:, None].tolist()
+    study = cached_study(district, scenario)
+    grid_patch(patch, context.layers, district, study, grid_mode or "power-flow",
+               set(layers or []), t)
     status = (f"{len(scenario.pv)} PV · {len(scenario.batteries)} batteries · "
               f"{len(scenario.community_batteries)} community · "
               f"{result.summary['pv_kwp']:,.0f} kWp")
-    return (patch, kpi_cards(result.summary, baseline.summary), transformer_rows(t), status,
+    return (patch, kpi_cards(result.summary, baseline.summary), transformer_rows(t, study),
+            status,
             not session["undo"], not session["redo"], map_legend(spec, breaks), scenario.name)
 
 

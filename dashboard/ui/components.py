@@ -44,32 +44,57 @@ def kpi_cards(summary: Mapping[str, float], baseline: Mapping[str, float]) -> li
 
 TRANSFORMER_COLUMNS = [
     ("transformer_id", "Transformer", "text"),
-    ("rating_kva", "Rating kVA", "numeric"),
-    ("n_buildings", "Buildings", "numeric"),
     ("pv_kwp", "PV kWp", "numeric"),
     ("loading_pct", "Max loading %", "numeric"),
     ("reverse_flow_hours", "Reverse flow h/a", "numeric"),
-    ("hours_above_rating", "Hours > rating", "numeric"),
-    ("hosting_capacity_kwp", "Hosting capacity kWp (est.)", "numeric"),
-    ("self_sufficiency", "Self-sufficiency %", "numeric"),
-    ("pooled_survival_mean_h", "Microgrid survival h", "numeric"),
-    ("pooled_p_survive_24h", "P(24 h) %", "numeric"),
-    ("community_battery_kwh", "Community kWh", "numeric"),
+    ("voltage_pu", "Voltage pu", "text"),
+    ("hours_outside", "Hours outside limits", "numeric"),
+    ("hosting_capacity_kwp", "Hosting kWp", "numeric"),
+    ("basis", "Basis", "text"),
 ]
 
 
-def transformer_rows(frame: pd.DataFrame) -> list[dict]:
+def transformer_rows(frame: pd.DataFrame, study: Any = None) -> list[dict]:
+    """Table rows: the energy balance of ``frame`` (Result.transformers), with loading,
+    voltages and hosting capacity from the power flow ``study`` (a GridStudy of the same
+    scenario) where there is one. ``basis`` says which: "power flow" (verified) or
+    "estimate" (energy balance: max |net| / (power factor x rating), reverse-flow headroom)."""
     t = frame.copy()
-    for col in ("self_sufficiency", "pooled_p_survive_24h"):
-        if col in t:
-            t[col] = 100 * t[col]
+    pf = study.transformers if study is not None else None
     out = []
-    for rec in t.to_dict("records"):
-        row = {}
-        for key, _, _ in TRANSFORMER_COLUMNS:
-            v = rec.get(key)
-            if isinstance(v, float):
-                v = None if math.isnan(v) else (round(v, 1) if math.isfinite(v) else None)
-            row[key] = v
+    for tid, rec in zip(t.index, t.to_dict("records"), strict=True):
+        row: dict[str, Any] = {}
+        row["transformer_id"] = str(tid)
+        row["rating_kva"] = _num(rec.get("rating_kva"), 0)
+        row["pv_kwp"] = _num(rec.get("pv_kwp"), 0)
+        row["reverse_flow_hours"] = _num(rec.get("reverse_flow_hours"), 0)
+        row["pooled_survival_mean_h"] = _num(rec.get("pooled_survival_mean_h"), 1)
+        if pf is not None and tid in pf.index:
+            p = pf.loc[tid]
+            loading = max(float(p["trafo_loading_max_pct"]), float(p["line_loading_max_pct"]))
+            row["loading_pct"] = _num(loading, 1)
+            row["voltage_pu"] = f"{p['vm_min_pu']:.3f}–{p['vm_max_pu']:.3f}" \
+                if math.isfinite(float(p["vm_max_pu"])) else "—"
+            row["hours_outside"] = int(max(p["overvoltage_hours"], p["undervoltage_hours"],
+                                           p["overload_hours"]))
+            row["hosting_capacity_kwp"] = _num(p["hosting_capacity_kwp"], 0)
+            row["basis"] = "power flow" if math.isfinite(float(p["hosting_capacity_kwp"])) \
+                else "power flow (no hosting)"
+        else:
+            row["loading_pct"] = _num(rec.get("loading_pct"), 1)
+            row["voltage_pu"] = "…"
+            row["hours_outside"] = _num(rec.get("hours_above_rating"), 0)
+            row["hosting_capacity_kwp"] = _num(rec.get("hosting_capacity_kwp"), 0)
+            row["basis"] = "estimate"
         out.append(row)
     return out
+
+
+def _num(v: Any, digits: int) -> float | None:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(x):
+        return None
+    return round(x, digits) if digits else round(x)

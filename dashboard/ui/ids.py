@@ -115,3 +115,12 @@ IMPORT_PROGRESS = "import-progress"
 IMPORT_RESULT = "import-result"
 IMPORT_ACCEPT = "import-accept"
 IMPORT_FILES = "import-files"
+
+# grid physics
+GRID_STORE = "grid-store"          # dcc.Store: {"key", "scenario", "district"} of a study
+GRID_RUN = "grid-run"
+GRID_PROGRESS = "grid-progress"
+GRID_STATUS = "grid-status"
+GRID_VIOLATIONS = "grid-violations"
+GRID_LAYER = "grid-layer"          # map: feeders coloured by power flow or by the estimate
+GRID_LEGEND = "grid-legend"

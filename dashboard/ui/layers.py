@@ -8,7 +8,7 @@ really changed get a new URL and are fetched again; the rest stay untouched in t
 
 from __future__ import annotations
 
-import threading
+import json
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -17,6 +17,7 @@ import pandas as pd
 
 from dashboard.cache import cache
 from dashboard.domain.district import District
+from dashboard.domain.forksafe import ForkSafeLock
 from dashboard.figures.maps import (
     LINE_CLASSES,
     N_CLASSES,
@@ -40,7 +41,7 @@ class LayerService:
     """Builds layer URLs for a view and serves their GeoJSON (gzipped)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
         self._geoms: dict[str, dict[str, list[str]]] = {}
         self._line_owner: dict[str, np.ndarray] = {}
         self._served: OrderedDict[str, bytes] = OrderedDict()
@@ -130,6 +131,33 @@ class LayerService:
                 district, {"kind": "lines", "rows": rows}))
         return tuple(urls)
 
+    def lines_by_class(self, district: District, classes: np.ndarray
+                       ) -> tuple[str | None, ...]:
+        """Line layers from a class per district line (index into LINE_CLASSES; -1: hidden),
+        e.g. each line's own power-flow loading."""
+        owner = self.line_owner(district)
+        urls: list[str | None] = []
+        for c in range(len(LINE_CLASSES)):
+            rows = np.flatnonzero((owner >= 0) & (classes == c)).astype(np.int64)
+            urls.append(None if len(rows) == 0 else self._register(
+                district, {"kind": "lines", "rows": rows}))
+        return tuple(urls)
+
+    def buses(self, district: District, lon: np.ndarray, lat: np.ndarray,
+              classes: np.ndarray, tips: list[str], n_classes: int
+              ) -> tuple[str | None, ...]:
+        """Bus point layers, one per class; ``tips`` are the buses' hover texts."""
+        urls: list[str | None] = []
+        for c in range(n_classes):
+            rows = np.flatnonzero(classes == c)
+            if not len(rows):
+                urls.append(None)
+                continue
+            coords = np.round(np.column_stack([lon[rows], lat[rows]]), 6)
+            urls.append(self._register(district, {
+                "kind": "buses", "rows": coords, "tips": np.array([tips[i] for i in rows])}))
+        return tuple(urls)
+
     def view(self, district: District, frame: pd.DataFrame, spec: ColorSpec,
              transformers: pd.DataFrame, selection: Sequence[str],
              ) -> tuple[LayerUrls, tuple[float, ...]]:
@@ -171,6 +199,12 @@ class LayerService:
             rows = payload["rows"]
             geoms = self._geometry(district, "lines")
             body = feature_collection([geoms[i] for i in rows], ["{}"] * len(rows))
+        elif kind == "buses":
+            coords = payload["rows"]
+            body = feature_collection(
+                [f'{{"type":"Point","coordinates":[{float(x)!r},{float(y)!r}]}}'
+                 for x, y in coords],
+                [json.dumps({"bus": t}) for t in payload["tips"]])
         else:
             return None
         data = gzip_bytes(body)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dash import dash_table, dcc, html
 
 from dashboard.figures.charts import WEEKS, empty_chart
-from dashboard.figures.maps import COLOR_SPECS, LINE_CLASSES
+from dashboard.figures.maps import COLOR_SPECS, LINE_CLASSES, VOLTAGE_CLASSES
 from dashboard.ui import ids
 from dashboard.ui.components import TRANSFORMER_COLUMNS
 from dashboard.ui.importing import import_dialog
@@ -40,6 +40,12 @@ def map_toolbar(basemap: str) -> html.Div:
                                  options=[{"label": "OpenStreetMap", "value": "osm"},
                                           {"label": "Plain", "value": "plain"}])],
                  className="tool"),
+        html.Div([html.Span("Feeders by", className="tool-label"),
+                  dcc.RadioItems(id=ids.GRID_LAYER, inline=True, className="radio",
+                                 value="power-flow",
+                                 options=[{"label": "power flow", "value": "power-flow"},
+                                          {"label": "estimate", "value": "estimate"}])],
+                 className="tool"),
         html.Div([html.Span("Show", className="tool-label"),
                   dcc.Checklist(id=ids.LAYERS, inline=True, className="radio",
                                 value=["feeders", "transformers", "pv", "batteries"],
@@ -51,16 +57,35 @@ def map_toolbar(basemap: str) -> html.Div:
     ], className="map-toolbar")
 
 
+def feeder_legend(mode: str = "estimate", limits: dict[str, float] | None = None) -> list:
+    """Legend items of the feeder colours: by transformer (estimate) or by each line's own
+    power-flow loading, with the bus voltage classes."""
+    def item(color: str, label: str, title: str, dot: bool = False) -> html.Span:
+        mark = html.B(className="dot", style={"background": color}) if dot else \
+            html.I(style={"background": color})
+        return html.Span([mark, label], className="legend-item", title=title)
+
+    if mode != "power-flow":
+        return [html.Span("Feeders and transformers (●), estimate:", className="legend-title"),
+                *[item(color, label.split(",")[0], label) for _, color, label in LINE_CLASSES]]
+    lim = limits or {"voltage_min_pu": 0.95, "voltage_max_pu": 1.05}
+    lo, hi = lim["voltage_min_pu"], lim["voltage_max_pu"]
+    lines = [item(LINE_CLASSES[0][1], "≤ 80 %", "line loading up to 80 % of its rating"),
+             item(LINE_CLASSES[2][1], "80–100 %", "line loading 80-100 %"),
+             item(LINE_CLASSES[3][1], "> 100 %", "line loading above its rating")]
+    buses = [item(color, {"under": f"< {lo:g} pu", "normal": "within",
+                          "high": f"≥ {hi - 0.02:g} pu", "over": f"> {hi:g} pu"}[name],
+                  title, dot=True) for name, color, title in VOLTAGE_CLASSES]
+    return [html.Span("Lines (power flow):", className="legend-title"), *lines,
+            html.Span("Buses:", className="legend-title"), *buses]
+
+
 def legend() -> html.Div:
     markers = [("#f7b32b", "rooftop PV"), ("#2bb673", "battery"), ("#7b61ff",
                                                                    "community battery")]
     dots = [html.Span([html.B(className="dot", style={"background": c}), label],
                       className="legend-item") for c, label in markers]
-    items = [html.Span([html.I(style={"background": color}), label.split(",")[0]],
-                       className="legend-item", title=label)
-             for _, color, label in LINE_CLASSES]
-    return html.Div([*dots, html.Span("Feeders and transformers (●):",
-                                      className="legend-title"), *items],
+    return html.Div([*dots, html.Span(feeder_legend(), id=ids.GRID_LEGEND)],
                     className="line-legend")
 
 
@@ -123,21 +148,32 @@ def placement_panel() -> html.Div:
 
 def transformer_tab() -> html.Div:
     return html.Div([
-        html.P("Energy shared hour by hour behind each transformer. Loading = max |net| / "
-               "(power factor × rating). Hosting capacity is an energy-balance estimate: extra "
-               "south-facing PV before reverse flow exceeds the rating.", className="hint"),
+        html.Div([html.B("Full-year power flow"),
+                  html.Span(id=ids.GRID_STATUS, className="grid-status")],
+                 className="grid-head"),
+        html.Div([_button(ids.GRID_RUN, "Run power flow", "ghost"),
+                  html.Progress(id=ids.GRID_PROGRESS, value="0", max="100",
+                                className="progress", style={"visibility": "hidden"})],
+                 className="actions"),
+        html.P(["Basis ", html.B("power flow"), ": AC power flow of every hour of the year "
+                "(pandapower's network model): loading of the transformer and its lines, "
+                "voltages, and the PV the transformer can still host before a voltage or "
+                "loading limit breaks. ", html.B("estimate"), ": energy balance only (max "
+                "|net| / (power factor × rating); PV before reverse flow exceeds the rating) "
+                "until the power flow has run."], className="hint"),
         dash_table.DataTable(  # type: ignore[attr-defined]
             id=ids.TRANSFORMER_TABLE,
             columns=[{"name": n, "id": k, "type": t} for k, n, t in TRANSFORMER_COLUMNS],
             data=[], sort_action="native", page_size=15, row_selectable=False,
             style_table={"overflowX": "auto"},
-            style_cell={"fontFamily": "inherit", "fontSize": 12, "padding": "4px 6px",
-                        "textAlign": "right", "minWidth": 52},
+            style_cell={"fontFamily": "inherit", "fontSize": 11.5, "padding": "3px 5px",
+                        "textAlign": "right", "minWidth": 40, "whiteSpace": "normal"},
             style_cell_conditional=[{"if": {"column_id": "transformer_id"},
-                                     "textAlign": "left", "fontWeight": 600}],
+                                     "textAlign": "left", "fontWeight": 600},
+                                    {"if": {"column_id": "basis"}, "textAlign": "left",
+                                     "fontSize": 11}],
             style_header={"backgroundColor": "#f5f7fa", "fontWeight": 600,
-                          "fontFamily": "inherit",
-                          "whiteSpace": "normal", "height": "auto"},
+                          "fontFamily": "inherit", "whiteSpace": "normal", "height": "auto"},
             style_data_conditional=[
                 {"if": {"filter_query": "{loading_pct} > 100", "column_id": "loading_pct"},
                  "backgroundColor": "#fde8e8", "color": "#b42318", "fontWeight": 600},
@@ -145,7 +181,15 @@ def transformer_tab() -> html.Div:
                         "column_id": "loading_pct"}, "backgroundColor": "#fff4e5"},
                 {"if": {"filter_query": "{reverse_flow_hours} > 0",
                         "column_id": "reverse_flow_hours"}, "color": "#1f5fbf"},
+                {"if": {"filter_query": "{hours_outside} > 0", "column_id": "hours_outside"},
+                 "backgroundColor": "#fde8e8", "color": "#b42318", "fontWeight": 600},
+                {"if": {"filter_query": '{basis} = "power flow"', "column_id": "basis"},
+                 "color": "#05603a", "fontWeight": 600},
+                {"if": {"filter_query": '{basis} = "estimate"', "column_id": "basis"},
+                 "color": "#8a5a00"},
             ]),
+        html.H4("Limits broken (power flow)"),
+        html.Div(id=ids.GRID_VIOLATIONS, className="violations"),
     ], className="tab-body")
 
 
@@ -308,6 +352,7 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
         dcc.Download(id=ids.DOWNLOAD),   # outside the tabs: hidden tabs are not rendered
         dcc.Store(id=ids.SAVED_ACTION, data=None),
         dcc.Store(id=ids.PENDING_DELETE, data=None),
+        dcc.Store(id=ids.GRID_STORE, data=None),
         dcc.ConfirmDialog(id=ids.CONFIRM_DELETE, message=""),
         header, body, import_dialog(),
     ], className="app view-plan", id=ids.APP)

@@ -10,13 +10,13 @@ tabs never share anything but identical values.
 from __future__ import annotations
 
 import hashlib
-import threading
 from pathlib import Path
 from typing import Any, TypedDict
 
 from dashboard.cache import cache, default_cache_dir
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.forksafe import ForkSafeLock
 from dashboard.domain.scenario import Scenario
 
 UNDO_DEPTH = 100
@@ -111,7 +111,7 @@ class DistrictRegistry:
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or default_cache_dir() / "districts"
         self._items: dict[str, District] = {}
-        self._lock = threading.Lock()
+        self._lock = ForkSafeLock()
 
     def add(self, district: District, persist: bool = True) -> str:
         with self._lock:

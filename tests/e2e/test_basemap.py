@@ -75,6 +75,7 @@ def test_tiles_drawn_under_every_layer(page, tile_server, tmp_path):
         page.wait_for_timeout(800)
         assert wait_rendered_buildings(page, 144) == 144
     finally:
+        page.goto("about:blank")     # stop polling the app (background power flow) first
         proc.terminate()
         proc.wait(timeout=20)
 
@@ -88,5 +89,6 @@ def test_auto_without_network_falls_back_to_plain(page, tmp_path):
         assert page.is_checked("input[value='plain']")
         assert wait_rendered_buildings(page, 144) == 144
     finally:
+        page.goto("about:blank")     # stop polling the app (background power flow) first
         proc.terminate()
         proc.wait(timeout=20)

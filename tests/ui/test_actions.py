@@ -124,9 +124,19 @@ def test_kpi_cards_show_units_deltas_and_formulas(district, rule_scenario):
     assert value.children.endswith("%") and "pp vs no DER" in delta.children
     assert "good" in delta.className
     assert "ΣD" in getattr(first_card, "data-tip")
-    rows = transformer_rows(dc.evaluate(district, rule_scenario).transformers)
+    result = dc.evaluate(district, rule_scenario)
+    rows = transformer_rows(result.transformers)
     assert [r["transformer_id"] for r in rows] == ["T01", "T02", "T03"]
-    assert all(0 <= r["self_sufficiency"] <= 100 for r in rows)
+    assert {r["basis"] for r in rows} == {"estimate"}
+    assert [r["loading_pct"] for r in rows] == [
+        round(v, 1) for v in result.transformers["loading_pct"]]
+    # with the power flow of the same scenario: loading, voltages and hosting verified
+    study = dc.grid_study(district, rule_scenario)
+    rows = transformer_rows(result.transformers, study)
+    assert {r["basis"] for r in rows} == {"power flow"}
+    t = study.transformers
+    assert rows[0]["hosting_capacity_kwp"] == round(t["hosting_capacity_kwp"].iloc[0])
+    assert rows[0]["voltage_pu"] == f"{t['vm_min_pu'].iloc[0]:.3f}–{t['vm_max_pu'].iloc[0]:.3f}"
 
 
 def test_registry_round_trips_through_disk(district, tmp_path):

@@ -1,0 +1,127 @@
+"""Callbacks of the grid physics: the full-year power flow as a background job after every
+edit (districts up to AUTO_MAX_BUILDINGS; larger ones on request), its layers on the map, the
+verified transformer table and the violation list that zooms the map to each place."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dash import ALL, Dash, Input, Output, Patch, State, ctx, no_update
+
+import dashboard as dc
+from dashboard.domain.errors import DecentraError
+from dashboard.figures.maps import EMPTY_GEOJSON, LAYER
+from dashboard.ui import ids, state
+from dashboard.ui.callbacks import AppContext, message
+from dashboard.ui.components import transformer_rows
+from dashboard.ui.gridview import (
+    AUTO_MAX_BUILDINGS,
+    cached_study,
+    grid_patch,
+    status_text,
+    store_study,
+    violation_items,
+)
+from dashboard.ui.layout import feeder_legend
+
+
+def register_grid(app: Dash, context: AppContext) -> None:
+
+    @app.callback(
+        Output(ids.GRID_STORE, "data"),
+        Input(ids.SESSION, "data"), Input(ids.GRID_RUN, "n_clicks"),
+        background=True,
+        running=[(Output(ids.GRID_RUN, "disabled"), True, False),
+                 (Output(ids.GRID_PROGRESS, "style"), {"visibility": "visible"},
+                  {"visibility": "hidden"})],
+        progress=[Output(ids.GRID_PROGRESS, "value"), Output(ids.GRID_STATUS, "children")],
+    )
+    def run_grid(set_progress: Callable, session_data: Any, _n: int) -> Any:
+        try:
+            session = state.parse_session(session_data)
+            district = context.district(session["district"])
+            scenario = state.get_scenario(session["scenario"])
+        except DecentraError:
+            return no_update
+        tag = {"scenario": session["scenario"], "district": session["district"]}
+        asked = ctx.triggered_id == ids.GRID_RUN
+        if cached_study(district, scenario) is not None:
+            return {**tag, "ready": True}
+        if district.n_buildings > AUTO_MAX_BUILDINGS and not asked:
+            return {**tag, "ready": False}
+        try:
+            study = dc.grid_study(district, scenario, progress=lambda f, m: set_progress(
+                (str(int(100 * f)), f"running: {m} …" if m else "")))
+        except DecentraError as err:
+            return {**tag, "ready": False, "error": str(err)}
+        store_study(district, scenario, study)
+        return {**tag, "ready": True}
+
+    @app.callback(
+        Output(ids.MAP, "figure", allow_duplicate=True),
+        Output(ids.TRANSFORMER_TABLE, "data", allow_duplicate=True),
+        Output(ids.GRID_VIOLATIONS, "children"),
+        Output(ids.GRID_STATUS, "children", allow_duplicate=True),
+        Output(ids.GRID_LEGEND, "children"),
+        Output(ids.MESSAGE, "children", allow_duplicate=True),
+        Input(ids.GRID_STORE, "data"), Input(ids.GRID_LAYER, "value"),
+        State(ids.SESSION, "data"), State(ids.LAYERS, "value"),
+        prevent_initial_call=True,
+    )
+    def render_grid(store: dict | None, mode: str | None, session_data: Any,
+                    show: list[str] | None) -> tuple:
+        try:
+            session = state.parse_session(session_data)
+            district = context.district(session["district"])
+            scenario = state.get_scenario(session["scenario"])
+        except DecentraError:
+            return (no_update,) * 6
+        if ctx.triggered_id == ids.GRID_STORE and store and (
+                store.get("scenario") != session["scenario"]):
+            return (no_update,) * 6          # a study of an earlier edit: a newer one is due
+        study = cached_study(district, scenario)
+        result = dc.evaluate(district, scenario)
+        mode = mode or "power-flow"
+        patch = grid_patch(Patch(), context.layers, district, study, mode,
+                           set(show or []), result.transformers)
+        if mode != "power-flow" or study is None:
+            # back to the estimate's colours (by transformer)
+            urls = context.layers.lines(district, result.transformers)
+            for i, url in enumerate(urls):
+                patch["layout"]["map"]["layers"][LAYER.LINE0 + i]["source"] = \
+                    url or EMPTY_GEOJSON
+        error = (store or {}).get("error")
+        note = message(f"Power flow: {error}") if error else no_update
+        status = f"not run: {error}" if error else status_text(study, district, scenario)
+        legend = feeder_legend(mode if study is not None else "estimate",
+                               study.limits if study is not None else None)
+        return (patch, transformer_rows(result.transformers, study), violation_items(study),
+                status, legend, note)
+
+    @app.callback(
+        Output(ids.MAP, "figure", allow_duplicate=True),
+        Input({"type": "violation", "index": ALL}, "n_clicks"),
+        State(ids.SESSION, "data"),
+        prevent_initial_call=True,
+    )
+    def zoom_to(clicks: list[int], session_data: Any) -> Any:
+        trigger = ctx.triggered_id
+        if not isinstance(trigger, dict) or not any(t.get("value") for t in ctx.triggered):
+            return no_update
+        try:
+            session = state.parse_session(session_data)
+            district = context.district(session["district"])
+            study = cached_study(district, state.get_scenario(session["scenario"]))
+        except DecentraError:
+            return no_update
+        if study is None or trigger["index"] >= len(study.violations):
+            return no_update
+        row = study.violations.iloc[int(trigger["index"])]
+        patch = Patch()
+        patch["layout"]["map"]["center"] = {"lon": float(row["lon"]), "lat": float(row["lat"])}
+        patch["layout"]["map"]["zoom"] = 18.5
+        return patch
+
+
+__all__ = ["register_grid"]
