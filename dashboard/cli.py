@@ -90,8 +90,61 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_grid(args: argparse.Namespace) -> int:
+    """Full-year AC power flow: voltages, loadings, violations, hosting capacity."""
+    import dashboard as dc
+
+    district = dc.load_district(args.district)
+    scenario = _read_scenario(args.scenario) if args.scenario else dc.Scenario(
+        name="Baseline (no DER)")
+    study = dc.grid_study(district, scenario, hosting=not args.no_hosting)
+    t = study.transformers
+    if args.json:
+        payload = {
+            "district": district.name, "scenario": scenario.name,
+            "converged": study.converged, "nonconverged_hours": study.nonconverged_hours,
+            "fallback_hours": study.fallback_hours, "limits": study.limits,
+            "summary": {k: _json_value(v) for k, v in study.summary.items()},
+            "transformers": [{"transformer_id": tid, **{
+                k: (_json_value(v) if isinstance(v, float) else
+                    (v.item() if hasattr(v, "item") else v)) for k, v in row.items()}}
+                for tid, row in t.iterrows()],
+            "violations": [{k: (_json_value(v) if isinstance(v, float) else
+                                (v.item() if hasattr(v, "item") else v))
+                            for k, v in row.items()}
+                           for row in study.violations.to_dict("records")],
+            "timings_ms": study.timings_ms,
+        }
+        print(json.dumps(payload, indent=2, default=float))
+        return 0
+    lim = study.limits
+    print(f"District: {district.name}  ·  Scenario: {scenario.name}")
+    state = ("converged" if study.converged
+             else f"{study.nonconverged_hours} hours did not converge (left out)")
+    if study.fallback_hours:
+        state += f", {study.fallback_hours} hours by pandapower runpp"
+    print(f"Full-year AC power flow, 8,760 hours: {state}  "
+          f"({study.timings_ms.get('total_ms', 0) / 1000:.1f} s)")
+    print(f"Limits: voltage {lim['voltage_min_pu']:g}-{lim['voltage_max_pu']:g} pu, loading "
+          f"{lim['loading_max_pct']:g} %")
+    print()
+    cols = ["vm_min_pu", "vm_max_pu", "overvoltage_hours", "undervoltage_hours",
+            "line_loading_max_pct", "trafo_loading_max_pct", "overload_hours",
+            "hosting_capacity_kwp", "hosting_limit"]
+    print(t[cols].round(3).to_string())
+    v = study.violations
+    print()
+    if v.empty:
+        print("No limit broken in any hour.")
+    else:
+        print(f"{len(v)} elements outside their limits (worst first):")
+        print(v.head(20)[["kind", "element", "transformer_id", "worst", "unit", "hours"]]
+              .round(3).to_string(index=False))
+    return 0
+
+
 EXPORT_FORMATS = ("png", "svg", "pdf", "html", "geojson", "gpkg", "csv", "summary-csv",
-                  "hourly-csv", "report")
+                  "hourly-csv", "report", "pandapower")
 
 
 def export_bytes(district, result, baseline, fmt: str, color_by: str = "self_sufficiency",
@@ -138,6 +191,10 @@ def export_bytes(district, result, baseline, fmt: str, color_by: str = "self_suf
         return geodata.hourly_transformers_csv(result).encode()
     if fmt == "report":
         return report.report_pdf(district, result, baseline, progress)
+    if fmt == "pandapower":
+        from dashboard.io.pandapower_net import scenario_network
+
+        return scenario_network(district, result.scenario).encode()
     raise DecentraError(f"unknown export format {fmt!r}; one of {', '.join(EXPORT_FORMATS)}")
 
 
@@ -223,6 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--width", type=int, default=1400)
     ex.add_argument("--height", type=int, default=900)
     ex.set_defaults(func=cmd_export)
+    gr = sub.add_parser("grid", help="full-year AC power flow: voltages, loading, "
+                                     "violations, hosting capacity")
+    gr.add_argument("district", nargs="?", default=None,
+                    help="district GeoPackage (default: the embedded Bubeneč district)")
+    gr.add_argument("--scenario", help="scenario JSON file (default: no PV, no batteries)")
+    gr.add_argument("--json", action="store_true", help="machine-readable output")
+    gr.add_argument("--no-hosting", action="store_true", help="skip hosting capacity")
+    gr.set_defaults(func=cmd_grid)
     im = sub.add_parser("import", help="make a district from a city's own files")
     im.add_argument("buildings", help="footprints: GeoJSON, GeoPackage, zipped Shapefile or "
                                       "OpenStreetMap .osm.pbf")

@@ -159,10 +159,11 @@ def _build_net_model(district: District) -> NetModel:
 # ---- hourly injections -----------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class Injections:
-    """Hourly net load [kW] (consumption positive) and demand [kW] per PQ bus of an island."""
+    """Hourly net load [kW] (consumption positive) and demand [kW] per PQ bus of an island,
+    hours as rows."""
 
-    p_kw: np.ndarray        # (n_pq, T)
-    d_kw: np.ndarray        # (n_pq, T) demand only (for reactive power)
+    p_kw: np.ndarray        # (T, n_pq)
+    d_kw: np.ndarray        # (T, n_pq) demand only (for reactive power)
 
 
 def island_injections(nm: NetModel, model: DistrictModel, pl: Placements, island: int,
@@ -183,26 +184,27 @@ def island_injections(nm: NetModel, model: DistrictModel, pl: Placements, island
     np.add.at(a, (model.prof_idx[rows], bus), model.annual_kwh[rows])
     k = np.zeros((pl.pv_unit.shape[1], n))
     np.add.at(k, (pl.pv_idx[rows], bus), pl.kwp[rows])
-    d = (model.load_prof.astype(np.float64) @ a).T            # (n, T)
-    p = d - (pl.pv_unit.astype(np.float64) @ k).T
+    d = model.load_prof.astype(np.float64) @ a                # (T, n)
+    p = d - pl.pv_unit.astype(np.float64) @ k
     for b, j in zip(rows, bus, strict=True):
         if pl.cap_kwh[b] > 0 and pl.battery_kw[b] > 0:
             load = model.annual_kwh[b] * model.load_prof[:, model.prof_idx[b]].astype(np.float64)
             gen = pl.kwp[b] * pl.pv_unit[:, pl.pv_idx[b]].astype(np.float64)
             ch, dis, _ = dispatch_series(gen - load, pl.cap_kwh[b], pl.battery_kw[b],
                                          pl.eta_c, pl.eta_d, pl.soc0_kwh[b])
-            p[j] += ch - dis
+            p[:, j] += ch - dis
     if community_kw is not None:
         for tr in np.flatnonzero(nm.transformer_island == island):
             j = local[nm.transformer_ppc[tr]]
             if j >= 0 and np.any(community_kw[tr]):
-                p[j] += community_kw[tr]
-    assert p.shape == (n, n_t)
+                p[:, j] += community_kw[tr]
+    assert p.shape == (n_t, n)
     return Injections(p, d)
 
 
 def _s_pu(nm: NetModel, inj_p_kw: np.ndarray, d_kw: np.ndarray, tan_phi: float) -> np.ndarray:
-    """Complex injections [pu] (generation positive) from net load and demand [kW]."""
+    """Complex injections [pu] (generation positive) from net load and demand [kW], hours
+    as rows (T, n_pq)."""
     return -(inj_p_kw + 1j * tan_phi * d_kw) / 1000.0 / nm.grid.base_mva
 
 
@@ -243,6 +245,12 @@ class IslandBranches:
     imax_ka: np.ndarray          # line ratings
     vn_kv: np.ndarray            # (n_trafo, 2)
     sn_mva: np.ndarray
+    kernel: pf.BranchSet         # the same as two-bus equations, for the numba kernels
+
+    def args(self) -> tuple:
+        k = self.kernel
+        return (k.fcol, k.tcol, k.y, k.scale_f, k.scale_t, k.rating, k.vn_f, k.vn_t,
+                k.n_lines)
 
 
 def island_branches(nm: NetModel, island: int) -> IslandBranches:
@@ -268,11 +276,15 @@ def island_branches(nm: NetModel, island: int) -> IslandBranches:
         return sp.csr_matrix((m.data[keep], (m.row[keep], col_of[m.col[keep]])),
                              shape=(len(rows), len(cols)))
 
-    out = IslandBranches(line_rows, trafo_rows, sub(g.yf), sub(g.yt),
-                         g.base_mva / (pf.SQRT3 * g.base_kv[g.f_bus[rows]]),
-                         g.base_mva / (pf.SQRT3 * g.base_kv[g.t_bus[rows]]),
-                         g.line_imax_ka[line_rows], g.trafo_vn_kv[trafo_rows],
-                         g.trafo_sn_mva[trafo_rows])
+    yf, yt = sub(g.yf), sub(g.yt)
+    scale_f = g.base_mva / (pf.SQRT3 * g.base_kv[g.f_bus[rows]])
+    scale_t = g.base_mva / (pf.SQRT3 * g.base_kv[g.t_bus[rows]])
+    imax, vn, sn = (g.line_imax_ka[line_rows], g.trafo_vn_kv[trafo_rows],
+                    g.trafo_sn_mva[trafo_rows])
+    kernel = pf.branch_set(yf, yt, col_of[g.f_bus[rows]], col_of[g.t_bus[rows]], scale_f,
+                           scale_t, imax, vn.reshape(-1, 2), sn)
+    out = IslandBranches(line_rows, trafo_rows, yf, yt, scale_f, scale_t, imax, vn, sn,
+                         kernel)
     nm.branches[island] = out
     return out
 
@@ -284,83 +296,96 @@ def _island_branches(nm: NetModel, island: int) -> tuple[np.ndarray, np.ndarray]
 
 def _island_flows(nm: NetModel, island: int, v_pq: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Voltages of one island's buses (PQ buses, then slack buses) and the loading [%] of its
-    lines and transformers, as pandapower computes them (see energy.powerflow.branch_loading).
-    """
+    """Voltages of one island's buses (n_bus, T: PQ buses, then slack buses) from PQ
+    voltages (n_pq, T), and the loading [%] of its lines and transformers (n, T), as
+    pandapower computes them (see energy.powerflow.branch_loading)."""
+    isl = nm.grid.islands[island]
+    line, trafo = _island_loading_rows(nm, island, np.ascontiguousarray(v_pq.T))
+    v = np.vstack([v_pq, np.repeat(isl.v_slack[:, None], v_pq.shape[1], axis=1)])
+    return v, line, trafo
+
+
+def _island_loading_rows(nm: NetModel, island: int, v_rows: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Line and transformer loading [%] (n, T) from hour-row PQ voltages (T, n_pq)."""
     isl = nm.grid.islands[island]
     br = island_branches(nm, island)
-    v = np.vstack([v_pq, np.repeat(isl.v_slack[:, None], v_pq.shape[1], axis=1)])
-    ka_f = np.abs(br.yf @ v) * br.scale_f[:, None]
-    ka_t = np.abs(br.yt @ v) * br.scale_t[:, None]
+    loading = pf.loading_matrix(v_rows, isl.v_slack, *br.args())
     n_l = len(br.line_rows)
-    line = np.maximum(ka_f[:n_l], ka_t[:n_l]) / br.imax_ka[:, None] * 100.0
-    lds = np.maximum(ka_f[n_l:] * br.vn_kv[:, :1], ka_t[n_l:] * br.vn_kv[:, 1:])
-    trafo = lds * pf.SQRT3 / br.sn_mva[:, None] * 100.0
-    return v, line, trafo
+    return loading[:n_l], loading[n_l:]
 
 
 def solve_island_year(nm: NetModel, island: int, s_pu: np.ndarray, limits: dict[str, float],
                       fallback: Callable[[np.ndarray], dict[int, tuple]] | None = None,
                       chunk_cells: int = 4_000_000) -> IslandYear:
-    """Solve every hour of one island and reduce to statistics (hours in chunks, so memory
-    stays bounded for large islands)."""
+    """Solve every hour of one island and reduce to statistics in one pass over the voltages
+    (numba kernels; hours in chunks, so memory stays bounded for large islands). Hours the
+    batched solver does not converge go to ``fallback`` (pandapower runpp); what it cannot
+    solve either is left out of every statistic and listed."""
     g = nm.grid
     isl = g.islands[island]
-    n_t = s_pu.shape[1]
+    n_t = s_pu.shape[0]
     buses = np.concatenate([isl.pq, isl.slack])
-    line_rows, trafo_rows = _island_branches(nm, island)
+    br = island_branches(nm, island)
+    line_rows, trafo_rows = br.line_rows, br.trafo_rows
+    n_br = len(line_rows) + len(trafo_rows)
     vmax, vmin = limits["voltage_max_pu"], limits["voltage_min_pu"]
     lmax = limits["loading_max_pct"]
-    stats = {"vm_max": np.full(len(buses), -np.inf), "vm_min": np.full(len(buses), np.inf),
-             "over": np.zeros(len(buses), np.int64), "under": np.zeros(len(buses), np.int64),
-             "lmax": np.zeros(len(line_rows)), "lover": np.zeros(len(line_rows), np.int64),
-             "tmax": np.zeros(len(trafo_rows)), "tover": np.zeros(len(trafo_rows), np.int64)}
-    vm_max_t = np.full(n_t, np.nan, np.float32)
-    vm_min_t = np.full(n_t, np.nan, np.float32)
-    load_t = np.full(n_t, np.nan, np.float32)
+    vm_max = np.full(len(buses), -np.inf)
+    vm_min = np.full(len(buses), np.inf)
+    over = np.zeros(len(buses), np.int64)
+    under = np.zeros(len(buses), np.int64)
+    b_max = np.zeros(n_br)
+    b_over = np.zeros(n_br, np.int64)
+    vm_max_t = np.full(n_t, np.nan)
+    vm_min_t = np.full(n_t, np.nan)
+    load_t = np.full(n_t, np.nan)
     bad_all: list[np.ndarray] = []
     fb_all: list[int] = []
     iters = []
     step = max(64, int(chunk_cells // max(len(isl.pq), 1)))
 
-    def reduce(hours: np.ndarray, vm: np.ndarray, line: np.ndarray, trafo: np.ndarray) -> None:
-        stats["vm_max"] = np.maximum(stats["vm_max"], vm.max(axis=1))
-        stats["vm_min"] = np.minimum(stats["vm_min"], vm.min(axis=1))
-        stats["over"] += (vm > vmax).sum(axis=1)
-        stats["under"] += (vm < vmin).sum(axis=1)
-        vm_max_t[hours] = vm.max(axis=0)
-        vm_min_t[hours] = vm.min(axis=0)
-        lw, tw = line, trafo
-        if len(lw):
-            stats["lmax"] = np.maximum(stats["lmax"], np.nan_to_num(lw, nan=0).max(axis=1))
-            stats["lover"] += (lw > lmax).sum(axis=1)
-        if len(tw):
-            stats["tmax"] = np.maximum(stats["tmax"], np.nan_to_num(tw, nan=0).max(axis=1))
-            stats["tover"] += (tw > lmax).sum(axis=1)
-        both = np.vstack([lw, tw]) if len(lw) + len(tw) else np.zeros((1, len(hours)))
-        load_t[hours] = np.nan_to_num(both, nan=0).max(axis=0)
+    def reduce(hours: np.ndarray, v_rows: np.ndarray) -> None:
+        t_max = np.empty(len(hours))
+        t_min = np.empty(len(hours))
+        pf.voltage_stats(v_rows, isl.v_slack, vmax, vmin, vm_max, vm_min, over, under,
+                         t_max, t_min)
+        vm_max_t[hours], vm_min_t[hours] = t_max, t_min
+        l_max = np.zeros(len(hours))
+        pf.loading_stats(v_rows, isl.v_slack, *br.args(), lmax,  # type: ignore[call-arg]
+                         b_max, b_over, l_max)
+        load_t[hours] = l_max
 
     for lo in range(0, n_t, step):
         hours = np.arange(lo, min(n_t, lo + step))
-        sol = pf.solve_island(isl, s_pu[:, hours])
-        iters.append(sol.iterations.mean())
-        ok = sol.converged
-        if ok.any():
-            v, line, trafo = _island_flows(nm, island, sol.v_pq[:, ok])
-            reduce(hours[ok], np.abs(v), line, trafo)
+        v_rows, ok, it = pf.solve_island_rows(isl, s_pu[lo:lo + len(hours)])
+        iters.append(it.mean())
+        if ok.all():
+            reduce(hours, v_rows)
+        elif ok.any():
+            reduce(hours[ok], np.ascontiguousarray(v_rows[ok]))
         if (~ok).any():
             bad = hours[~ok]
             rescued = fallback(bad) if fallback is not None else {}
             for h, (vm_b, line_b, trafo_b) in rescued.items():
-                reduce(np.array([h]), vm_b[buses][:, None], line_b[line_rows][:, None],
-                       trafo_b[trafo_rows][:, None])
+                vm_h = vm_b[buses]
+                np.maximum(vm_max, vm_h, out=vm_max)
+                np.minimum(vm_min, vm_h, out=vm_min)
+                over[:] += vm_h > vmax
+                under[:] += vm_h < vmin
+                vm_max_t[h], vm_min_t[h] = np.nanmax(vm_h), np.nanmin(vm_h)
+                ld = np.concatenate([line_b[line_rows], trafo_b[trafo_rows]])
+                np.maximum(b_max, np.nan_to_num(ld), out=b_max)
+                b_over[:] += ld > lmax
+                load_t[h] = np.nanmax(ld) if len(ld) else 0.0
                 fb_all.append(h)
             bad_all.append(np.array([h for h in bad if h not in rescued], dtype=np.int64))
     nonconv = np.concatenate(bad_all) if bad_all else np.zeros(0, np.int64)
-    return IslandYear(island, stats["vm_max"], stats["vm_min"], stats["over"], stats["under"],
-                      vm_max_t, vm_min_t, line_rows, stats["lmax"], stats["lover"], trafo_rows,
-                      stats["tmax"], stats["tover"], load_t, nonconv,
-                      np.array(sorted(fb_all), dtype=np.int64),
+    n_l = len(line_rows)
+    return IslandYear(island, vm_max, vm_min, over, under, vm_max_t.astype(np.float32),
+                      vm_min_t.astype(np.float32), line_rows, b_max[:n_l], b_over[:n_l],
+                      trafo_rows, b_max[n_l:], b_over[n_l:], load_t.astype(np.float32),
+                      nonconv, np.array(sorted(fb_all), dtype=np.int64),
                       float(np.mean(iters)) if iters else 0.0)
 
 
@@ -420,7 +445,7 @@ def hosting_capacity(nm: NetModel, model: DistrictModel, pl: Placements, tr: int
                      s0_pu: np.ndarray, limits: dict[str, float], cap_kwp: float | None = None,
                      tol_kwp: float = 0.5) -> Hosting:
     """Hosting capacity of district transformer row ``tr`` (see the module docstring), given
-    the island's injections of the scenario ``s0_pu`` (n_pq, T)."""
+    the island's injections of the scenario ``s0_pu`` (T, n_pq)."""
     tid = str(model.transformer_ids[tr])
     island = int(nm.transformer_island[tr])
     if island < 0:
@@ -441,11 +466,12 @@ def hosting_capacity(nm: NetModel, model: DistrictModel, pl: Placements, tr: int
     unit = model.hosting_unit.astype(np.float64)             # kW per kWp, south-facing
     sunny = np.flatnonzero(unit > 1e-6)
     cap = float(cap_kwp if cap_kwp is not None else 3.0 * model.rating_kva[tr])
-    add = w_bus[:, None] / 1000.0 / nm.grid.base_mva         # pu per kWp (times unit)
+    add = w_bus / 1000.0 / nm.grid.base_mva                   # pu per kWp (times unit)
 
     def solve_at(x: float, hours: np.ndarray) -> pf.IslandSolution:
-        s = s0_pu[:, hours] + x * add * unit[hours][None, :]
-        return pf.solve_island(isl, s)
+        s = s0_pu[hours] + x * unit[hours][:, None] * add[None, :]
+        v, ok, it = pf.solve_island_rows(isl, s)
+        return pf.IslandSolution(np.ascontiguousarray(v.T), ok, it)
 
     base = solve_at(0.0, sunny)
     if not base.converged.all():
@@ -584,8 +610,8 @@ def _runpp_fallback(nm: NetModel, model: DistrictModel, pl: Placements, island: 
                 targets.append((j, int(nm.bus_table["bus"].iat[int(rows[0])])))
         idx = pp.create_loads(net, [b for _, b in targets], p_mw=0.0, q_mvar=0.0)
         for h in hours:
-            net.load.loc[idx, "p_mw"] = [p_kw[j, h] / 1000.0 for j, _ in targets]
-            net.load.loc[idx, "q_mvar"] = [tan_phi * d_kw[j, h] / 1000.0 for j, _ in targets]
+            net.load.loc[idx, "p_mw"] = [p_kw[h, j] / 1000.0 for j, _ in targets]
+            net.load.loc[idx, "q_mvar"] = [tan_phi * d_kw[h, j] / 1000.0 for j, _ in targets]
             try:
                 pp.runpp(net, calculate_voltage_angles=True, max_iteration=30)
             except Exception:  # LoadflowNotConverged: reported by the caller

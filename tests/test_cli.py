@@ -125,3 +125,38 @@ def test_import_bad_files_exit_non_zero_without_traceback(tmp_path, content, mes
     assert message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_grid_command_prints_the_power_flow(tmp_path, district):
+    scen = dc.place_pv_by_rule(district, dc.Scenario(name="grid cli"), min_roof_m2=150,
+                               coverage=0.6)
+    path = tmp_path / "s.json"
+    path.write_text(scen.to_json())
+    out = run("grid", "--scenario", str(path), "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["converged"] and data["nonconverged_hours"] == 0
+    assert [t["transformer_id"] for t in data["transformers"]] == \
+        district.transformers["transformer_id"].tolist()
+    assert data["summary"]["vm_max_pu"] > 1.0 and data["violations"]
+    text = run("grid", "--no-hosting")
+    assert text.returncode == 0 and "No limit broken" in text.stdout
+    bad = run("grid", "--scenario", str(tmp_path / "missing.json"))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_pandapower_export_is_a_network_with_the_scenario(tmp_path, district):
+    import pandapower as pp
+
+    scen = dc.place_pv_by_rule(district, dc.Scenario(name="pp"), min_roof_m2=300,
+                               coverage=0.6)
+    path = tmp_path / "s.json"
+    path.write_text(scen.to_json())
+    out = run("export", "--scenario", str(path), "-f", "pandapower", "-o",
+              str(tmp_path / "grid.json"))
+    assert out.returncode == 0, out.stderr
+    net = pp.from_json(str(tmp_path / "grid.json"))
+    assert len(net.sgen) == len(scen.pv) and len(net.load) == district.n_buildings
+    assert net.sgen["p_mw"].sum() * 1000 == pytest.approx(sum(p.kwp for p in scen.pv))
+    pp.runpp(net)                      # a valid network pandapower solves as it is
+    assert net.converged

@@ -62,7 +62,7 @@ def test_year_equals_runpp_hour_by_hour_on_the_default_district(district, pv_sce
     for i in range(nm.n_islands):
         inj = gs.island_injections(nm, model, pl, i, community)
         s = gs._s_pu(nm, inj.p_kw, inj.d_kw, tan_phi)
-        sol = pf.solve_island(nm.grid.islands[i], s[:, hours])
+        sol = pf.solve_island(nm.grid.islands[i], s[hours].T)
         assert sol.converged.all()
         v, line, _ = gs._island_flows(nm, i, sol.v_pq)
         solved[i] = (v, line)
@@ -134,7 +134,7 @@ def test_non_convergence_is_reported_not_returned(district):
     assert sol.converged.tolist() == [True, False, True, True]
     # the study hands such hours to runpp, and reports those neither solves
     limits = gs.limits_of(district)
-    year = gs.solve_island_year(nm, 0, s / nm.grid.base_mva, limits,
+    year = gs.solve_island_year(nm, 0, s.T / nm.grid.base_mva, limits,
                                 fallback=lambda hours: {})
     assert year.nonconverged.tolist() == [1]
     assert np.isnan(year.vm_max_t[1]) and np.isfinite(year.vm_max_t[[0, 2, 3]]).all()
@@ -194,11 +194,11 @@ def test_hosting_capacity_bisection_agrees_with_a_brute_force_scan(tmp_path):
     np.add.at(w, local[nm.building_ppc[rows]], room / room.sum())
     unit = model.hosting_unit.astype(float)
     sunny = np.flatnonzero(unit > 1e-6)
-    base = pf.solve_island(isl, s0[:, sunny])
+    base = pf.solve_island(isl, s0[sunny].T)
     _, bl, bt = gs._island_flows(nm, island, base.v_pq)
     first_broken = None
     for x in np.arange(0.0, 1500.0, 2.0):
-        s = s0[:, sunny] + x * w[:, None] / 1000.0 / nm.grid.base_mva * unit[sunny][None, :]
+        s = (s0[sunny] + x * unit[sunny][:, None] * w[None, :] / 1000.0 / nm.grid.base_mva).T
         sol = pf.solve_island(isl, s)
         _, line, trafo = gs._island_flows(nm, island, sol.v_pq)
         vm = np.abs(sol.v_pq)

@@ -14,8 +14,9 @@ is solved by the fixed-point (implicit Z-bus) iteration
 
 with ``Y_pp`` factorized once (sparse LU) and every hour of the year a column of one
 right-hand-side matrix, so an iteration costs one sparse triangular solve for all hours. Hours
-stop iterating as soon as their voltages move less than ``tol`` (1e-10 pu by default, far below
-the 1e-8 MVA mismatch at which ``runpp`` stops). For distribution grids the iteration
+stop iterating as soon as their voltages move less than ``tol`` (1e-9 pu by default; the
+iteration contracts, so the remaining error is smaller still, and ``runpp`` itself stops at a
+1e-8 MVA mismatch). For distribution grids the iteration
 contracts by roughly the relative voltage drop per step, so 5-15 iterations suffice; hours
 that do not converge are reported, never returned as results (the caller falls back to
 pandapower's Newton-Raphson for them).
@@ -234,25 +235,18 @@ def _solve_blocks(island: Island, s_all: np.ndarray, starts: list[int], block: i
             out[hours[:k]] = v[:k]
 
 
-def solve_island(island: Island, s_pq: np.ndarray, tol: float = 1e-10,
-                 max_iter: int = 60, workers: int | None = None) -> IslandSolution:
-    """Voltages of the island's PQ buses for injections ``s_pq`` (n_pq, T) [complex pu,
-    generation positive], all hours at once. Hours whose voltages stop moving (max |dV| <
-    ``tol``) drop out of the iteration; hours that diverge or still move after ``max_iter``
-    iterations are marked not converged.
-
-    Hours are independent, so they are iterated in blocks small enough for the CPU cache
-    (the step is memory-bound on the full year), the blocks shared among ``workers`` threads
-    (default: the CPU count; each runs single-threaded BLAS); within a block hours are rows,
-    and a converged hour leaves by compacting rows in place."""
-    n_pq, n_t = s_pq.shape
+def solve_island_rows(island: Island, s_rows: np.ndarray, tol: float = 1e-9,
+                      max_iter: int = 60, workers: int | None = None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`solve_island` with hours as rows: injections (T, n_pq) in, voltages (T, n_pq),
+    converged (T,) and iterations (T,) out (no transposes on the way)."""
+    n_t, n_pq = s_rows.shape
     converged = np.zeros(n_t, dtype=bool)
     iterations = np.zeros(n_t, dtype=np.int64)
-    if n_pq == 0:
-        return IslandSolution(np.zeros((0, n_t), complex), np.ones(n_t, dtype=bool),
-                              iterations)
     out = np.empty((n_t, n_pq), dtype=np.complex128)
-    s_all = np.ascontiguousarray(s_pq.T, dtype=np.complex128)      # (T, n)
+    if n_pq == 0:
+        return out, np.ones(n_t, dtype=bool), iterations
+    s_all = np.ascontiguousarray(s_rows, dtype=np.complex128)
     block = int(max(32, min(n_t, BLOCK_BYTES // (16 * n_pq))))
     starts = list(range(0, n_t, block))
     workers = min(workers or os.cpu_count() or 1, len(starts))
@@ -267,7 +261,22 @@ def solve_island(island: Island, s_pq: np.ndarray, tol: float = 1e-10,
                     for w in range(workers)]
             for job in jobs:
                 job.result()
-    return IslandSolution(np.ascontiguousarray(out.T), converged, iterations)
+    return out, converged, iterations
+
+
+def solve_island(island: Island, s_pq: np.ndarray, tol: float = 1e-9,
+                 max_iter: int = 60, workers: int | None = None) -> IslandSolution:
+    """Voltages of the island's PQ buses for injections ``s_pq`` (n_pq, T) [complex pu,
+    generation positive], all hours at once. Hours whose voltages stop moving (max |dV| <
+    ``tol``) drop out of the iteration; hours that diverge or still move after ``max_iter``
+    iterations are marked not converged.
+
+    Hours are independent, so they are iterated in blocks small enough for the CPU cache
+    (the step is memory-bound on the full year), the blocks shared among ``workers`` threads
+    (default: the CPU count; each runs single-threaded BLAS); within a block hours are rows,
+    and a converged hour leaves by compacting rows in place."""
+    v, converged, iterations = solve_island_rows(island, s_pq.T, tol, max_iter, workers)
+    return IslandSolution(np.ascontiguousarray(v.T), converged, iterations)
 
 
 @dataclass(frozen=True)
@@ -281,7 +290,7 @@ class Flows:
     iterations: np.ndarray        # (T,) most iterations of any island
 
 
-def solve(model: GridModel, s_bus: np.ndarray, tol: float = 1e-10,
+def solve(model: GridModel, s_bus: np.ndarray, tol: float = 1e-9,
           max_iter: int = 60) -> Flows:
     """Voltages and loadings for injections ``s_bus`` (n_bus, T) [complex MVA at ppc buses,
     generation positive, i.e. -(P_load + jQ_load)]."""
@@ -323,3 +332,134 @@ def branch_loading(model: GridModel, v: np.ndarray) -> tuple[np.ndarray, np.ndar
     else:
         trafo = np.zeros((0, v.shape[1]))
     return line, trafo
+
+
+# ---- branch loadings and statistics, one pass over the voltages ------------------------------
+@dataclass(frozen=True, eq=False)
+class BranchSet:
+    """Branches of an island as two-bus current equations: I_f = yff V_f + yft V_t,
+    I_t = ytf V_f + ytt V_t, with voltages indexed by island column (PQ buses, then slack).
+    Lines first (``n_lines``), then transformers."""
+
+    fcol: np.ndarray
+    tcol: np.ndarray
+    y: np.ndarray              # (n, 4) complex: yff, yft, ytf, ytt
+    scale_f: np.ndarray        # kA per pu current at each end
+    scale_t: np.ndarray
+    rating: np.ndarray         # lines: imax [kA]; transformers: sn [MVA]
+    vn_f: np.ndarray           # transformers: rated kV of each side (lines: unused)
+    vn_t: np.ndarray
+    n_lines: int
+
+
+def branch_set(yf: sp.csr_matrix, yt: sp.csr_matrix, fcol: np.ndarray, tcol: np.ndarray,
+               scale_f: np.ndarray, scale_t: np.ndarray, imax_ka: np.ndarray,
+               vn_kv: np.ndarray, sn_mva: np.ndarray) -> BranchSet:
+    """From island-restricted branch matrices (rows: lines then transformers)."""
+    yf, yt = yf.tocsr(), yt.tocsr()
+    n = yf.shape[0]
+    rows = np.arange(n)
+    y = np.zeros((n, 4), dtype=complex)
+    y[:, 0] = np.asarray(yf[rows, fcol]).ravel()
+    y[:, 1] = np.asarray(yf[rows, tcol]).ravel()
+    y[:, 2] = np.asarray(yt[rows, fcol]).ravel()
+    y[:, 3] = np.asarray(yt[rows, tcol]).ravel()
+    n_lines = len(imax_ka)
+    rating = np.concatenate([imax_ka, sn_mva]).astype(float)
+    vn_f = np.concatenate([np.zeros(n_lines), vn_kv[:, 0]]) if len(vn_kv) else np.zeros(n)
+    vn_t = np.concatenate([np.zeros(n_lines), vn_kv[:, 1]]) if len(vn_kv) else np.zeros(n)
+    return BranchSet(fcol.astype(np.int64), tcol.astype(np.int64), y, scale_f.astype(float),
+                     scale_t.astype(float), rating, vn_f, vn_t, n_lines)
+
+
+@njit(cache=True, nogil=True)
+def _fill_loading(v, v_slack, fcol, tcol, y, scale_f, scale_t, rating, vn_f, vn_t, n_lines,
+                  t, buf):
+    """buf[r] = loading [%] of branch r in hour-row t (voltages: PQ columns of ``v``, then
+    ``v_slack``). Squared magnitudes and one square root (complex abs is a slow hypot)."""
+    n_pq = v.shape[1]
+    for r in range(fcol.shape[0]):
+        cf = fcol[r]
+        ct = tcol[r]
+        vf = v[t, cf] if cf < n_pq else v_slack[cf - n_pq]
+        vt = v[t, ct] if ct < n_pq else v_slack[ct - n_pq]
+        ifr = y[r, 0].real * vf.real - y[r, 0].imag * vf.imag \
+            + y[r, 1].real * vt.real - y[r, 1].imag * vt.imag
+        ifi = y[r, 0].real * vf.imag + y[r, 0].imag * vf.real \
+            + y[r, 1].real * vt.imag + y[r, 1].imag * vt.real
+        itr = y[r, 2].real * vf.real - y[r, 2].imag * vf.imag \
+            + y[r, 3].real * vt.real - y[r, 3].imag * vt.imag
+        iti = y[r, 2].real * vf.imag + y[r, 2].imag * vf.real \
+            + y[r, 3].real * vt.imag + y[r, 3].imag * vt.real
+        kf2 = (ifr * ifr + ifi * ifi) * scale_f[r] * scale_f[r]
+        kt2 = (itr * itr + iti * iti) * scale_t[r] * scale_t[r]
+        if r < n_lines:
+            m2 = kf2 if kf2 > kt2 else kt2
+            buf[r] = np.sqrt(m2) / rating[r] * 100.0
+        else:
+            a2 = kf2 * vn_f[r] * vn_f[r]
+            b2 = kt2 * vn_t[r] * vn_t[r]
+            m2 = a2 if a2 > b2 else b2
+            buf[r] = np.sqrt(m2) * 1.7320508075688772 / rating[r] * 100.0
+
+
+@njit(cache=True, nogil=True)
+def loading_matrix(v, v_slack, fcol, tcol, y, scale_f, scale_t, rating, vn_f, vn_t, n_lines):
+    """Loading [%] of every branch (rows) in every hour (columns) of the hour-row voltages
+    ``v`` (T, n_pq) and slack voltages ``v_slack``."""
+    n, m = fcol.shape[0], v.shape[0]
+    out = np.empty((m, n))
+    for t in range(m):
+        _fill_loading(v, v_slack, fcol, tcol, y, scale_f, scale_t, rating, vn_f, vn_t,
+                      n_lines, t, out[t])
+    return out.T.copy()
+
+
+@njit(cache=True, nogil=True)
+def loading_stats(v, v_slack, fcol, tcol, y, scale_f, scale_t, rating, vn_f, vn_t, n_lines,
+                  limit, b_max, b_over, t_max):
+    """Per branch: the largest loading (into ``b_max``) and the hours above ``limit`` (added
+    to ``b_over``); per hour: the largest loading of any branch (``t_max``)."""
+    n, m = fcol.shape[0], v.shape[0]
+    buf = np.empty(n)
+    for t in range(m):
+        _fill_loading(v, v_slack, fcol, tcol, y, scale_f, scale_t, rating, vn_f, vn_t,
+                      n_lines, t, buf)
+        worst = 0.0
+        for r in range(n):
+            x = buf[r]
+            if x > b_max[r]:
+                b_max[r] = x
+            if x > limit:
+                b_over[r] += 1
+            if x > worst:
+                worst = x
+        t_max[t] = worst
+
+
+@njit(cache=True, nogil=True)
+def voltage_stats(v, v_slack, vmax, vmin, b_max, b_min, b_over, b_under, t_max, t_min):
+    """Per bus (PQ columns of ``v``, then the slack buses): highest and lowest |V| and hours
+    above ``vmax`` / below ``vmin``; per hour (rows): the highest and lowest |V| of any bus."""
+    m, n_pq = v.shape
+    n_s = v_slack.shape[0]
+    for t in range(m):
+        hi = -1.0
+        lo = 1e9
+        for c in range(n_pq + n_s):
+            x = v[t, c] if c < n_pq else v_slack[c - n_pq]
+            a = np.sqrt(x.real * x.real + x.imag * x.imag)
+            if a > b_max[c]:
+                b_max[c] = a
+            if a < b_min[c]:
+                b_min[c] = a
+            if a > vmax:
+                b_over[c] += 1
+            if a < vmin:
+                b_under[c] += 1
+            if a > hi:
+                hi = a
+            if a < lo:
+                lo = a
+        t_max[t] = hi
+        t_min[t] = lo

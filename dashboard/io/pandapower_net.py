@@ -485,3 +485,29 @@ def grid_model(net: Any) -> Any:
         trafo_rows=(int(trafos[0]), int(trafos[1])), trafo_index=trafo.index.to_numpy(),
         trafo_vn_kv=trafo[["vn_hv_kv", "vn_lv_kv"]].to_numpy(float),
         trafo_sn_mva=(trafo["sn_mva"] * trafo["parallel"] * trafo["df"]).to_numpy(float))
+
+
+def scenario_network(district: Any, scenario: Any) -> str:
+    """The district's grid with the scenario as pandapower JSON (``pandapower.to_json``):
+    one load per building (named by building id, ``p_mw`` 0: set the hour you study), one
+    static generator per rooftop PV (``sn_mva`` and ``p_mw`` at its nameplate kWp), one
+    storage per battery and community battery (``max_e_mwh``, ``p_mw`` 0). Bus geodata and
+    the line and transformer parameters are those the full-year power flow uses."""
+    import pandapower as pp
+
+    dnet = to_pandapower(district)
+    net = dnet.net
+    row = {bid: i for i, bid in enumerate(district.buildings["building_id"].astype(str))}
+    for p in scenario.pv:
+        pp.create_sgen(net, int(dnet.building_bus[row[p.building_id]]), p_mw=p.kwp / 1000.0,
+                       sn_mva=p.kwp / 1000.0, name=p.building_id, type="PV")
+    for b in scenario.batteries:
+        pp.create_storage(net, int(dnet.building_bus[row[b.building_id]]), p_mw=0.0,
+                          max_e_mwh=b.capacity_kwh / 1000.0, sn_mva=b.power_kw / 1000.0,
+                          name=b.building_id)
+    tpos = {t: k for k, t in enumerate(district.transformers["transformer_id"].astype(str))}
+    for c in scenario.community_batteries:
+        pp.create_storage(net, int(dnet.transformer_bus[tpos[c.transformer_id]]), p_mw=0.0,
+                          max_e_mwh=c.capacity_kwh / 1000.0, sn_mva=c.power_kw / 1000.0,
+                          name=f"community {c.transformer_id}")
+    return str(pp.to_json(net))

@@ -212,7 +212,8 @@ def details_tab() -> html.Div:
 EXPORTS = [("png", "Map · PNG"), ("svg", "Map · SVG"), ("pdf", "Map · PDF"),
            ("html", "Interactive map · HTML"), ("geojson", "Placements · GeoJSON"),
            ("gpkg", "Placements · GeoPackage"), ("csv", "Buildings · CSV"),
-           ("summary-csv", "Indicators · CSV"), ("hourly-csv", "Hourly transformers · CSV")]
+           ("summary-csv", "Indicators · CSV"), ("hourly-csv", "Hourly transformers · CSV"),
+           ("pandapower", "Grid · pandapower JSON")]
 
 
 def saved_tab() -> html.Div:

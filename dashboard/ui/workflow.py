@@ -41,7 +41,8 @@ EXTENSIONS = {"png": ("png", "image/png"), "svg": ("svg", "image/svg+xml"),
               "gpkg": ("gpkg", "application/geopackage+sqlite3"), "csv": ("csv", "text/csv"),
               "summary-csv": ("indicators.csv", "text/csv"),
               "hourly-csv": ("hourly-transformers.csv", "text/csv"),
-              "report": ("report.pdf", "application/pdf")}
+              "report": ("report.pdf", "application/pdf"),
+              "pandapower": ("pandapower.json", "application/json")}
 
 
 def share_url(saved_id: str) -> str:
