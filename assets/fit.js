@@ -23,10 +23,18 @@
     };
   }
 
+  var measured = false;
   window.decentraMeasureMap = function () {
-    // after the browser has laid out the view just switched to
+    // after the browser has laid out the view just switched to; the first measurement is
+    // the page load (the server leaves a view the user already moved alone)
+    var reason = measured ? "view" : "load";
+    measured = true;
     return new Promise(function (resolve) {
-      setTimeout(function () { resolve(measure() || window.dash_clientside.no_update); }, 80);
+      setTimeout(function () {
+        var m = measure();
+        if (m) { m.reason = reason; }
+        resolve(m || window.dash_clientside.no_update);
+      }, 80);
     });
   };
 
@@ -35,6 +43,7 @@
     clearTimeout(timer);
     timer = setTimeout(function () {
       var m = measure();
+      if (m) { m.reason = "resize"; }
       if (m && window.dash_clientside && window.dash_clientside.set_props) {
         window.dash_clientside.set_props("map-size", {data: m});
       }

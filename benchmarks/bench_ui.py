@@ -34,6 +34,7 @@ from tests.e2e.conftest import (  # noqa: E402
     RENDERED_JS,
     click_map,
     start_app,
+    wait_framed,
     zoom_to,
 )
 
@@ -100,6 +101,7 @@ def measure(size: int, repeat: int) -> dict[str, float | int | str]:
                 page.wait_for_function("() => window.__drawn !== undefined", timeout=180_000)
                 t_map = page.evaluate("window.__drawn") / 1000.0
                 page.wait_for_function(f"() => ({RENDERED_JS})() > 0", timeout=60_000)
+                wait_framed(page)      # the view is framed for the window before clicking
                 # At city scale the smallest footprints (sheds, garages) are below a pixel and
                 # MapLibre's tiler drops them; report how many are on screen.
                 drawn = page.evaluate(RENDERED_JS)

@@ -185,6 +185,7 @@ def _compact(keep: np.ndarray, arrays: tuple) -> None:
 
 
 BLOCK_BYTES = 1 << 20       # hours are iterated in blocks of about this many bytes per array
+DEFAULT_WORKERS: int | None = None   # threads per solve (None: the CPU count)
 
 
 def _solve_blocks(island: Island, s_all: np.ndarray, starts: list[int], block: int,
@@ -249,7 +250,7 @@ def solve_island_rows(island: Island, s_rows: np.ndarray, tol: float = 1e-9,
     s_all = np.ascontiguousarray(s_rows, dtype=np.complex128)
     block = int(max(32, min(n_t, BLOCK_BYTES // (16 * n_pq))))
     starts = list(range(0, n_t, block))
-    workers = min(workers or os.cpu_count() or 1, len(starts))
+    workers = min(workers or DEFAULT_WORKERS or os.cpu_count() or 1, len(starts))
     if workers <= 1:
         _solve_blocks(island, s_all, starts, block, tol, max_iter, out, converged, iterations)
     else:

@@ -213,21 +213,26 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
                             Output(ids.MAP_SIZE, "data"), Input(ids.VIEW, "data"))
 
     @app.callback(
-        Output(ids.MAP, "figure", allow_duplicate=True),
+        Output(ids.MAP, "figure", allow_duplicate=True), Output(ids.MAP_FITTED, "children"),
         Input(ids.MAP_SIZE, "data"), State(ids.SESSION, "data"),
+        State(ids.MAP, "relayoutData"),
         prevent_initial_call=True,
     )
-    def fit(size: dict | None, session_data: Any) -> Any:
+    def fit(size: dict | None, session_data: Any, moved: dict | None) -> tuple:
+        """Frame the district; ``map-fitted`` says it is done (scripts wait for it)."""
+        if isinstance(size, dict) and size.get("reason") == "load" and isinstance(moved, dict) \
+                and any(k.startswith("map.") for k in moved):
+            return no_update, "kept"   # the user already moved the map: leave their view
         try:
             view = parse_map_size(size)
             district = context.district(state.parse_session(session_data)["district"])
         except DecentraError:
-            return no_update
+            return no_update, "kept"
         centre, zoom = framed_view(district.buildings.total_bounds, **view)
         patch = Patch()
         patch["layout"]["map"]["center"] = centre
         patch["layout"]["map"]["zoom"] = zoom
-        return patch
+        return patch, "fitted"
 
     # ---- selection ----------------------------------------------------------------------
     @app.callback(

@@ -4,6 +4,8 @@ verified transformer table and the violation list that zooms the map to each pla
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +13,7 @@ from dash import ALL, Dash, Input, Output, Patch, State, ctx, no_update
 
 import dashboard as dc
 from dashboard.domain.errors import DecentraError
+from dashboard.energy import powerflow as pf
 from dashboard.figures.maps import EMPTY_GEOJSON, LAYER
 from dashboard.ui import ids, state
 from dashboard.ui.callbacks import AppContext, message
@@ -25,19 +28,43 @@ from dashboard.ui.gridview import (
 )
 from dashboard.ui.layout import feeder_legend
 
+SERVER_PID = os.getpid()      # background jobs run in processes forked from the server
+EDIT_PAUSE_S = 1.5            # the power flow starts once edits pause this long
+
 
 def register_grid(app: Dash, context: AppContext) -> None:
 
+    # the power flow starts once the editing pauses: a burst of edits makes one job, not one
+    # per edit competing with the next edits for the CPU
+    app.clientside_callback(
+        f"""function(session) {{
+            window.__decentraGridSeq = (window.__decentraGridSeq || 0) + 1;
+            const mine = window.__decentraGridSeq;
+            const wait = mine === 1 ? 50 : {int(EDIT_PAUSE_S * 1000)};
+            return new Promise(resolve => setTimeout(() => resolve(
+                mine === window.__decentraGridSeq ? session : window.dash_clientside.no_update
+            ), wait));
+        }}""",
+        Output(ids.GRID_TRIGGER, "data"), Input(ids.SESSION, "data"))
+
     @app.callback(
         Output(ids.GRID_STORE, "data"),
-        Input(ids.SESSION, "data"), Input(ids.GRID_RUN, "n_clicks"),
+        Input(ids.GRID_TRIGGER, "data"), Input(ids.GRID_RUN, "n_clicks"),
+        State(ids.SESSION, "data"),
         background=True,
         running=[(Output(ids.GRID_RUN, "disabled"), True, False),
                  (Output(ids.GRID_PROGRESS, "style"), {"visibility": "visible"},
                   {"visibility": "hidden"})],
         progress=[Output(ids.GRID_PROGRESS, "value"), Output(ids.GRID_STATUS, "children")],
+        prevent_initial_call=True,
     )
-    def run_grid(set_progress: Callable, session_data: Any, _n: int) -> Any:
+    def run_grid(set_progress: Callable, settled: Any, _n: int, session_data: Any) -> Any:
+        if os.getpid() != SERVER_PID:
+            # a job process of its own: leave a core and the priority to the server's edits
+            # and page loads (the planner keeps clicking while the power flow runs)
+            with contextlib.suppress(OSError):
+                os.nice(10)
+            pf.DEFAULT_WORKERS = 1
         try:
             session = state.parse_session(session_data)
             district = context.district(session["district"])

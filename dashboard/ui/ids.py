@@ -10,6 +10,7 @@ BUSY = "busy"
 MAP = "map"
 MAP_CLICK = "map-click"       # dcc.Store written by assets/map.js on building clicks
 MAP_LEGEND = "map-legend"
+MAP_FITTED = "map-fitted"    # text set once the view is framed (for scripts and tests)
 MAP_SIZE = "map-size"        # dcc.Store written by assets/fit.js: map and covered edges [px]
 MAP_REGION = "map-region"     # dcc.Store written by assets/map.js after a box / lasso
 COLOR_BY = "color-by"
@@ -118,6 +119,7 @@ IMPORT_FILES = "import-files"
 
 # grid physics
 GRID_STORE = "grid-store"          # dcc.Store: {"key", "scenario", "district"} of a study
+GRID_TRIGGER = "grid-trigger"      # dcc.Store: the session once edits have paused
 GRID_RUN = "grid-run"
 GRID_PROGRESS = "grid-progress"
 GRID_STATUS = "grid-status"

@@ -94,6 +94,17 @@ def open_app(page: Page, url: str) -> None:
     page.wait_for_selector("#kpi-self_sufficiency", timeout=60_000)
     page.wait_for_function(f"() => {MAP_JS} && {MAP_JS}._fullLayout.map && "
                            f"{MAP_JS}._fullLayout.map._subplot.map.loaded()", timeout=60_000)
+    wait_framed(page)
+
+
+def wait_framed(page: Page) -> None:
+    """Until the server has framed the district for this window (it patches the view once,
+    after the browser reported the map's size): clicks before that can land elsewhere."""
+    page.wait_for_function("() => document.querySelector('#map-fitted') && "
+                           "document.querySelector('#map-fitted').innerText !== ''",
+                           timeout=60_000)
+    page.wait_for_function(f"() => {MAP_JS}._fullLayout.map._subplot.map.loaded()",
+                           timeout=60_000)
 
 
 RENDERED_JS = f"""() => {{
