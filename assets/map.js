@@ -36,6 +36,12 @@
     return n.toLocaleString("en-GB", {maximumFractionDigits: digits, minimumFractionDigits: digits});
   }
 
+  function esc(x) {       // ids come from uploaded files: never markup
+    return String(x).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+
   function tipHtml(p) {
     var head = document.getElementById("legend-head");
     var label = head ? head.getAttribute("data-label") : "Value";
@@ -45,7 +51,8 @@
                 ["PV", fmt(p.p, 1) + " kWp · battery " + fmt(p.s, 1) + " kWh"],
                 ["Self-sufficiency", fmt(p.ss, 1) + " %"],
                 ["Outage survival", fmt(p.h, 1) + " h (mean)"]];
-    var html = "<b>" + p.b + "</b><br>" + label + ": " + fmt(p.v, 1) + " " + unit;
+    var html = "<b>" + esc(p.b) + "</b><br>" + esc(label) + ": " + fmt(p.v, 1) + " " +
+      esc(unit);
     for (var i = 0; i < rows.length; i++) {
       if (label.indexOf(rows[i][0]) !== 0) { html += "<br>" + rows[i][0] + " " + rows[i][1]; }
     }
