@@ -50,6 +50,8 @@ from dashboard.engine import DistrictModel, Placements, build_placements, distri
 
 Progress = Callable[[float, str], None]
 EPS_PCT = 1e-6          # loading increases smaller than this are rounding, not the added PV
+MAX_FALLBACK_HOURS = 300   # hours per island handed to pandapower runpp at most
+GRID_FORMAT = 2         # bump when IslandYear / GridStudy change: shared entries are ignored
 
 
 # ---- the district's network, once per district -----------------------------------------------
@@ -218,7 +220,8 @@ class IslandYear:
     vm_min_bus: np.ndarray
     over_hours_bus: np.ndarray       # hours above the voltage limit, per bus
     under_hours_bus: np.ndarray
-    vm_max_t: np.ndarray             # (T,) float32 highest voltage of the island per hour
+    groups: np.ndarray               # (G,) district transformer row of each group (-1: none)
+    vm_max_t: np.ndarray             # (G, T) float32 highest voltage of each group per hour
     vm_min_t: np.ndarray
     line_rows: np.ndarray            # rows of net.line in this island
     line_max: np.ndarray             # (n_line_isl,) max loading [%]
@@ -226,7 +229,7 @@ class IslandYear:
     trafo_rows: np.ndarray           # rows of net.trafo in this island
     trafo_max: np.ndarray
     trafo_over_hours: np.ndarray
-    loading_max_t: np.ndarray        # (T,) float32 highest branch loading of the island
+    loading_max_t: np.ndarray        # (G, T) float32 highest branch loading of each group
     nonconverged: np.ndarray         # hours neither solver solved
     fallback: np.ndarray             # hours solved by pandapower runpp
     iterations_mean: float
@@ -246,6 +249,9 @@ class IslandBranches:
     vn_kv: np.ndarray            # (n_trafo, 2)
     sn_mva: np.ndarray
     kernel: pf.BranchSet         # the same as two-bus equations, for the numba kernels
+    groups: np.ndarray           # (G,) transformer row of each group of the island (-1: none)
+    bus_group: np.ndarray        # (n_isl_bus,) group of each island column (PQ, then slack)
+    branch_group: np.ndarray     # (n_br,) group of each branch (lines, then transformers)
 
     def args(self) -> tuple:
         k = self.kernel
@@ -283,8 +289,17 @@ def island_branches(nm: NetModel, island: int) -> IslandBranches:
                     g.trafo_sn_mva[trafo_rows])
     kernel = pf.branch_set(yf, yt, col_of[g.f_bus[rows]], col_of[g.t_bus[rows]], scale_f,
                            scale_t, imax, vn.reshape(-1, 2), sn)
+    # groups: the transformer feeding each bus (a branch: that of its ends, the LV end for a
+    # transformer), so hours outside limits are counted per transformer, not per island
+    owner = nm.owner_of_ppc
+    col_owner = owner[cols]
+    br_owner = np.maximum(owner[g.f_bus[rows]], owner[g.t_bus[rows]])
+    groups = np.unique(np.concatenate([col_owner, br_owner, [-1]]))
+    group_of = {int(o): i for i, o in enumerate(groups)}
     out = IslandBranches(line_rows, trafo_rows, yf, yt, scale_f, scale_t, imax, vn, sn,
-                         kernel)
+                         kernel, groups.astype(np.int64),
+                         np.array([group_of[int(o)] for o in col_owner], dtype=np.int64),
+                         np.array([group_of[int(o)] for o in br_owner], dtype=np.int64))
     nm.branches[island] = out
     return out
 
@@ -337,24 +352,27 @@ def solve_island_year(nm: NetModel, island: int, s_pu: np.ndarray, limits: dict[
     under = np.zeros(len(buses), np.int64)
     b_max = np.zeros(n_br)
     b_over = np.zeros(n_br, np.int64)
-    vm_max_t = np.full(n_t, np.nan)
-    vm_min_t = np.full(n_t, np.nan)
-    load_t = np.full(n_t, np.nan)
+    n_g = len(br.groups)
+    vm_max_t = np.full((n_g, n_t), -np.inf)
+    vm_min_t = np.full((n_g, n_t), np.inf)
+    load_t = np.zeros((n_g, n_t))
+    solved = np.zeros(n_t, dtype=bool)
     bad_all: list[np.ndarray] = []
     fb_all: list[int] = []
     iters = []
     step = max(64, int(chunk_cells // max(len(isl.pq), 1)))
 
     def reduce(hours: np.ndarray, v_rows: np.ndarray) -> None:
-        t_max = np.empty(len(hours))
-        t_min = np.empty(len(hours))
-        pf.voltage_stats(v_rows, isl.v_slack, vmax, vmin, vm_max, vm_min, over, under,
-                         t_max, t_min)
-        vm_max_t[hours], vm_min_t[hours] = t_max, t_min
-        l_max = np.zeros(len(hours))
+        g_max = np.full((n_g, len(hours)), -np.inf)
+        g_min = np.full((n_g, len(hours)), np.inf)
+        pf.voltage_stats(v_rows, isl.v_slack, vmax, vmin, br.bus_group, vm_max, vm_min, over,
+                         under, g_max, g_min)
+        vm_max_t[:, hours], vm_min_t[:, hours] = g_max, g_min
+        l_max = np.zeros((n_g, len(hours)))
         pf.loading_stats(v_rows, isl.v_slack, *br.args(), lmax,  # type: ignore[call-arg]
-                         b_max, b_over, l_max)
-        load_t[hours] = l_max
+                         br.branch_group, b_max, b_over, l_max)
+        load_t[:, hours] = l_max
+        solved[hours] = True
 
     for lo in range(0, n_t, step):
         hours = np.arange(lo, min(n_t, lo + step))
@@ -366,26 +384,41 @@ def solve_island_year(nm: NetModel, island: int, s_pu: np.ndarray, limits: dict[
             reduce(hours[ok], np.ascontiguousarray(v_rows[ok]))
         if (~ok).any():
             bad = hours[~ok]
-            rescued = fallback(bad) if fallback is not None else {}
+            # the fallback is one Newton-Raphson per hour: beyond a few hundred hours the
+            # network itself is the problem (reported as not converged, not waited for)
+            tried = bad[:MAX_FALLBACK_HOURS]
+            rescued = fallback(tried) if fallback is not None and len(tried) else {}
             for h, (vm_b, line_b, trafo_b) in rescued.items():
                 vm_h = vm_b[buses]
                 np.maximum(vm_max, vm_h, out=vm_max)
                 np.minimum(vm_min, vm_h, out=vm_min)
                 over[:] += vm_h > vmax
                 under[:] += vm_h < vmin
-                vm_max_t[h], vm_min_t[h] = np.nanmax(vm_h), np.nanmin(vm_h)
                 ld = np.concatenate([line_b[line_rows], trafo_b[trafo_rows]])
                 np.maximum(b_max, np.nan_to_num(ld), out=b_max)
                 b_over[:] += ld > lmax
-                load_t[h] = np.nanmax(ld) if len(ld) else 0.0
+                for gi in range(n_g):
+                    in_g = br.bus_group == gi
+                    if in_g.any():
+                        vm_max_t[gi, h] = np.nanmax(vm_h[in_g])
+                        vm_min_t[gi, h] = np.nanmin(vm_h[in_g])
+                    lg = ld[br.branch_group == gi]
+                    load_t[gi, h] = np.nanmax(lg) if len(lg) else 0.0
+                solved[h] = True
                 fb_all.append(h)
             bad_all.append(np.array([h for h in bad if h not in rescued], dtype=np.int64))
     nonconv = np.concatenate(bad_all) if bad_all else np.zeros(0, np.int64)
     n_l = len(line_rows)
-    return IslandYear(island, vm_max, vm_min, over, under, vm_max_t.astype(np.float32),
-                      vm_min_t.astype(np.float32), line_rows, b_max[:n_l], b_over[:n_l],
-                      trafo_rows, b_max[n_l:], b_over[n_l:], load_t.astype(np.float32),
-                      nonconv, np.array(sorted(fb_all), dtype=np.int64),
+    # hours nobody solved, and groups without buses or branches, are NaN (not 0 / inf)
+    for arr in (vm_max_t, vm_min_t, load_t):
+        arr[:, ~solved] = np.nan
+    vm_max_t[~np.isfinite(vm_max_t)] = np.nan
+    vm_min_t[~np.isfinite(vm_min_t)] = np.nan
+    return IslandYear(island, vm_max, vm_min, over, under, br.groups,
+                      vm_max_t.astype(np.float32), vm_min_t.astype(np.float32), line_rows,
+                      b_max[:n_l], b_over[:n_l], trafo_rows, b_max[n_l:], b_over[n_l:],
+                      load_t.astype(np.float32), nonconv,
+                      np.array(sorted(fb_all), dtype=np.int64),
                       float(np.mean(iters)) if iters else 0.0)
 
 
@@ -644,12 +677,25 @@ def grid_study(district: District, scenario: Scenario | None = None, *, hosting:
     hostings: dict[int, list[Hosting]] = {}
     solve_ms = hosting_ms = 0.0
     n_isl = nm.n_islands
+    from dashboard.cache import shared
+
+    store = shared()
     for i in range(n_isl):
-        key = _island_key(district, nm, pl, i, community, hosting)
+        key = f"island{GRID_FORMAT}:{_island_key(district, nm, pl, i, community, hosting)}"
         with _islands_lock:
             hit = _islands.get(key)
+        if hit is None and store is not None:     # computed by another process (a job)
+            try:
+                found = store.get(key)
+            except Exception:  # a damaged or foreign entry is a miss
+                found = None
+            if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0],
+                                                                           IslandYear):
+                hit = found
         if hit is not None:
             years[i], hostings[i] = hit
+            with _islands_lock:
+                _islands[key] = hit
             continue
         step(0.05 + 0.9 * i / max(n_isl, 1), f"Power flow, island {i + 1} of {n_isl}")
         ts = time.perf_counter()
@@ -663,13 +709,23 @@ def grid_study(district: District, scenario: Scenario | None = None, *, hosting:
         hs = []
         if hosting:
             for tr in np.flatnonzero(nm.transformer_island == i):
-                hs.append(hosting_capacity(nm, model, pl, int(tr), s, limits))
+                try:
+                    hs.append(hosting_capacity(nm, model, pl, int(tr), s, limits))
+                except DecentraError as err:   # one transformer's search, not the study
+                    hs.append(Hosting(str(model.transformer_ids[tr]), float("nan"),
+                                      f"not computed: {err.message}", -1, "", False, 0))
         hosting_ms += 1e3 * (time.perf_counter() - th)
         hostings[i] = hs
         with _islands_lock:
             _islands[key] = (years[i], hs)
             while len(_islands) > 256:
                 _islands.popitem(last=False)
+        if store is not None:
+            try:
+                store.set(key, (years[i], hs))
+            except Exception as err:  # the shared memo is an optimisation only
+                import logging
+                logging.getLogger(__name__).warning("island result not shared: %s", err)
     step(0.97, "Collecting results")
     study = _assemble(district, scenario, nm, model, years, hostings, limits, hosting)
     study.timings_ms.update({"model_ms": 1e3 * (t1 - t0), "power_flow_ms": solve_ms,
@@ -721,20 +777,32 @@ def _assemble(district: District, scenario: Scenario, nm: NetModel, model: Distr
         my_lines = lines[lines["transformer_id"] == tid]
         r = int(nm.dnet.transformer_trafo[k])
         tpos = int(np.flatnonzero(net.trafo.index == r)[0]) if r in net.trafo.index else -1
-        tmax, tover = trafo_stats.get(tpos, (np.nan, 0))
+        tmax, _ = trafo_stats.get(tpos, (np.nan, 0))
         hs = next((h for h in hostings.get(i, []) if h.transformer_id == tid), None)
         yi = years.get(i)
+        # hours (not element-hours): any bus behind the transformer above / below the limit,
+        # any of its lines or the transformer itself above its rating
+        gi = int(np.flatnonzero(yi.groups == k)[0]) if yi is not None and (
+            yi.groups == k).any() else -1
+        if gi >= 0 and yi is not None:
+            vmx, vmn, ldx = yi.vm_max_t[gi], yi.vm_min_t[gi], yi.loading_max_t[gi]
+            with np.errstate(invalid="ignore"):
+                hours_over = int((vmx > limits["voltage_max_pu"]).sum())
+                hours_under = int((vmn < limits["voltage_min_pu"]).sum())
+                hours_load = int((ldx > limits["loading_max_pct"]).sum())
+        else:
+            vmx = vmn = ldx = np.full(len(model.hourly_index), np.nan, np.float32)
+            hours_over = hours_under = hours_load = 0
         rows.append({
             "transformer_id": tid,
             "vm_max_pu": float(mine["vm_max_pu"].max()) if len(mine) else np.nan,
             "vm_min_pu": float(mine["vm_min_pu"].min()) if len(mine) else np.nan,
-            "overvoltage_hours": int(mine["overvoltage_hours"].max()) if len(mine) else 0,
-            "undervoltage_hours": int(mine["undervoltage_hours"].max()) if len(mine) else 0,
+            "overvoltage_hours": hours_over,
+            "undervoltage_hours": hours_under,
             "line_loading_max_pct": float(my_lines["loading_max_pct"].max())
             if len(my_lines) else np.nan,
             "trafo_loading_max_pct": tmax,
-            "overload_hours": int(max(my_lines["overload_hours"].max() if len(my_lines) else 0,
-                                      tover)),
+            "overload_hours": hours_load,
             "hosting_capacity_kwp": hs.kwp if hs else np.nan,
             "hosting_at_cap": bool(hs.at_cap) if hs else False,
             "hosting_limit": hs.limit if hs else ("not computed" if not hosting else ""),
@@ -743,9 +811,8 @@ def _assemble(district: District, scenario: Scenario, nm: NetModel, model: Distr
             "nonconverged_hours": len(yi.nonconverged) if yi else 0,
         })
         if yi is not None:
-            hourly[tid] = pd.DataFrame({"vm_max_pu": yi.vm_max_t, "vm_min_pu": yi.vm_min_t,
-                                        "loading_max_pct": yi.loading_max_t},
-                                       index=model.hourly_index)
+            hourly[tid] = pd.DataFrame({"vm_max_pu": vmx, "vm_min_pu": vmn,
+                                        "loading_max_pct": ldx}, index=model.hourly_index)
     transformers = pd.DataFrame(rows).set_index("transformer_id")
     violations = _violation_table(buses, lines, transformers, net, nm, limits)
     notes = list(nm.notes)

@@ -137,7 +137,24 @@ def test_non_convergence_is_reported_not_returned(district):
     year = gs.solve_island_year(nm, 0, s.T / nm.grid.base_mva, limits,
                                 fallback=lambda hours: {})
     assert year.nonconverged.tolist() == [1]
-    assert np.isnan(year.vm_max_t[1]) and np.isfinite(year.vm_max_t[[0, 2, 3]]).all()
+    g = int(np.flatnonzero(year.groups == 0)[0])      # the buses behind transformer row 0
+    assert np.isnan(year.vm_max_t[:, 1]).all() and np.isfinite(year.vm_max_t[g, [0, 2, 3]]).all()
+
+
+def test_hours_outside_limits_count_hours_not_the_worst_element(district, pv_scenario):
+    """Two buses above the limit in different hours are two hours for their transformer."""
+    study = dc.grid_study(district, pv_scenario, hosting=False)
+    for tid, row in study.transformers.iterrows():
+        hourly = study.hourly[tid]
+        assert row["overvoltage_hours"] == int((hourly["vm_max_pu"] > 1.05).sum())
+        assert row["overload_hours"] == int((hourly["loading_max_pct"] > 100).sum())
+        mine = study.buses[study.buses["transformer_id"] == tid]
+        # at least as many as the worst single bus, at most the sum over buses
+        assert mine["overvoltage_hours"].max() <= row["overvoltage_hours"] \
+            <= mine["overvoltage_hours"].sum()
+    # every transformer has its own hourly curve
+    curves = [study.hourly[t]["vm_max_pu"].to_numpy() for t in study.transformers.index]
+    assert not np.allclose(curves[0], curves[1])
 
 
 def test_the_default_district_is_within_limits_without_der(district):
@@ -255,6 +272,14 @@ def test_district_to_pandapower_and_back(tmp_path, district):
     a = dc.grid_study(district, hosting=False).transformers
     c = dc.grid_study(imported, hosting=False).transformers
     assert np.allclose(np.sort(a["vm_min_pu"]), np.sort(c["vm_min_pu"]), atol=1e-9)
+    # the network's own parameters are part of the district's identity: a stiffer source
+    # is another district, with its own (cached) results
+    net.ext_grid["vm_pu"] = 1.02
+    pp.to_json(net, str(path))
+    stiffer = dc.import_district(footprints, network=path).district
+    assert stiffer.content_hash != imported.content_hash
+    e = dc.grid_study(stiffer, hosting=False).transformers
+    assert (e["vm_max_pu"] > c["vm_max_pu"] + 0.015).all()
 
 
 def test_lines_given_without_topology_are_joined_where_they_meet(tmp_path, district):

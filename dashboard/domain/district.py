@@ -179,6 +179,11 @@ class District:
         h.update(repr(self.assumptions.records()).encode())
         h.update(repr((self.site.latitude_deg, self.site.longitude_deg, self.site.altitude_m,
                        self.site.timezone)).encode())
+        # what the tables do not show but results depend on: an imported pandapower
+        # network's own parameters (taps, ratings, source voltage), the sources
+        for key in sorted(self.meta):
+            h.update(f"|{key}=".encode())
+            h.update(str(self.meta[key]).encode())
         return h.hexdigest()[:32]
 
     # ---- convenience ---------------------------------------------------------------------

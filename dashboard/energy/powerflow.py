@@ -57,6 +57,7 @@ class Island:
     v_slack: np.ndarray        # (n_slack,) complex slack voltages [pu]
     lu: object                 # scipy SuperLU of Y_pp
     z: np.ndarray | None       # dense Y_pp^-1 for small islands (a matrix product per step)
+    zt: np.ndarray | None      # its transpose, contiguous (hour rows times zt)
     y_ps: sp.csr_matrix        # (n_pq, n_slack)
     v_noload: np.ndarray       # (n_pq,) voltages with no injections [pu]
 
@@ -126,7 +127,8 @@ def make_islands(ybus: sp.csr_matrix, slack: np.ndarray, v_slack: np.ndarray,
              if lu is not None and len(pq) <= DENSE_MAX_BUSES else None)
         v0 = lu.solve(-(y_ps @ vs)) if lu is not None else np.zeros(0, complex)
         island_of[buses] = len(islands)
-        islands.append(Island(buses, pq, s_buses, vs, lu, z, y_ps, v0))
+        zt = np.ascontiguousarray(z.T) if z is not None else None
+        islands.append(Island(buses, pq, s_buses, vs, lu, z, zt, y_ps, v0))
     return tuple(islands), island_of
 
 
@@ -194,7 +196,7 @@ def _solve_blocks(island: Island, s_all: np.ndarray, starts: list[int], block: i
     """Iterate the blocks of hours beginning at ``starts`` (one worker's share)."""
     n_t, n_pq = s_all.shape
     base = np.ascontiguousarray(-(island.y_ps @ island.v_slack))
-    zt = np.ascontiguousarray(island.z.T) if island.z is not None else None
+    zt = island.zt
     m = min(block, n_t)
     v = np.empty((m, n_pq), dtype=np.complex128)
     cur = np.empty_like(v)
@@ -418,35 +420,34 @@ def loading_matrix(v, v_slack, fcol, tcol, y, scale_f, scale_t, rating, vn_f, vn
 
 @njit(cache=True, nogil=True)
 def loading_stats(v, v_slack, fcol, tcol, y, scale_f, scale_t, rating, vn_f, vn_t, n_lines,
-                  limit, b_max, b_over, t_max):
+                  limit, group, b_max, b_over, g_max):
     """Per branch: the largest loading (into ``b_max``) and the hours above ``limit`` (added
-    to ``b_over``); per hour: the largest loading of any branch (``t_max``)."""
+    to ``b_over``); per group of branches (``group[r]``, e.g. the transformer feeding it) and
+    hour: the largest loading in the group (``g_max[g, t]``, start it at 0)."""
     n, m = fcol.shape[0], v.shape[0]
     buf = np.empty(n)
     for t in range(m):
         _fill_loading(v, v_slack, fcol, tcol, y, scale_f, scale_t, rating, vn_f, vn_t,
                       n_lines, t, buf)
-        worst = 0.0
         for r in range(n):
             x = buf[r]
             if x > b_max[r]:
                 b_max[r] = x
             if x > limit:
                 b_over[r] += 1
-            if x > worst:
-                worst = x
-        t_max[t] = worst
+            g = group[r]
+            if x > g_max[g, t]:
+                g_max[g, t] = x
 
 
 @njit(cache=True, nogil=True)
-def voltage_stats(v, v_slack, vmax, vmin, b_max, b_min, b_over, b_under, t_max, t_min):
+def voltage_stats(v, v_slack, vmax, vmin, group, b_max, b_min, b_over, b_under, g_max, g_min):
     """Per bus (PQ columns of ``v``, then the slack buses): highest and lowest |V| and hours
-    above ``vmax`` / below ``vmin``; per hour (rows): the highest and lowest |V| of any bus."""
+    above ``vmax`` / below ``vmin``; per group of buses (``group[c]``) and hour (rows): the
+    highest and lowest |V| in the group (``g_max`` / ``g_min``, start them at -inf / inf)."""
     m, n_pq = v.shape
     n_s = v_slack.shape[0]
     for t in range(m):
-        hi = -1.0
-        lo = 1e9
         for c in range(n_pq + n_s):
             x = v[t, c] if c < n_pq else v_slack[c - n_pq]
             a = np.sqrt(x.real * x.real + x.imag * x.imag)
@@ -458,9 +459,8 @@ def voltage_stats(v, v_slack, vmax, vmin, b_max, b_min, b_over, b_under, t_max, 
                 b_over[c] += 1
             if a < vmin:
                 b_under[c] += 1
-            if a > hi:
-                hi = a
-            if a < lo:
-                lo = a
-        t_max[t] = hi
-        t_min[t] = lo
+            g = group[c]
+            if a > g_max[g, t]:
+                g_max[g, t] = a
+            if a < g_min[g, t]:
+                g_min[g, t] = a

@@ -388,12 +388,14 @@ def _from_stored_network(district: Any) -> DistrictNet:
                         strict=False))
     candidates = np.array(sorted(set(net.load["bus"].astype(int)))) if len(net.load) else \
         np.array([int(x) for x in net.bus.index])
-    geo = net.bus.loc[candidates, "geo"] if "geo" in net.bus else None
+    # only buses with coordinates can be the nearest (the importer accepts partial geodata)
+    pts_of = {int(bus): _geometry(net.bus.at[bus, "geo"]) if "geo" in net.bus else None
+              for bus in candidates}
+    candidates = np.array([bus for bus in candidates if pts_of[int(bus)] is not None],
+                          dtype=np.int64)
     crs = metric_crs(b)
-    xy = np.column_stack([[shape(json.loads(g)).x for g in geo],
-                          [shape(json.loads(g)).y for g in geo]]) if geo is not None else None
-    cand = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=4326).to_crs(crs) \
-        if xy is not None else None
+    cand = (gpd.GeoSeries([pts_of[int(bus)] for bus in candidates], crs=4326).to_crs(crs)
+            if len(candidates) else None)
     pts = b.to_crs(crs).geometry.representative_point()
     b_bus = np.empty(len(b), dtype=np.int64)
     for i, (bid, p) in enumerate(zip(b["building_id"].astype(str), pts, strict=True)):
@@ -404,10 +406,12 @@ def _from_stored_network(district: Any) -> DistrictNet:
             b_bus[i] = int(candidates[d2.argmin()])
         else:
             raise DecentraError("the stored pandapower network has no bus coordinates")
-    # the network's own loads and generators give way to the district's buildings
-    net.load["in_service"] = False
-    if len(net.sgen):
-        net.sgen["in_service"] = False
+    # the network's own loads, generators and storage give way to the district's buildings
+    # (the full-year power flow injects only buildings, PV, batteries and community storage)
+    for table in ("load", "sgen", "storage", "motor", "asymmetric_load", "asymmetric_sgen",
+                  "ward", "xward"):
+        if table in net and len(net[table]):
+            net[table]["in_service"] = False
     pp.create_loads(net, [int(x) for x in b_bus], p_mw=0.0, q_mvar=0.0,
                     name=b["building_id"].astype(str).tolist())
     # transformer ids as the importer made them: the trafo's name, else "TR<index>"
@@ -443,6 +447,11 @@ def grid_model(net: Any) -> Any:
     if len(net.gen) and net.gen["in_service"].any():
         raise DecentraError("the network has voltage-controlled generators (net.gen): the "
                             "full-year power flow takes loads, PV and storage only")
+    for table in ("xward", "ward", "svc", "ssc", "tcsc", "vsc", "dcline"):
+        if table in net and len(net[table]) and net[table]["in_service"].any():
+            raise DecentraError(f"the network has in-service {table} elements, which the "
+                                "full-year power flow does not model; switch them off or "
+                                "replace them with loads")
     if not len(net.ext_grid) or not net.ext_grid["in_service"].any():
         raise DecentraError("the network has no external grid (net.ext_grid) to feed it")
     # the admittance model does not depend on the injections: convert a copy without them

@@ -29,6 +29,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from numba import njit
 from shapely.geometry import LineString, Point
 from shapely.ops import substring
 
@@ -333,54 +334,67 @@ def size_cables(lines: pd.DataFrame, building_node: dict[str, int], annual_kwh: 
             down[i, prof_idx[b]] += annual_kwh[b]
         for c in children.get(to[i], []):
             down[i] += down[c]
-    peak_kw = (profiles @ down.T).max(axis=0)                     # (n,)
+    # coincident peaks in chunks of lines (8760 x lines at once does not fit for a city)
+    peak_kw = np.empty(n)
+    prof32 = profiles.astype(np.float32)
+    for lo in range(0, n, 512):
+        peak_kw[lo:lo + 512] = (prof32 @ down[lo:lo + 512].T.astype(np.float32)).max(axis=0)
     amps = peak_kw / pf / (np.sqrt(3) * v_kv)                       # [A]
     # 1. by current: ladder position = (type, parallel)
     ladder = [(t, p) for p in range(1, max_par + 1) for t in range(len(types))
               if p == 1 or t == len(types) - 1]
-    step = np.zeros(n, dtype=np.int64)
-    for i in range(n):
-        while step[i] < len(ladder) - 1:
-            t, p = ladder[step[i]]
-            if types[t].max_i_ka * 1000 * p * share >= amps[i]:
-                break
-            step[i] += 1
-    # 2. by voltage drop to every building
+    lad_r = np.array([types[t].r_ohm_per_km / p for t, p in ladder])
+    lad_x = np.array([types[t].x_ohm_per_km / p for t, p in ladder])
+    lad_amps = np.array([types[t].max_i_ka * 1000 * p * share for t, p in ladder])
+    # the first ladder step that carries the current (the last one if none does)
+    step = np.minimum(np.searchsorted(np.maximum.accumulate(lad_amps), amps),
+                      len(ladder) - 1).astype(np.int64)
+    # 2. by voltage drop to every building: drops summed down the trees (parents first);
+    # each round enlarges, on every path still over its budget, the line contributing most
     length_km = out["length_m"].to_numpy(float) / 1000.0
     p_mw = peak_kw / 1000.0
     parent_line = {to[i]: i for i in range(n)}
-
-    def drop(i: int) -> float:
-        t, p = ladder[step[i]]
-        c = types[t]
-        return (c.r_ohm_per_km * p_mw[i] + c.x_ohm_per_km * p_mw[i] * tan_phi) * \
-            length_km[i] / p / v_kv ** 2
-
-    def path(i: int) -> list[int]:
-        out_path = [i]
-        while frm[out_path[-1]] in parent_line:
-            out_path.append(parent_line[frm[out_path[-1]]])
-        return out_path
-
-    leaves = [i for i in range(n) if to[i] in building_node]
-    paths = {i: path(i) for i in leaves}
-    limit = {i: (budget_by_root or {}).get(frm[paths[i][-1]], budget) for i in leaves}
-    for _ in range(20 * n):
-        worst, worst_excess = -1, 0.0
-        for i in leaves:
-            excess = sum(drop(j) for j in paths[i]) - limit[i]
-            if excess > worst_excess:
-                worst, worst_excess = i, excess
-        if worst < 0:
-            break
-        grow = [j for j in paths[worst] if step[j] < len(ladder) - 1]
-        if not grow:
-            break                                   # as large as allowed: leave it
-        j = max(grow, key=drop)
-        step[j] += 1
+    parent = np.array([parent_line.get(frm[i], -1) for i in range(n)], dtype=np.int64)
+    top = np.array(order[::-1], dtype=np.int64)            # every line after its parent
+    leaves = np.array([i for i in range(n) if to[i] in building_node], dtype=np.int64)
+    root_of = np.empty(n, dtype=object)
+    for i in top:
+        root_of[i] = frm[i] if parent[i] < 0 else root_of[parent[i]]
+    limit = np.array([(budget_by_root or {}).get(root_of[i], budget) for i in leaves])
+    for _ in range(len(ladder) * 64):
+        seg = (lad_r[step] + lad_x[step] * tan_phi) * p_mw * length_km / v_kv ** 2
+        growable = step < len(ladder) - 1
+        total, best = _path_drops(top, parent, seg, growable)
+        over_budget = leaves[total[leaves] > limit]
+        grow = np.unique(best[over_budget])
+        grow = grow[grow >= 0]
+        if not len(grow):
+            break                                   # within budget, or as large as allowed
+        step[grow] += 1
     out["std_type"] = [types[ladder[s][0]].name for s in step]
     out["parallel"] = [ladder[s][1] for s in step]
     return out
+
+
+@njit(cache=True)
+def _path_drops(top: np.ndarray, parent: np.ndarray, seg: np.ndarray, growable: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Voltage drop from the root to the end of every line (``top``: lines in an order with
+    parents first) and, on that path, the growable line with the largest drop (-1: none)."""
+    n = seg.shape[0]
+    total = np.zeros(n)
+    best = np.full(n, -1, dtype=np.int64)
+    for k in range(top.shape[0]):
+        i = top[k]
+        p = parent[i]
+        up_total = total[p] if p >= 0 else 0.0
+        up_best = best[p] if p >= 0 else -1
+        total[i] = up_total + seg[i]
+        if growable[i] and (up_best < 0 or seg[i] >= seg[up_best]):
+            best[i] = i
+        else:
+            best[i] = up_best
+    return total, best
 
 
 def _choose_sites(graph: nx.Graph, xy: np.ndarray, weight: np.ndarray, k: int,

@@ -5,10 +5,12 @@ verified transformer table and the violation list that zooms the map to each pla
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from dash import ALL, Dash, Input, Output, Patch, State, ctx, no_update
 
 import dashboard as dc
@@ -82,6 +84,11 @@ def register_grid(app: Dash, context: AppContext) -> None:
                 (str(int(100 * f)), f"running: {m} …" if m else "")))
         except DecentraError as err:
             return {**tag, "ready": False, "error": str(err)}
+        except Exception as err:  # a bug must not leave the status at "running" for ever
+            logging.getLogger(__name__).exception("power flow failed")
+            return {**tag, "ready": False,
+                    "error": f"the power flow failed ({type(err).__name__}); the figures "
+                             "are estimates"}
         store_study(district, scenario, study)
         return {**tag, "ready": True}
 
@@ -104,8 +111,8 @@ def register_grid(app: Dash, context: AppContext) -> None:
             scenario = state.get_scenario(session["scenario"])
         except DecentraError:
             return (no_update,) * 6
-        if ctx.triggered_id == ids.GRID_STORE and store and (
-                store.get("scenario") != session["scenario"]):
+        stale = store is not None and store.get("scenario") != session["scenario"]
+        if ctx.triggered_id == ids.GRID_STORE and stale:
             return (no_update,) * 6          # a study of an earlier edit: a newer one is due
         study = cached_study(district, scenario)
         result = dc.evaluate(district, scenario)
@@ -118,7 +125,7 @@ def register_grid(app: Dash, context: AppContext) -> None:
             for i, url in enumerate(urls):
                 patch["layout"]["map"]["layers"][LAYER.LINE0 + i]["source"] = \
                     url or EMPTY_GEOJSON
-        error = (store or {}).get("error")
+        error = None if stale else (store or {}).get("error")
         note = message(f"Power flow: {error}") if error else no_update
         status = f"not run: {error}" if error else status_text(study, district, scenario)
         legend = feeder_legend(mode if study is not None else "estimate",
@@ -145,6 +152,8 @@ def register_grid(app: Dash, context: AppContext) -> None:
         if study is None or trigger["index"] >= len(study.violations):
             return no_update
         row = study.violations.iloc[int(trigger["index"])]
+        if not (np.isfinite(row["lon"]) and np.isfinite(row["lat"])):
+            return no_update                 # an element without coordinates
         patch = Patch()
         patch["layout"]["map"]["center"] = {"lon": float(row["lon"]), "lat": float(row["lat"])}
         patch["layout"]["map"]["zoom"] = 18.5

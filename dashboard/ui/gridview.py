@@ -27,14 +27,14 @@ from dashboard.figures.maps import (
     loading_class,
     voltage_class,
 )
-from dashboard.gridstudy import GridStudy
+from dashboard.gridstudy import GRID_FORMAT, GridStudy
 from dashboard.ui.layers import LayerService
 
 AUTO_MAX_BUILDINGS = 3000      # larger districts run the power flow on request only
 
 
 def study_key(district: District, scenario: Scenario) -> str:
-    return f"grid:{district.content_hash}:{scenario.content_hash()}"
+    return f"grid{GRID_FORMAT}:{district.content_hash}:{scenario.content_hash()}"
 
 
 def cached_study(district: District, scenario: Scenario) -> GridStudy | None:
@@ -49,10 +49,12 @@ def store_study(district: District, scenario: Scenario, study: GridStudy) -> str
 
 
 def line_classes(district: District, study: GridStudy) -> np.ndarray:
-    """Class (LINE_CLASSES index) of every district line by its own power-flow loading."""
+    """Class (LINE_CLASSES index) of every district line by its own power-flow loading; -1
+    (not drawn) for lines without a result (not fed, or merged away as zero length): they
+    must not look verified."""
     loading = study.lines["loading_max_pct"].reindex(
         district.lines["line_id"].astype(str)).to_numpy(float)
-    return np.where(np.isfinite(loading), loading_class(np.nan_to_num(loading)), 0)
+    return np.where(np.isfinite(loading), loading_class(np.nan_to_num(loading)), -1)
 
 
 def bus_view(study: GridStudy) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
