@@ -7,7 +7,6 @@ module can also be driven directly with hand-made profiles (tests, analysts' own
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +14,7 @@ import pandas as pd
 
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
-from dashboard.domain.forksafe import ForkSafeLock
+from dashboard.domain.forksafe import ForkSafeLRU
 from dashboard.domain.result import RES_COLUMNS, SURVIVAL_THRESHOLDS_H
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import grid
@@ -69,27 +68,19 @@ class DistrictModel:
         return len(self.transformer_ids)
 
 
-_models: OrderedDict[str, DistrictModel] = OrderedDict()
-_models_lock = ForkSafeLock()
+_models: ForkSafeLRU[str, DistrictModel] = ForkSafeLRU(4)
 
 
 def clear_models() -> None:
-    with _models_lock:
-        _models.clear()
+    _models.clear()
 
 
 def district_model(district: District) -> DistrictModel:
     """The (cached) array model of a district."""
-    with _models_lock:
-        model = _models.get(district.content_hash)
-        if model is not None:
-            _models.move_to_end(district.content_hash)
-            return model
-    model = _build_model(district)
-    with _models_lock:
-        _models[district.content_hash] = model
-        while len(_models) > 4:
-            _models.popitem(last=False)
+    model = _models.get(district.content_hash)
+    if model is None:
+        model = _build_model(district)
+        _models.put(district.content_hash, model)
     return model
 
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +41,7 @@ import pandas as pd
 
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
-from dashboard.domain.forksafe import ForkSafeLock
+from dashboard.domain.forksafe import ForkSafeLRU
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import powerflow as pf
 from dashboard.energy.storage import dispatch_series
@@ -76,23 +75,16 @@ class NetModel:
         return len(self.grid.islands)
 
 
-_nets: OrderedDict[str, NetModel] = OrderedDict()
-_nets_lock = ForkSafeLock()
+_nets: ForkSafeLRU[str, NetModel] = ForkSafeLRU(4)
 
 
 def net_model(district: District) -> NetModel:
     """The (cached) network model of a district."""
-    with _nets_lock:
-        hit = _nets.get(district.content_hash)
-        if hit is not None:
-            _nets.move_to_end(district.content_hash)
-            return hit
-    built = _build_net_model(district)
-    with _nets_lock:
-        _nets[district.content_hash] = built
-        while len(_nets) > 4:
-            _nets.popitem(last=False)
-    return built
+    hit = _nets.get(district.content_hash)
+    if hit is None:
+        hit = _build_net_model(district)
+        _nets.put(district.content_hash, hit)
+    return hit
 
 
 def _point(geo: object) -> tuple[float, float]:
@@ -610,15 +602,12 @@ def _island_key(district: District, nm: NetModel, pl: Placements, island: int,
     return h.hexdigest()[:32]
 
 
-_islands: OrderedDict[str, tuple[IslandYear, list[Hosting]]] = OrderedDict()
-_islands_lock = ForkSafeLock()
+_islands: ForkSafeLRU[str, tuple[IslandYear, list[Hosting]]] = ForkSafeLRU(256)
 
 
 def clear_grid_cache() -> None:
-    with _islands_lock:
-        _islands.clear()
-    with _nets_lock:
-        _nets.clear()
+    _islands.clear()
+    _nets.clear()
 
 
 def _runpp_fallback(nm: NetModel, model: DistrictModel, pl: Placements, island: int,
@@ -682,8 +671,7 @@ def grid_study(district: District, scenario: Scenario | None = None, *, hosting:
     store = shared()
     for i in range(n_isl):
         key = f"island{GRID_FORMAT}:{_island_key(district, nm, pl, i, community, hosting)}"
-        with _islands_lock:
-            hit = _islands.get(key)
+        hit = _islands.get(key)
         if hit is None and store is not None:     # computed by another process (a job)
             try:
                 found = store.get(key)
@@ -694,8 +682,7 @@ def grid_study(district: District, scenario: Scenario | None = None, *, hosting:
                 hit = found
         if hit is not None:
             years[i], hostings[i] = hit
-            with _islands_lock:
-                _islands[key] = hit
+            _islands.put(key, hit)
             continue
         step(0.05 + 0.9 * i / max(n_isl, 1), f"Power flow, island {i + 1} of {n_isl}")
         ts = time.perf_counter()
@@ -716,10 +703,7 @@ def grid_study(district: District, scenario: Scenario | None = None, *, hosting:
                                       f"not computed: {err.message}", -1, "", False, 0))
         hosting_ms += 1e3 * (time.perf_counter() - th)
         hostings[i] = hs
-        with _islands_lock:
-            _islands[key] = (years[i], hs)
-            while len(_islands) > 256:
-                _islands.popitem(last=False)
+        _islands.put(key, (years[i], hs))
         if store is not None:
             try:
                 store.set(key, (years[i], hs))

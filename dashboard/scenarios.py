@@ -12,7 +12,6 @@ import logging
 import math
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +20,7 @@ import pandas as pd
 
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
-from dashboard.domain.forksafe import ForkSafeLock
+from dashboard.domain.forksafe import ForkSafeLRU
 from dashboard.domain.result import RES_COLUMNS, Result
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import grid
@@ -270,34 +269,8 @@ def _incremental(district: District, model: DistrictModel, parent: Result, scena
 # ---------------------------------------------------------------------------------------------
 # Public entry point and cache
 # ---------------------------------------------------------------------------------------------
-class _ResultCache:
-    """Small in-process LRU of results keyed by (district hash, scenario hash, resilience)."""
-
-    def __init__(self, size: int = 32) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[str, str, bool], Result] = OrderedDict()
-        self._lock = ForkSafeLock()
-
-    def get(self, key: tuple[str, str, bool]) -> Result | None:
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                self._items.move_to_end(key)
-            return hit
-
-    def put(self, key: tuple[str, str, bool], value: Result) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-_cache = _ResultCache()
+# in-process results keyed by (district hash, scenario hash, resilience)
+_cache: ForkSafeLRU[tuple[str, str, bool], Result] = ForkSafeLRU(32)
 
 
 SHARED_FORMAT = 1   # bump when Result's fields change: old shared entries are then ignored

@@ -9,7 +9,6 @@ really changed get a new URL and are fetched again; the rest stay untouched in t
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,7 +16,7 @@ import pandas as pd
 
 from dashboard.cache import cache
 from dashboard.domain.district import District
-from dashboard.domain.forksafe import ForkSafeLock
+from dashboard.domain.forksafe import ForkSafeLock, ForkSafeLRU
 from dashboard.figures.maps import (
     LINE_CLASSES,
     N_CLASSES,
@@ -44,7 +43,7 @@ class LayerService:
         self._lock = ForkSafeLock()
         self._geoms: dict[str, dict[str, list[str]]] = {}
         self._line_owner: dict[str, np.ndarray] = {}
-        self._served: OrderedDict[str, bytes] = OrderedDict()
+        self._served: ForkSafeLRU[str, bytes] = ForkSafeLRU(256)
 
     # ---- static geometry per district ------------------------------------------------------
     def _geometry(self, district: District, kind: str) -> list[str]:
@@ -171,11 +170,9 @@ class LayerService:
     # ---- serving -----------------------------------------------------------------------------
     def geojson(self, district: District, key: str) -> bytes | None:
         """Gzipped GeoJSON of a registered layer (None if unknown)."""
-        with self._lock:
-            hit = self._served.get(key)
-            if hit is not None:
-                self._served.move_to_end(key)
-                return hit
+        hit = self._served.get(key)
+        if hit is not None:
+            return hit
         payload = cache.get(f"layer:{key}")
         if not isinstance(payload, dict) or payload.get("district") != district.content_hash:
             return None
@@ -208,8 +205,5 @@ class LayerService:
         else:
             return None
         data = gzip_bytes(body)
-        with self._lock:
-            self._served[key] = data
-            while len(self._served) > 256:
-                self._served.popitem(last=False)
+        self._served.put(key, data)
         return data
