@@ -10,6 +10,7 @@ is used.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -24,6 +25,30 @@ cache = Cache()
 def shared() -> Cache | None:
     """The cache if an app has bound it in this process, else None."""
     return cache if getattr(cache, "app", None) is not None else None
+
+
+def shared_get(key: str) -> Any:
+    """The value another process shared under ``key``, or None: when no app is bound, and
+    for a damaged or foreign entry (a miss, never an error)."""
+    store = shared()
+    if store is None:
+        return None
+    try:
+        return store.get(key)
+    except Exception:
+        return None
+
+
+def shared_set(key: str, value: Any) -> None:
+    """Share ``value`` under ``key`` if an app is bound; a failure is logged, not raised
+    (the shared memo is an optimisation only)."""
+    store = shared()
+    if store is None:
+        return
+    try:
+        store.set(key, value)
+    except Exception as err:
+        logging.getLogger(__name__).warning("%s not shared: %s", key, err)
 
 
 def default_cache_dir() -> Path:

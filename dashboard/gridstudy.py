@@ -666,17 +666,13 @@ def grid_study(district: District, scenario: Scenario | None = None, *, hosting:
     hostings: dict[int, list[Hosting]] = {}
     solve_ms = hosting_ms = 0.0
     n_isl = nm.n_islands
-    from dashboard.cache import shared
+    from dashboard.cache import shared_get, shared_set
 
-    store = shared()
     for i in range(n_isl):
         key = f"island{GRID_FORMAT}:{_island_key(district, nm, pl, i, community, hosting)}"
         hit = _islands.get(key)
-        if hit is None and store is not None:     # computed by another process (a job)
-            try:
-                found = store.get(key)
-            except Exception:  # a damaged or foreign entry is a miss
-                found = None
+        if hit is None:                 # computed by another process (a job)?
+            found = shared_get(key)
             if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0],
                                                                            IslandYear):
                 hit = found
@@ -704,12 +700,7 @@ def grid_study(district: District, scenario: Scenario | None = None, *, hosting:
         hosting_ms += 1e3 * (time.perf_counter() - th)
         hostings[i] = hs
         _islands.put(key, (years[i], hs))
-        if store is not None:
-            try:
-                store.set(key, (years[i], hs))
-            except Exception as err:  # the shared memo is an optimisation only
-                import logging
-                logging.getLogger(__name__).warning("island result not shared: %s", err)
+        shared_set(key, (years[i], hs))
     step(0.97, "Collecting results")
     study = _assemble(district, scenario, nm, model, years, hostings, limits, hosting)
     study.timings_ms.update({"model_ms": 1e3 * (t1 - t0), "power_flow_ms": solve_ms,

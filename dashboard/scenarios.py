@@ -8,7 +8,6 @@ else is shared with the parent result.
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 import time
@@ -283,15 +282,9 @@ def _shared_key(key: tuple[str, str, bool]) -> str:
 def _shared_get(key: tuple[str, str, bool], model: DistrictModel) -> Result | None:
     """A result another process (gunicorn worker, background job) computed, from the app's
     flask-caching store, with its hourly series re-attached to this process's model."""
-    from dashboard.cache import shared
+    from dashboard.cache import shared_get
 
-    store = shared()
-    if store is None:
-        return None
-    try:
-        hit = store.get(_shared_key(key))
-    except Exception:  # a damaged or foreign entry is a miss, never an error
-        return None
+    hit = shared_get(_shared_key(key))
     state = getattr(hit, "_state", None)
     if not isinstance(hit, Result) or state is None:
         return None
@@ -306,22 +299,15 @@ def _shared_get(key: tuple[str, str, bool], model: DistrictModel) -> Result | No
 def _shared_put(key: tuple[str, str, bool], result: Result) -> None:
     """Share a result through flask-caching, in a background thread: pickling a large city's
     result must not delay the callback that computed it."""
-    from dashboard.cache import shared
+    from dashboard.cache import shared, shared_set
 
-    store = shared()
-    if store is None:
+    if shared() is None:
         return
     from dataclasses import replace
     bare = replace(result, hourly_provider=None)   # closures over the model do not pickle
     object.__setattr__(bare, "_state", result._state)  # type: ignore[attr-defined]
-
-    def write() -> None:
-        try:
-            store.set(_shared_key(key), bare)
-        except Exception as err:  # the shared memo is an optimisation only
-            logging.getLogger(__name__).warning("result not shared: %s", err)
-
-    threading.Thread(target=write, name="decentra-share-result", daemon=True).start()
+    threading.Thread(target=shared_set, args=(_shared_key(key), bare),
+                     name="decentra-share-result", daemon=True).start()
 
 
 def clear_cache() -> None:
