@@ -52,6 +52,13 @@ class AppContext:
     def district(self, key: str) -> District:
         return self.registry.get(key)
 
+    def current(self, session_data: Any) -> tuple[state.Session, District, Scenario]:
+        """The page's session, its district and its current scenario. Raises DecentraError
+        (damaged page state, a district or scenario no longer on the server)."""
+        session = state.parse_session(session_data)
+        return (session, self.district(session["district"]),
+                state.get_scenario(session["scenario"]))
+
     def base(self, district: District) -> MapBase:
         hit = self.bases.get(district.content_hash)
         if hit is None:
@@ -169,9 +176,7 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
                    coverage: Any) -> tuple[Any, Any]:
         try:
             set_progress(("Placing PV …",))
-            session = state.parse_session(session_data)
-            district = context.district(session["district"])
-            scenario = state.get_scenario(session["scenario"])
+            session, district, scenario = context.current(session_data)
             new = actions.apply_rule(district, scenario, min_roof, coverage)
             set_progress(("Saving …",))
             out = state.push(session, new)
@@ -280,9 +285,7 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
     def show_selection(selection: dict, session_data: Any) -> tuple:
         hide, show = {"display": "none"}, {"display": "block"}
         try:
-            session = state.parse_session(session_data)
-            district = context.district(session["district"])
-            scenario = state.get_scenario(session["scenario"])
+            _, district, scenario = context.current(session_data)
         except DecentraError:
             return (no_update,) * 16
         chosen = [str(b) for b in selection.get("buildings") or []]
@@ -362,9 +365,8 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
         if tab != "details":      # charts are only built while they are on screen
             return no_update, no_update, no_update
         try:
-            session = state.parse_session(session_data)
-            district = context.district(session["district"])
-            result = dc.evaluate(district, state.get_scenario(session["scenario"]))
+            _, district, scenario = context.current(session_data)
+            result = dc.evaluate(district, scenario)
         except DecentraError:
             return no_update, no_update, no_update
         chosen = selection.get("buildings") or []

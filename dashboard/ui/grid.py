@@ -17,7 +17,7 @@ import dashboard as dc
 from dashboard.domain.errors import DecentraError
 from dashboard.energy import powerflow as pf
 from dashboard.figures.maps import EMPTY_GEOJSON, LAYER
-from dashboard.ui import ids, state
+from dashboard.ui import ids
 from dashboard.ui.callbacks import AppContext, message
 from dashboard.ui.components import transformer_rows
 from dashboard.ui.gridview import (
@@ -68,9 +68,7 @@ def register_grid(app: Dash, context: AppContext) -> None:
                 os.nice(10)
             pf.DEFAULT_WORKERS = 1
         try:
-            session = state.parse_session(session_data)
-            district = context.district(session["district"])
-            scenario = state.get_scenario(session["scenario"])
+            session, district, scenario = context.current(session_data)
         except DecentraError:
             return no_update
         tag = {"scenario": session["scenario"], "district": session["district"]}
@@ -106,9 +104,7 @@ def register_grid(app: Dash, context: AppContext) -> None:
     def render_grid(store: dict | None, mode: str | None, session_data: Any,
                     show: list[str] | None) -> tuple:
         try:
-            session = state.parse_session(session_data)
-            district = context.district(session["district"])
-            scenario = state.get_scenario(session["scenario"])
+            session, district, scenario = context.current(session_data)
         except DecentraError:
             return (no_update,) * 6
         stale = store is not None and store.get("scenario") != session["scenario"]
@@ -144,9 +140,8 @@ def register_grid(app: Dash, context: AppContext) -> None:
         if not isinstance(trigger, dict) or not any(t.get("value") for t in ctx.triggered):
             return no_update
         try:
-            session = state.parse_session(session_data)
-            district = context.district(session["district"])
-            study = cached_study(district, state.get_scenario(session["scenario"]))
+            _, district, scenario = context.current(session_data)
+            study = cached_study(district, scenario)
         except DecentraError:
             return no_update
         if study is None or trigger["index"] >= len(study.violations):

@@ -91,11 +91,6 @@ def saved_rows(store: ScenarioStore, district_hash: str, current_id: str | None)
 
 def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> None:
 
-    def current(session_data: Any) -> tuple[state.Session, Any, Scenario]:
-        session = state.parse_session(session_data)
-        return (session, context.district(session["district"]),
-                state.get_scenario(session["scenario"]))
-
     # ---- save -------------------------------------------------------------------------------
     @app.callback(
         Output(ids.SESSION, "data", allow_duplicate=True),
@@ -107,7 +102,7 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
     )
     def save(_n: int, _m: int, session_data: Any) -> tuple:
         try:
-            session, district, scenario = current(session_data)
+            session, district, scenario = context.current(session_data)
             kpis = dc.evaluate(district, scenario).summary
             target = None if ctx.triggered_id == ids.SAVE_NEW else session["saved_id"]
             try:
@@ -251,7 +246,7 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
             return no_update, no_update
         name = filename or "upload"
         try:
-            session, district, _ = current(session_data)
+            session, district, _ = context.current(session_data)
             scenario = parse_upload(contents, name)
             dc.validate(district, scenario)
         except DecentraError as err:
@@ -266,7 +261,7 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
     )
     def download_json(_n: int, session_data: Any) -> Any:
         try:
-            _, _, scenario = current(session_data)
+            _, _, scenario = context.current(session_data)
         except DecentraError:
             return no_update
         return dcc.send_string(scenario.to_json(), f"{file_stem(scenario.name)}.json")
@@ -297,7 +292,7 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
         label = dict(EXPORTS).get(fmt, "Report")
         try:
             set_progress(("5", f"{label}: evaluating …"))
-            _, district, scenario = current(session_data)
+            _, district, scenario = context.current(session_data)
             result = dc.evaluate(district, scenario)
             baseline = dc.baseline(district)
             set_progress(("20", f"{label}: drawing …"))
@@ -346,7 +341,7 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
         if view != "present":
             return no_update
         try:
-            _, district, scenario = current(session_data)
+            _, district, scenario = context.current(session_data)
         except DecentraError:
             return no_update
         result = dc.evaluate(district, scenario)
@@ -394,7 +389,7 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
                            "remove one to bring in another.", className="hint warn")
             picked = picked[:4]
         try:
-            _, district, scenario = current(session_data)
+            _, district, scenario = context.current(session_data)
             chosen = {}
             for key in picked:
                 s = scenario if key == CURRENT else store.load(key).scenario
