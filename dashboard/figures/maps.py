@@ -298,10 +298,15 @@ def transformer_custom(transformers: pd.DataFrame) -> np.ndarray:
     return np.round(np.where(np.isfinite(data), data, -1), 1)
 
 
+def transformer_classes(transformers: pd.DataFrame) -> np.ndarray:
+    """LINE_CLASSES index of each transformer (rows of a Result's transformer table), from
+    its energy-balance loading and reverse-flow hours."""
+    return line_class(transformers["loading_pct"].to_numpy(float),
+                      transformers["reverse_flow_hours"].to_numpy(float))
+
+
 def transformer_colors(transformers: pd.DataFrame) -> list[str]:
-    classes = line_class(transformers["loading_pct"].to_numpy(float),
-                         transformers["reverse_flow_hours"].to_numpy(float))
-    return [LINE_CLASSES[c][1] for c in classes]
+    return [LINE_CLASSES[c][1] for c in transformer_classes(transformers)]
 
 
 def community_sizes(kwh: np.ndarray) -> list[float]:

@@ -34,9 +34,9 @@ from dashboard.figures.maps import (
     community_sizes,
     geometry_strings,
     legend_items,
-    line_class,
     osm_layer,
     tip_table,
+    transformer_classes,
     transformer_colors,
     transformer_custom,
     transformer_sizes,
@@ -133,6 +133,22 @@ class _Classes:
                                                                           self.spec.unit)
 
 
+def _map_parts(district: District, result: Result, color_key: str,
+               breaks: Sequence[float] | None
+               ) -> tuple[_Classes, list[str], dict, MapBase, np.ndarray]:
+    """What both map builders draw from: the building classes, building ids and footprint
+    GeoJSON, the map base, and the class (LINE_CLASSES index) of every district line by its
+    transformer."""
+    ids = district.buildings["building_id"].astype(str).tolist()
+    polygons = _collection(geometry_strings(np.asarray(district.buildings.geometry.values)),
+                           ids)
+    owner = pd.Index(district.transformers["transformer_id"].astype(str)).get_indexer(
+        district.lines["transformer_id"].astype(str))
+    line_cls = transformer_classes(result.transformers)[owner]
+    return (_Classes(district, result, color_key, breaks), ids, polygons,
+            MapBase.from_district(district.buildings, district.transformers), line_cls)
+
+
 def _scale_bar_m(span_m: float) -> float:
     """A round length of about a quarter of ``span_m``."""
     target = span_m / 4
@@ -149,11 +165,7 @@ def export_geo_map(district: District, result: Result, color_key: str = "self_su
     transformer's loading and reverse flow, transformers, PV, batteries and community
     batteries, a legend, a scale bar, a title and the data credits. ``width`` / ``height``
     [px] are the size it will be drawn at (the district is framed for it)."""
-    c = _Classes(district, result, color_key, breaks)
-    ids = district.buildings["building_id"].astype(str).tolist()
-    polygons = _collection(geometry_strings(np.asarray(district.buildings.geometry.values)),
-                           ids)
-    base = MapBase.from_district(district.buildings, district.transformers)
+    c, ids, polygons, base, line_cls = _map_parts(district, result, color_key, breaks)
     t = result.transformers
     # plotly.js fetches world topojson from its CDN when the first geo trace is a choropleth
     # (even with custom GeoJSON): an empty Scattergeo first keeps the map offline
@@ -164,15 +176,12 @@ def export_geo_map(district: District, result: Result, color_key: str = "self_su
         fig.add_trace(go.Scattergeo(lon=lon, lat=lat, mode="lines", hoverinfo="skip",
                                     line={"color": STREET_COLOR, "width": 3.0}, name="Streets",
                                     showlegend=False))
-    owner = pd.Index(district.transformers["transformer_id"].astype(str)).get_indexer(
-        district.lines["transformer_id"].astype(str))
-    t_class = line_class(t["loading_pct"].to_numpy(float), t["reverse_flow_hours"].to_numpy(float))
     line_geoms = np.asarray(district.lines.geometry.values)
     main = district.lines["kind"].to_numpy() != "service"
     present = set()
     for k, (_name, color, label) in enumerate(LINE_CLASSES):
         for is_main in (False, True):   # service lines first, thinner
-            rows = np.flatnonzero((t_class[owner] == k) & (main == is_main))
+            rows = np.flatnonzero((line_cls == k) & (main == is_main))
             if not len(rows):
                 continue
             present.add(k)
@@ -269,19 +278,12 @@ def export_map(district: District, result: Result, color_key: str = "self_suffic
                tiles_url: str | None = None) -> go.Figure:
     """The map on MapLibre with an OpenStreetMap raster base (``tiles_url``): for a PNG with
     tiles. Without tiles use :func:`export_geo_map` (vector, works offline)."""
-    c = _Classes(district, result, color_key, breaks)
-    ids = district.buildings["building_id"].astype(str).tolist()
-    polygons = _collection(geometry_strings(np.asarray(district.buildings.geometry.values)),
-                           ids)
-    base = MapBase.from_district(district.buildings, district.transformers)
+    c, ids, polygons, base, line_cls = _map_parts(district, result, color_key, breaks)
     t = result.transformers
-    owner = pd.Index(district.transformers["transformer_id"].astype(str)).get_indexer(
-        district.lines["transformer_id"].astype(str))
-    t_class = line_class(t["loading_pct"].to_numpy(float), t["reverse_flow_hours"].to_numpy(float))
     line_geoms = geometry_strings(np.asarray(district.lines.geometry.values))
     layers = [osm_layer(tiles_url)] if tiles_url else []
     for k, (name, color, _) in enumerate(LINE_CLASSES):
-        rows = np.flatnonzero(t_class[owner] == k)
+        rows = np.flatnonzero(line_cls == k)
         if len(rows):
             layers.append({"sourcetype": "geojson", "type": "line", "color": color,
                            "line": {"width": 1.2 if name == "normal" else 2.2},
@@ -308,7 +310,7 @@ def export_map(district: District, result: Result, color_key: str = "self_suffic
         name="Transformer", showlegend=show_legend))
     if show_legend:
         for k, (_, color, label) in enumerate(LINE_CLASSES):
-            if k in set(t_class.tolist()):
+            if k in set(transformer_classes(t).tolist()):
                 fig.add_trace(go.Scattermap(lon=[None], lat=[None], mode="lines",
                                             line={"color": color, "width": 3},
                                             name=f"Feeder: {label}"))

@@ -28,9 +28,9 @@ from dashboard.figures.maps import (
     feature_collection,
     geometry_strings,
     gzip_bytes,
-    line_class,
     props_json,
     tip_table,
+    transformer_classes,
 )
 
 SERVICE_LINES_MAX_BUILDINGS = 5000
@@ -119,8 +119,7 @@ class LayerService:
         return self._register(district, {"kind": "selection", "rows": rows.astype(np.int64)})
 
     def lines(self, district: District, transformers: pd.DataFrame) -> tuple[str | None, ...]:
-        classes = line_class(transformers["loading_pct"].to_numpy(float),
-                             transformers["reverse_flow_hours"].to_numpy(float))
+        classes = transformer_classes(transformers)
         owner = self.line_owner(district)
         urls: list[str | None] = []
         owned = owner >= 0
