@@ -255,22 +255,26 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _district_arguments(command: argparse.ArgumentParser) -> None:
+    """The district and scenario a command works on (both optional)."""
+    command.add_argument("district", nargs="?", default=None,
+                         help="district GeoPackage (default: the embedded Bubeneč district)")
+    command.add_argument("--scenario",
+                         help="scenario JSON file (default: no PV, no batteries)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dashboard",
                                      description="Decentra: decentralized energy planning")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
     ev = sub.add_parser("evaluate", help="print the indicators of a scenario")
-    ev.add_argument("district", nargs="?", default=None,
-                    help="district GeoPackage (default: the embedded Bubeneč district)")
-    ev.add_argument("--scenario", help="scenario JSON file (default: no PV, no batteries)")
+    _district_arguments(ev)
     ev.add_argument("--json", action="store_true", help="machine-readable output")
     ev.add_argument("--no-resilience", action="store_true", help="skip outage simulation")
     ev.set_defaults(func=cmd_evaluate)
     ex = sub.add_parser("export", help="write a map, GIS file, table or the report")
-    ex.add_argument("district", nargs="?", default=None,
-                    help="district GeoPackage (default: the embedded Bubeneč district)")
-    ex.add_argument("--scenario", help="scenario JSON file (default: no PV, no batteries)")
+    _district_arguments(ex)
     ex.add_argument("--format", "-f", required=True, choices=EXPORT_FORMATS)
     ex.add_argument("--output", "-o", required=True, help="file to write")
     ex.add_argument("--color-by", default="self_sufficiency",
@@ -282,9 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=cmd_export)
     gr = sub.add_parser("grid", help="full-year AC power flow: voltages, loading, "
                                      "violations, hosting capacity")
-    gr.add_argument("district", nargs="?", default=None,
-                    help="district GeoPackage (default: the embedded Bubeneč district)")
-    gr.add_argument("--scenario", help="scenario JSON file (default: no PV, no batteries)")
+    _district_arguments(gr)
     gr.add_argument("--json", action="store_true", help="machine-readable output")
     gr.add_argument("--no-hosting", action="store_true", help="skip hosting capacity")
     gr.set_defaults(func=cmd_grid)
