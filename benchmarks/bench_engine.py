@@ -51,6 +51,20 @@ def _read_all(a, b):
     return total
 
 
+def write_results(section: str, text: str, heading: str = "") -> None:
+    """Replace the ``<!-- section:begin -->`` … ``end`` block of benchmarks/RESULTS.md with
+    ``text`` (appended, under ``heading`` if given, when the file has no such block)."""
+    path = ROOT / "benchmarks" / "RESULTS.md"
+    old = path.read_text() if path.exists() else ""
+    begin, end = f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
+    block = f"{begin}\n{text}{end}"
+    if begin in old and end in old:
+        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
+    else:
+        new = old.rstrip() + "\n\n" + (f"{heading}\n\n" if heading else "") + block + "\n"
+    path.write_text(new)
+
+
 def best_of(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -208,15 +222,7 @@ def main() -> None:
     text = f"Machine: {machine()}\n\n" + table(rows)
     print(text)
     if args.write:
-        path = ROOT / "benchmarks" / "RESULTS.md"
-        old = path.read_text() if path.exists() else ""
-        begin, end = "<!-- engine:begin -->", "<!-- engine:end -->"
-        block = f"{begin}\n{text}{end}"
-        if begin in old and end in old:
-            new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
-        else:
-            new = old + "\n" + block + "\n"
-        path.write_text(new)
+        write_results("engine", text)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import dashboard as dc  # noqa: E402
-from benchmarks.bench_engine import machine  # noqa: E402
+from benchmarks.bench_engine import best_of, machine, write_results  # noqa: E402
 from dashboard import gridstudy as gs  # noqa: E402
 from dashboard.domain.district import District  # noqa: E402
 from dashboard.energy.powerflow import solve_island_rows  # noqa: E402
@@ -55,15 +55,6 @@ def one_feeder(district: District, tid: str) -> District:
                     streets=district.streets, weather=district.weather,
                     load_profiles=district.load_profiles, assumptions=district.assumptions,
                     site=district.site, meta=dict(district.meta))
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def feeder_year(repeat: int, hours: int) -> dict[str, object]:
@@ -90,7 +81,7 @@ def feeder_year(repeat: int, hours: int) -> dict[str, object]:
         return gs.solve_island_year(nm, 0, s, limits)
 
     ours()
-    ours_s = best(ours, repeat)
+    ours_s = best_of(ours, repeat) / 1e3
     v_rows, _, iterations = solve_island_rows(nm.grid.islands[0], s)
     v_ours = np.abs(v_rows).T                                  # (n_pq, T)
 
@@ -137,7 +128,7 @@ def district_year(size: int, repeat: int) -> dict[str, object]:
 
     nm = gs.net_model(district)
     run(False)
-    year_s = best(lambda: run(False), repeat)
+    year_s = best_of(lambda: run(False), repeat) / 1e3
     study = run(True)
 
     def hosting_s(scenario: dc.Scenario) -> float:
@@ -161,18 +152,6 @@ def district_year(size: int, repeat: int) -> dict[str, object]:
             "buses": len(nm.dnet.net.bus), "model_s": model_s, "year_s": year_s,
             "hosting_s": host_base, "hosting_scenario_s": host_scen, "edit_s": edit_s,
             "nonconverged": study.nonconverged_hours}
-
-
-def write(text: str) -> None:
-    path = ROOT / "benchmarks" / "RESULTS.md"
-    old = path.read_text() if path.exists() else ""
-    begin, end = "<!-- grid:begin -->", "<!-- grid:end -->"
-    block = f"{begin}\n{text}{end}"
-    if begin in old and end in old:
-        new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
-    else:
-        new = old + "\n" + block + "\n"
-    path.write_text(new)
 
 
 def main() -> None:
@@ -207,7 +186,7 @@ def main() -> None:
                  f"{r['nonconverged']} |\n")
     print(text)
     if args.write:
-        write(text)
+        write_results("grid", text)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 import dashboard as dc  # noqa: E402
+from benchmarks.bench_engine import write_results  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -150,15 +151,7 @@ def main() -> None:
     text = table(rows)
     print(text)
     if args.write:
-        path = ROOT / "benchmarks" / "RESULTS.md"
-        old = path.read_text()
-        begin, end = "<!-- ui:begin -->", "<!-- ui:end -->"
-        block = f"{begin}\n{text}{end}"
-        if begin in old:
-            new = old[:old.index(begin)] + block + old[old.index(end) + len(end):]
-        else:
-            new = old.rstrip() + "\n\n## UI (`bench_ui.py`)\n\n" + block + "\n"
-        path.write_text(new)
+        write_results("ui", text, heading="## UI (`bench_ui.py`)")
 
 
 if __name__ == "__main__":
