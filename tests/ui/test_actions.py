@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from flask import Flask
 
 import dashboard as dc
-from dashboard.cache import cache, init_cache
 from dashboard.domain.errors import DecentraError
 from dashboard.figures.maps import MapBase
 from dashboard.ui import actions, state
 from dashboard.ui.callbacks import selection_from_points, selection_from_region
 from dashboard.ui.components import kpi_cards, transformer_rows
 
-
-@pytest.fixture(scope="module", autouse=True)
-def bound_cache():
-    app = Flask(__name__)
-    init_cache(app, {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 1000})
-    with app.app_context():
-        yield
-    cache.app = None      # later tests run without an app, as the CLI does
+pytestmark = pytest.mark.usefixtures("bound_cache")
 
 
 def first(district, n=1):

@@ -9,10 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
 import dashboard as dc
-from dashboard.cache import cache, init_cache
 from dashboard.domain.errors import DecentraError
 from dashboard.importer import feeder_file_kind
 from dashboard.io.formats import Limits
@@ -23,14 +21,7 @@ from dashboard.ui.app import resolve_page
 from dashboard.ui.importing import district_url, run_import
 from tests.importfiles import bubenec_footprints, zip_bytes
 
-
-@pytest.fixture(scope="module", autouse=True)
-def bound_cache():
-    app = Flask(__name__)
-    init_cache(app, {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 1000})
-    with app.app_context():
-        yield
-    cache.app = None      # later tests run without an app, as the CLI does
+pytestmark = pytest.mark.usefixtures("bound_cache")
 
 
 def data_url(raw: bytes, mime: str = "application/octet-stream") -> str:
