@@ -160,14 +160,21 @@ class Injections:
     d_kw: np.ndarray        # (T, n_pq) demand only (for reactive power)
 
 
+def _pq_position(nm: NetModel, isl: pf.Island) -> np.ndarray:
+    """(n_ppc,) position of each ppc bus in the island's PQ vector; -1 for buses that are
+    not PQ buses of the island (slack buses, other islands)."""
+    local = np.full(nm.grid.n_bus, -1, dtype=np.int64)
+    local[isl.pq] = np.arange(len(isl.pq))
+    return local
+
+
 def island_injections(nm: NetModel, model: DistrictModel, pl: Placements, island: int,
                       community_kw: np.ndarray | None = None) -> Injections:
     """Net load after batteries of every building of ``island`` at its PQ bus, plus the
     community batteries' power at their transformers' LV buses (``community_kw``: (K, T),
     charge positive)."""
     isl = nm.grid.islands[island]
-    local = np.full(nm.grid.n_bus, -1, dtype=np.int64)
-    local[isl.pq] = np.arange(len(isl.pq))
+    local = _pq_position(nm, isl)
     rows = np.flatnonzero(nm.building_island == island)
     n_t = model.load_prof.shape[0]
     n = len(isl.pq)
@@ -294,11 +301,6 @@ def island_branches(nm: NetModel, island: int) -> IslandBranches:
                          np.array([group_of[int(o)] for o in br_owner], dtype=np.int64))
     nm.branches[island] = out
     return out
-
-
-def _island_branches(nm: NetModel, island: int) -> tuple[np.ndarray, np.ndarray]:
-    br = island_branches(nm, island)
-    return br.line_rows, br.trafo_rows
 
 
 def _island_flows(nm: NetModel, island: int, v_pq: np.ndarray
@@ -434,7 +436,8 @@ def _violations(nm: NetModel, island: int, v_pq: np.ndarray, converged: np.ndarr
     broken. Returns the mask and, for each broken hour in order, (limit, element)."""
     g = nm.grid
     isl = g.islands[island]
-    line_rows, trafo_rows = _island_branches(nm, island)
+    br = island_branches(nm, island)
+    line_rows, trafo_rows = br.line_rows, br.trafo_rows
     v, lw, tw = _island_flows(nm, island, np.where(converged, v_pq, 1.0))
     vm = np.abs(v[: len(isl.pq)])
     over_v = vm > limits["voltage_max_pu"]
@@ -476,8 +479,7 @@ def hosting_capacity(nm: NetModel, model: DistrictModel, pl: Placements, tr: int
     if island < 0:
         return Hosting(tid, float("nan"), "not fed", -1, "", False, 0)
     isl = nm.grid.islands[island]
-    local = np.full(nm.grid.n_bus, -1, dtype=np.int64)
-    local[isl.pq] = np.arange(len(isl.pq))
+    local = _pq_position(nm, isl)
     rows = np.flatnonzero((model.building_transformer == tr) & (nm.building_island == island))
     rows = rows[local[nm.building_ppc[rows]] >= 0]
     if not len(rows):
@@ -610,9 +612,8 @@ def clear_grid_cache() -> None:
     _nets.clear()
 
 
-def _runpp_fallback(nm: NetModel, model: DistrictModel, pl: Placements, island: int,
-                    p_kw: np.ndarray, d_kw: np.ndarray, tan_phi: float
-                    ) -> Callable[[np.ndarray], dict[int, tuple]]:
+def _runpp_fallback(nm: NetModel, island: int, p_kw: np.ndarray, d_kw: np.ndarray,
+                    tan_phi: float) -> Callable[[np.ndarray], dict[int, tuple]]:
     """pandapower Newton-Raphson for hours the batched solver could not solve."""
     def run(hours: np.ndarray) -> dict[int, tuple]:
         import copy
@@ -685,8 +686,7 @@ def grid_study(district: District, scenario: Scenario | None = None, *, hosting:
         inj = island_injections(nm, model, pl, i, community)
         s = _s_pu(nm, inj.p_kw, inj.d_kw, tan_phi)
         years[i] = solve_island_year(nm, i, s, limits,
-                                     _runpp_fallback(nm, model, pl, i, inj.p_kw, inj.d_kw,
-                                                     tan_phi))
+                                     _runpp_fallback(nm, i, inj.p_kw, inj.d_kw, tan_phi))
         th = time.perf_counter()
         solve_ms += 1e3 * (th - ts)
         hs = []
