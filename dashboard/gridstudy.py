@@ -50,7 +50,7 @@ from dashboard.engine import DistrictModel, Placements, build_placements, distri
 Progress = Callable[[float, str], None]
 EPS_PCT = 1e-6          # loading increases smaller than this are rounding, not the added PV
 MAX_FALLBACK_HOURS = 300   # hours per island handed to pandapower runpp at most
-GRID_FORMAT = 2         # bump when IslandYear / GridStudy change: shared entries are ignored
+GRID_FORMAT = 3         # bump when IslandYear / GridStudy change: shared entries are ignored
 
 
 # ---- the district's network, once per district -----------------------------------------------
@@ -752,7 +752,7 @@ def _assemble(district: District, scenario: Scenario, nm: NetModel, model: Distr
         my_lines = lines[lines["transformer_id"] == tid]
         r = int(nm.dnet.transformer_trafo[k])
         tpos = int(np.flatnonzero(net.trafo.index == r)[0]) if r in net.trafo.index else -1
-        tmax, _ = trafo_stats.get(tpos, (np.nan, 0))
+        tmax, tover = trafo_stats.get(tpos, (np.nan, 0))
         hs = next((h for h in hostings.get(i, []) if h.transformer_id == tid), None)
         yi = years.get(i)
         # hours (not element-hours): any bus behind the transformer above / below the limit,
@@ -777,6 +777,7 @@ def _assemble(district: District, scenario: Scenario, nm: NetModel, model: Distr
             "line_loading_max_pct": float(my_lines["loading_max_pct"].max())
             if len(my_lines) else np.nan,
             "trafo_loading_max_pct": tmax,
+            "trafo_overload_hours": int(tover),
             "overload_hours": hours_load,
             "hosting_capacity_kwp": hs.kwp if hs else np.nan,
             "hosting_at_cap": bool(hs.at_cap) if hs else False,
@@ -823,7 +824,7 @@ def _violation_table(buses: pd.DataFrame, lines: pd.DataFrame, transformers: pd.
         row = nm.bus_table[nm.bus_table["bus"] == lv]
         rows.append({"kind": "transformer overload", "element": f"transformer {tid}",
                      "transformer_id": tid, "worst": r["trafo_loading_max_pct"], "unit": "%",
-                     "hours": int(r["overload_hours"]),
+                     "hours": int(r["trafo_overload_hours"]),
                      "lon": float(row["lon"].iloc[0]) if len(row) else np.nan,
                      "lat": float(row["lat"].iloc[0]) if len(row) else np.nan})
     frame = pd.DataFrame(rows, columns=["kind", "element", "transformer_id", "worst", "unit",

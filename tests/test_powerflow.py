@@ -333,3 +333,32 @@ def test_points_of_the_map_layers(district):
         buses["lon"], buses["lat"], strict=True)], crs=4326)
     assert geo.total_bounds[0] == pytest.approx(district.lines.total_bounds[0], abs=1e-3)
     json.dumps(study.summary)
+
+
+def test_transformer_overload_counts_the_transformers_own_hours(district):
+    """The "transformer overload" violation gives the hours the transformer itself is above
+    its rating (not those of its lines); reference: the loading matrix (checked against
+    pandapower's res_trafo above) of every hour, counted here."""
+    heavy = dc.place_pv_by_rule(district, dc.Scenario(name="heavy"), min_roof_m2=100,
+                                coverage=0.6)
+    study = dc.grid_study(district, heavy, hosting=False)
+    over = study.violations[study.violations["kind"] == "transformer overload"]
+    assert len(over)
+    nm = gs.net_model(district)
+    model = district_model(district)
+    pl = build_placements(model, heavy)
+    tan_phi = float(np.tan(np.arccos(model.power_factor)))
+    expected = {}
+    for i in range(nm.n_islands):
+        inj = gs.island_injections(nm, model, pl, i)
+        v_rows, ok, _ = pf.solve_island_rows(nm.grid.islands[i],
+                                             gs._s_pu(nm, inj.p_kw, inj.d_kw, tan_phi))
+        assert ok.all()
+        _, trafo = gs._island_loading_rows(nm, i, v_rows)
+        for j, r in enumerate(gs.island_branches(nm, i).trafo_rows):
+            expected[str(nm.dnet.net.trafo["name"].iat[int(r)])] = int((trafo[j] > 100).sum())
+    t = study.transformers
+    assert t["trafo_overload_hours"].to_dict() == expected
+    for _, row in over.iterrows():
+        assert row["hours"] == expected[row["transformer_id"]]
+    assert (t["trafo_overload_hours"] <= t["overload_hours"]).all()
