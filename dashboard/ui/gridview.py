@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from dash import Patch, html
 
-from dashboard.cache import cache
+from dashboard.cache import cache, shared_get
 from dashboard.domain.district import District
 from dashboard.domain.scenario import Scenario
 from dashboard.figures.maps import (
@@ -38,7 +38,7 @@ def study_key(district: District, scenario: Scenario) -> str:
 
 
 def cached_study(district: District, scenario: Scenario) -> GridStudy | None:
-    hit = cache.get(study_key(district, scenario))
+    hit = shared_get(study_key(district, scenario))   # a damaged entry is a miss
     return hit if isinstance(hit, GridStudy) else None
 
 
