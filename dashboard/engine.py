@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from dashboard.cache import Memo
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
-from dashboard.domain.forksafe import ForkSafeLRU
 from dashboard.domain.result import RES_COLUMNS, SURVIVAL_THRESHOLDS_H
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import grid
@@ -68,7 +68,7 @@ class DistrictModel:
         return len(self.transformer_ids)
 
 
-_models: ForkSafeLRU[str, DistrictModel] = ForkSafeLRU(4)
+_models: Memo[str, DistrictModel] = Memo(4)
 
 
 def clear_models() -> None:

@@ -39,9 +39,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dashboard.cache import Memo, shared
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
-from dashboard.domain.forksafe import ForkSafeLRU
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import powerflow as pf
 from dashboard.energy.storage import dispatch_series
@@ -50,7 +50,6 @@ from dashboard.engine import DistrictModel, Placements, build_placements, distri
 Progress = Callable[[float, str], None]
 EPS_PCT = 1e-6          # loading increases smaller than this are rounding, not the added PV
 MAX_FALLBACK_HOURS = 300   # hours per island handed to pandapower runpp at most
-GRID_FORMAT = 3         # bump when IslandYear / GridStudy change: shared entries are ignored
 
 
 # ---- the district's network, once per district -----------------------------------------------
@@ -75,7 +74,7 @@ class NetModel:
         return len(self.grid.islands)
 
 
-_nets: ForkSafeLRU[str, NetModel] = ForkSafeLRU(4)
+_nets: Memo[str, NetModel] = Memo(4)
 
 
 def net_model(district: District) -> NetModel:
@@ -571,6 +570,30 @@ class GridStudy:
                 "nonconverged_hours": float(self.nonconverged_hours)}
 
 
+STUDY_NAMESPACE = "study"
+AUTO_MAX_BUILDINGS = 3000      # larger districts run the power flow on request only
+
+
+def study_key(district: District, scenario: Scenario) -> str:
+    return f"{district.content_hash}:{scenario.content_hash()}"
+
+
+def cached_study(district: District, scenario: Scenario) -> GridStudy | None:
+    """The power-flow study of exactly this district and scenario if any process of this
+    server computed it; else None (a damaged, foreign or other scenario's entry is a miss)."""
+    hit = shared().get(STUDY_NAMESPACE, study_key(district, scenario), GridStudy)
+    if hit is None or hit.district_hash != district.content_hash \
+            or hit.scenario_hash != scenario.content_hash():
+        return None
+    return hit
+
+
+def store_study(district: District, scenario: Scenario, study: GridStudy) -> None:
+    """Share a study with every process (written before returning: the job that computed it
+    reports "ready" only once it can be read)."""
+    shared().set(STUDY_NAMESPACE, study_key(district, scenario), study)
+
+
 def limits_of(district: District) -> dict[str, float]:
     a = district.assumptions
     return {"voltage_max_pu": a.number("grid.voltage_max_pu"),
@@ -604,7 +627,7 @@ def _island_key(district: District, nm: NetModel, pl: Placements, island: int,
     return h.hexdigest()[:32]
 
 
-_islands: ForkSafeLRU[str, tuple[IslandYear, list[Hosting]]] = ForkSafeLRU(256)
+_islands: Memo[str, tuple[IslandYear, list[Hosting]]] = Memo(256)
 
 
 def clear_grid_cache() -> None:
@@ -667,15 +690,14 @@ def grid_study(district: District, scenario: Scenario | None = None, *, hosting:
     hostings: dict[int, list[Hosting]] = {}
     solve_ms = hosting_ms = 0.0
     n_isl = nm.n_islands
-    from dashboard.cache import shared_get, shared_set
-
+    cache = shared()
     for i in range(n_isl):
-        key = f"island{GRID_FORMAT}:{_island_key(district, nm, pl, i, community, hosting)}"
+        key = _island_key(district, nm, pl, i, community, hosting)
         hit = _islands.get(key)
         if hit is None:                 # computed by another process (a job)?
-            found = shared_get(key)
-            if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0],
-                                                                           IslandYear):
+            found = cache.get("island", key, tuple)
+            if (found is not None and len(found) == 2 and isinstance(found[0], IslandYear)
+                    and isinstance(found[1], list)):
                 hit = found
         if hit is not None:
             years[i], hostings[i] = hit
@@ -700,7 +722,7 @@ def grid_study(district: District, scenario: Scenario | None = None, *, hosting:
         hosting_ms += 1e3 * (time.perf_counter() - th)
         hostings[i] = hs
         _islands.put(key, (years[i], hs))
-        shared_set(key, (years[i], hs))
+        cache.set("island", key, (years[i], hs), background=True)
     step(0.97, "Collecting results")
     study = _assemble(district, scenario, nm, model, years, hostings, limits, hosting)
     study.timings_ms.update({"model_ms": 1e3 * (t1 - t0), "power_flow_ms": solve_ms,

@@ -594,9 +594,10 @@ def _weather(spec: str | Path | None, lat: float, lon: float, year: int, notes: 
                   + ("; upload a weather file for this site" if dist > FAR_WEATHER_KM else ""))
         return weather, Site(lat, lon, salt, tz), source
     if str(spec).lower() == "pvgis":
-        from dashboard.paths import CACHE_DIR
+        from dashboard.cache import cache_dir as private_cache_dir
 
-        rows, meta = fetch_pvgis(lat, lon, (cache_dir or CACHE_DIR) / "pvgis")
+        rows, meta = fetch_pvgis(lat, lon, cache_dir / "pvgis" if cache_dir else
+                                 private_cache_dir("pvgis"))
     else:
         path = Path(spec)
         if not path.exists():

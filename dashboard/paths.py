@@ -8,5 +8,3 @@ from pathlib import Path
 DATA_DIR = Path(os.environ.get("DECENTRA_DATA_DIR", Path(__file__).resolve().parents[1] / "data"))
 DEFAULT_DISTRICT = DATA_DIR / "bubenec_district.gpkg"
 ASSUMPTIONS_CSV = DATA_DIR / "assumptions.csv"
-# Downloads kept between runs (PVGIS weather): DECENTRA_CACHE_DIR or ~/.cache/decentra
-CACHE_DIR = Path(os.environ.get("DECENTRA_CACHE_DIR", Path.home() / ".cache" / "decentra"))

@@ -9,17 +9,16 @@ else is shared with the parent result.
 from __future__ import annotations
 
 import math
-import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from dashboard.cache import Memo, shared
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
-from dashboard.domain.forksafe import ForkSafeLRU
 from dashboard.domain.result import RES_COLUMNS, Result
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import grid
@@ -159,15 +158,23 @@ def _building_inputs(pl: Placements) -> dict[str, np.ndarray]:
 
 
 @dataclass(frozen=True, eq=False)
-class _State:
-    """Engine state kept beside a Result so that a child scenario can be patched."""
+class EngineState:
+    """What an incremental edit of a scenario needs from its parent's evaluation: the engine's
+    placements and per-building / per-transformer statistics. Kept in this process's memo
+    beside the result, under the same key (never hung on the frozen Result, never shared:
+    its placements index this process's PV profile columns). A parent without one (a result
+    another process computed) gives a full evaluation of the child."""
 
     placements: Placements
     b_stats: np.ndarray
     t_stats: np.ndarray
 
 
-def _hourly_provider(model: DistrictModel, pl: Placements):
+def _hourly_provider(model: DistrictModel, pl: Placements | None, scenario: Scenario):
+    """Hourly series of one building; the placements are built on first use when the result
+    came from another process."""
+    made: list[Placements] = [] if pl is None else [pl]
+
     def provider(building_id: str | None, _transformer_id: str | None) -> pd.DataFrame:
         if building_id is None:
             raise ValueError("a building id is needed")
@@ -175,7 +182,9 @@ def _hourly_provider(model: DistrictModel, pl: Placements):
             b = model.building_ids.get_loc(building_id)
         except KeyError:
             raise DecentraError(f"no building {building_id!r} in this district") from None
-        return building_hourly(model, pl, int(b))
+        if not made:
+            made.append(build_placements(model, scenario))
+        return building_hourly(model, made[0], int(b))
     return provider
 
 
@@ -183,7 +192,7 @@ def _make_result(district_hash: str, scenario: Scenario, model: DistrictModel, p
                  b_stats: np.ndarray, t_stats: np.ndarray, series: tuple[np.ndarray, ...],
                  district_net: np.ndarray, b_hist: np.ndarray | None, b_res: np.ndarray | None,
                  t_hist: np.ndarray | None, t_res: np.ndarray | None,
-                 timings: dict[str, float], incremental: bool) -> Result:
+                 timings: dict[str, float], incremental: bool) -> tuple[Result, EngineState]:
     b_energy = _building_energy(b_stats)
     t_energy = _transformer_energy(model, t_stats, pl)
     t0 = time.perf_counter()
@@ -196,14 +205,13 @@ def _make_result(district_hash: str, scenario: Scenario, model: DistrictModel, p
         building_hist=b_hist, transformer_energy=t_energy, transformer_res=t_res,
         transformer_hist=t_hist, summary=summary, hourly_index=model.hourly_index,
         district_net_kw=district_net, transformer_series=series, series_rows=SERIES_ROWS,
-        hourly_provider=_hourly_provider(model, pl), timings_ms=timings,
+        hourly_provider=_hourly_provider(model, pl, scenario), timings_ms=timings,
         incremental=incremental)
-    object.__setattr__(result, "_state", _State(pl, b_stats, t_stats))
-    return result
+    return result, EngineState(pl, b_stats, t_stats)
 
 
 def _full(district: District, model: DistrictModel, scenario: Scenario,
-          resilience: bool) -> Result:
+          resilience: bool) -> tuple[Result, EngineState]:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     pl = build_placements(model, scenario)
@@ -226,11 +234,11 @@ def _full(district: District, model: DistrictModel, scenario: Scenario,
                         series, net, b_hist, b_res, t_hist, t_res, timings, incremental=False)
 
 
-def _incremental(district: District, model: DistrictModel, parent: Result, scenario: Scenario,
-                 b_rows: np.ndarray, t_rows: np.ndarray, resilience: bool) -> Result:
+def _incremental(district: District, model: DistrictModel, parent: Result, state: EngineState,
+                 scenario: Scenario, b_rows: np.ndarray, t_rows: np.ndarray,
+                 resilience: bool) -> tuple[Result, EngineState]:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    state: _State = parent._state  # type: ignore[attr-defined]
     pl = patch_placements(model, state.placements, scenario, b_rows, t_rows)
     groups = np.unique(np.concatenate([model.building_transformer[b_rows], t_rows])
                        ).astype(np.int64)
@@ -268,50 +276,42 @@ def _incremental(district: District, model: DistrictModel, parent: Result, scena
 # ---------------------------------------------------------------------------------------------
 # Public entry point and cache
 # ---------------------------------------------------------------------------------------------
-# in-process results keyed by (district hash, scenario hash, resilience)
-_cache: ForkSafeLRU[tuple[str, str, bool], Result] = ForkSafeLRU(32)
+Key = tuple[str, str, bool]      # (district hash, scenario content hash, resilience)
+
+# in-process: results, and the engine state an incremental edit of each needs
+_results: Memo[Key, Result] = Memo(32)
+_states: Memo[Key, EngineState] = Memo(32)
+NAMESPACE = "result"
 
 
-SHARED_FORMAT = 1   # bump when Result's fields change: old shared entries are then ignored
+def _shared_key(key: Key) -> str:
+    return f"{key[0]}:{key[1]}:{int(key[2])}"
 
 
-def _shared_key(key: tuple[str, str, bool]) -> str:
-    return f"result{SHARED_FORMAT}:{key[0]}:{key[1]}:{int(key[2])}"
-
-
-def _shared_get(key: tuple[str, str, bool], model: DistrictModel) -> Result | None:
-    """A result another process (gunicorn worker, background job) computed, from the app's
-    flask-caching store, with its hourly series re-attached to this process's model."""
-    from dashboard.cache import shared_get
-
-    hit = shared_get(_shared_key(key))
-    state = getattr(hit, "_state", None)
-    if not isinstance(hit, Result) or state is None:
+def _shared_get(key: Key, model: DistrictModel) -> Result | None:
+    """A result another process (gunicorn worker, background job) computed and shared, with
+    its hourly series re-attached to this process's model. Anything that is not the result
+    of exactly this district and scenario is a miss."""
+    hit = shared().get(NAMESPACE, _shared_key(key), Result)
+    if hit is None or hit.district_hash != key[0] or hit.scenario.content_hash() != key[1] \
+            or (key[2] and hit.building_hist is None) \
+            or len(hit.building_ids) != model.n_buildings:
         return None
-    # The hit keeps no engine state: its placements index PV columns of the process that
-    # made it, so it can be shown, but never patched as the parent of an incremental edit
-    # here (a child of it is computed in full). Its hourly series only read the placements'
-    # own arrays, which stay consistent.
-    from dataclasses import replace
-    return replace(hit, hourly_provider=_hourly_provider(model, state.placements))
+    return replace(hit, hourly_provider=_hourly_provider(model, None, hit.scenario))
 
 
-def _shared_put(key: tuple[str, str, bool], result: Result) -> None:
-    """Share a result through flask-caching, in a background thread: pickling a large city's
-    result must not delay the callback that computed it."""
-    from dashboard.cache import shared, shared_set
-
-    if shared() is None:
-        return
-    from dataclasses import replace
-    bare = replace(result, hourly_provider=None)   # closures over the model do not pickle
-    object.__setattr__(bare, "_state", result._state)  # type: ignore[attr-defined]
-    threading.Thread(target=shared_set, args=(_shared_key(key), bare),
-                     name="decentra-share-result", daemon=True).start()
+def _shared_put(key: Key, result: Result) -> None:
+    """Share a result (serialised in a writer thread: pickling a large city's result must
+    not delay the callback that computed it). Closures over the model are not shared."""
+    cache = shared()
+    if cache.enabled:
+        cache.set(NAMESPACE, _shared_key(key), replace(result, hourly_provider=None),
+                  background=True)
 
 
 def clear_cache() -> None:
-    _cache.clear()
+    _results.clear()
+    _states.clear()
     clear_models()
 
 
@@ -321,29 +321,31 @@ def evaluate(district: District, scenario: Scenario | None = None, *,
     """Evaluate ``scenario`` (default: no DER) on ``district``.
 
     Results are memoized by content hash. If ``scenario`` was derived by edits from a scenario
-    whose result is cached (or given as ``previous``), only the edited buildings and their
+    evaluated in this process (or given as ``previous``), only the edited buildings and their
     transformers are recomputed.
     """
     scenario = scenario if scenario is not None else Scenario(name="Baseline (no DER)")
     if not isinstance(scenario, Scenario):
         raise DecentraError("evaluate needs a Scenario")
-    key = (district.content_hash, scenario.content_hash(), resilience)
+    key: Key = (district.content_hash, scenario.content_hash(), resilience)
     model = district_model(district)
     if use_cache:
-        hit = _cache.get(key) or _shared_get(key, model)
+        hit = _results.get(key) or _shared_get(key, model)
         if hit is not None:
-            _cache.put(key, hit)
-            if hit.scenario.name != scenario.name:
-                hit = _renamed(hit, scenario)
-            return hit
-    parent = previous
+            _results.put(key, hit)
+            return hit if hit.scenario.name == scenario.name else replace(hit,
+                                                                           scenario=scenario)
     lineage = scenario.lineage
-    if parent is None and lineage is not None and use_cache:
-        parent = _cache.get((district.content_hash, lineage.parent_hash, resilience))
+    parent, state = previous, None
+    if lineage is not None:
+        parent_key: Key = (district.content_hash, lineage.parent_hash, resilience)
+        if parent is None and use_cache:
+            parent = _results.get(parent_key)
+        if parent is not None and parent.scenario.content_hash() == lineage.parent_hash:
+            state = _states.get(parent_key)
     result = None
-    if (parent is not None and lineage is not None and hasattr(parent, "_state")
+    if (parent is not None and state is not None and lineage is not None
             and parent.district_hash == district.content_hash
-            and parent.scenario.content_hash() == lineage.parent_hash
             and (parent.building_hist is not None or not resilience)):
         b_rows = model.building_ids.get_indexer(sorted(lineage.building_ids))
         t_rows = model.transformer_ids.get_indexer(sorted(lineage.transformer_ids))
@@ -355,21 +357,16 @@ def evaluate(district: District, scenario: Scenario | None = None, *,
                                 rows=bad)
         touched = len(np.unique(np.concatenate([model.building_transformer[b_rows], t_rows])))
         if touched <= max(1, INCREMENTAL_MAX_SHARE * model.n_transformers):
-            result = _incremental(district, model, parent, scenario, b_rows.astype(np.int64),
-                                  t_rows.astype(np.int64), resilience)
+            result, new_state = _incremental(district, model, parent, state, scenario,
+                                             b_rows.astype(np.int64), t_rows.astype(np.int64),
+                                             resilience)
     if result is None:
-        result = _full(district, model, scenario, resilience)
+        result, new_state = _full(district, model, scenario, resilience)
     if use_cache:
-        _cache.put(key, result)
+        _results.put(key, result)
+        _states.put(key, new_state)
         _shared_put(key, result)
     return result
-
-
-def _renamed(result: Result, scenario: Scenario) -> Result:
-    from dataclasses import replace
-    clone = replace(result, scenario=scenario)
-    object.__setattr__(clone, "_state", result._state)  # type: ignore[attr-defined]
-    return clone
 
 
 def baseline(district: District, resilience: bool = True) -> Result:

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from dashboard.cache import cache
+from dashboard.cache import Memo, shared
 from dashboard.domain.district import District
-from dashboard.domain.forksafe import ForkSafeLock, ForkSafeLRU
+from dashboard.domain.forksafe import ForkSafeLock
 from dashboard.figures.maps import (
     LINE_CLASSES,
     N_CLASSES,
@@ -43,7 +43,8 @@ class LayerService:
         self._lock = ForkSafeLock()
         self._geoms: dict[str, dict[str, list[str]]] = {}
         self._line_owner: dict[str, np.ndarray] = {}
-        self._served: ForkSafeLRU[str, bytes] = ForkSafeLRU(256)
+        self._served: Memo[str, bytes] = Memo(256)
+        self._payloads: Memo[str, dict] = Memo(4096)
 
     # ---- static geometry per district ------------------------------------------------------
     def _geometry(self, district: District, kind: str) -> list[str]:
@@ -87,8 +88,10 @@ class LayerService:
             if name in payload:
                 parts.append(payload[name])
         key = content_key(*parts)
-        if cache.get(f"layer:{key}") is None:
-            cache.set(f"layer:{key}", {**payload, "district": district.content_hash})
+        if self._payloads.get(key) is None:
+            value = {**payload, "district": district.content_hash}
+            self._payloads.put(key, value)
+            shared().set("layer", key, value, only_new=True)
         return f"/geo/{district.content_hash}/layer/{key}.geojson"
 
     def building_classes(self, district: District, frame: pd.DataFrame, spec: ColorSpec,
@@ -172,8 +175,8 @@ class LayerService:
         hit = self._served.get(key)
         if hit is not None:
             return hit
-        payload = cache.get(f"layer:{key}")
-        if not isinstance(payload, dict) or payload.get("district") != district.content_hash:
+        payload = self._payloads.get(key) or shared().get("layer", key, dict)
+        if payload is None or payload.get("district") != district.content_hash:
             return None
         kind = payload["kind"]
         ids = district.buildings["building_id"].astype(str).tolist()

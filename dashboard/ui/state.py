@@ -10,10 +10,11 @@ tabs never share anything but identical values.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Any, TypedDict
 
-from dashboard.cache import cache, default_cache_dir
+from dashboard.cache import Memo, cache_dir, shared
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.forksafe import ForkSafeLock
@@ -36,19 +37,29 @@ def scenario_key(scenario: Scenario) -> str:
     return f"{scenario.content_hash()}-{name}"
 
 
+_scenarios: Memo[str, Scenario] = Memo(512)
+
+
 def put_scenario(scenario: Scenario) -> str:
+    """Keep ``scenario`` for this server's processes (and this one's memo); its key."""
     key = scenario_key(scenario)
-    if cache.get(f"scenario:{key}") is None:
-        cache.set(f"scenario:{key}", scenario)
+    if _scenarios.get(key) is None:
+        _scenarios.put(key, scenario)
+        shared().set("scenario", key, scenario, only_new=True)
     return key
 
 
 def get_scenario(key: str) -> Scenario:
-    value = cache.get(f"scenario:{key}")
-    if not isinstance(value, Scenario):
+    hit = _scenarios.get(key) if isinstance(key, str) else None
+    if hit is None and isinstance(key, str) and len(key) <= 80:
+        value = shared().get("scenario", key, Scenario)
+        if value is not None and scenario_key(value) == key:
+            hit = value
+            _scenarios.put(key, value)
+    if hit is None:
         raise DecentraError("this scenario is no longer on the server (the server was "
                             "restarted or its cache cleared); reload the page to start again")
-    return value
+    return hit
 
 
 def new_session(district: District, scenario: Scenario, saved_id: str | None = None
@@ -109,7 +120,7 @@ class DistrictRegistry:
     worker and background process can open a district another one registered."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        self.directory = directory or default_cache_dir() / "districts"
+        self.directory = directory or cache_dir("districts")
         self._items: dict[str, District] = {}
         self._lock = ForkSafeLock()
 
@@ -118,10 +129,34 @@ class DistrictRegistry:
             self._items[district.content_hash] = district
         if persist:
             path = self.directory / f"{district.content_hash}.gpkg"
-            if not path.exists():
+            if path.exists():
+                path.touch()
+            else:
                 from dashboard.io.district_gpkg import write_district
-                write_district(district, path)
+
+                # written whole under a temporary name, then renamed: another process
+                # never reads a half-written district
+                tmp = self.directory / f".{district.content_hash}.{os.getpid()}.tmp.gpkg"
+                try:
+                    write_district(district, tmp)
+                    os.replace(tmp, path)
+                finally:
+                    tmp.unlink(missing_ok=True)
+                self._prune(keep=path)
         return district.content_hash
+
+    def _prune(self, keep: Path) -> None:
+        """Keep the folder under DECENTRA_DISTRICTS_MAX_MB (default 2048): the districts
+        opened longest ago go first (a page asking for one then says it is gone)."""
+        limit = float(os.environ.get("DECENTRA_DISTRICTS_MAX_MB", "2048")) * 2**20
+        files = sorted(self.directory.glob("*.gpkg"), key=lambda p: p.stat().st_mtime)
+        total = sum(p.stat().st_size for p in files)
+        for p in files:
+            if total <= limit:
+                break
+            if p != keep and p.stem not in self._items:
+                total -= p.stat().st_size
+                p.unlink(missing_ok=True)
 
     def get(self, key: str) -> District:
         if not isinstance(key, str) or not key.isalnum():   # content hashes are hex
@@ -134,7 +169,12 @@ class DistrictRegistry:
         if not path.exists():
             raise DecentraError("this district is not loaded on the server; reload the page")
         from dashboard.io.district_gpkg import read_district
-        district = read_district(path)
+        try:
+            district = read_district(path)
+        except Exception:
+            raise DecentraError("this district could not be read on the server (damaged or "
+                                "from another version); import it again") from None
+        path.touch()
         with self._lock:
             self._items[key] = district
         return district
