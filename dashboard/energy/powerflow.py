@@ -187,7 +187,9 @@ def _compact(keep: np.ndarray, arrays: tuple) -> None:
 
 
 BLOCK_BYTES = 1 << 20       # hours are iterated in blocks of about this many bytes per array
-DEFAULT_WORKERS: int | None = None   # threads per solve (None: the CPU count)
+# threads per solve: DECENTRA_SOLVER_THREADS (background job workers set 1), else the CPU count
+DEFAULT_WORKERS: int | None = int(os.environ["DECENTRA_SOLVER_THREADS"]) \
+    if os.environ.get("DECENTRA_SOLVER_THREADS", "").isdigit() else None
 
 
 def _solve_blocks(island: Island, s_all: np.ndarray, starts: list[int], block: int,
