@@ -1,17 +1,25 @@
 """Serve Decentra on the embedded default district (or --district PATH).
 
     python app.py [--host 127.0.0.1] [--port 8050] [--district FILE.gpkg] [--basemap auto]
-                  [--debug]
+                  [--store FILE.sqlite] [--debug]
 
-Under a WSGI server: ``gunicorn app:server`` (DECENTRA_DISTRICT, DECENTRA_BASEMAP, and
-DECENTRA_CACHE_DIR configure it).
+One process serves the pages; background jobs (power flow, rule placement, exports, import
+checks) run in a small pool of worker processes it starts and stops (``scripts/run``).
+
+For many users, ``scripts/serve`` runs Redis, Celery workers and gunicorn (``gunicorn
+app:server``, ``celery -A app:celery_app worker``) with ``DECENTRA_REDIS_URL`` set; the
+environment (DECENTRA_DISTRICT, DECENTRA_BASEMAP, DECENTRA_STORE, DECENTRA_CACHE_DIR,
+DECENTRA_ROLE=worker for Celery) configures the app each of them imports.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+from types import FrameType
+from typing import Any
 
 from dashboard.domain.errors import DecentraError
 from dashboard.ui.app import create_app
@@ -36,8 +44,14 @@ def _parse(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _stop(signum: int, _frame: FrameType | None) -> None:
+    # a normal exit: atexit stops the job workers (they also die with this process)
+    sys.exit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         app = create_app(args.district, basemap=args.basemap, synthetic=args.synthetic,
                          store_path=args.store)
@@ -45,11 +59,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"Decentra: http://{args.host}:{args.port}", flush=True)
-    app.run(host=args.host, port=args.port, debug=args.debug)
+    app.run(host=args.host, port=args.port, debug=args.debug, use_reloader=False)
     return 0
+
+
+def _from_environment() -> Any:
+    role = os.environ.get("DECENTRA_ROLE", "server")
+    synthetic = os.environ.get("DECENTRA_SYNTHETIC")
+    return create_app(os.environ.get("DECENTRA_DISTRICT") or None,
+                      synthetic=int(synthetic) if synthetic else None, role=role)
 
 
 if __name__ == "__main__":
     sys.exit(main())
-else:  # imported by a WSGI server: gunicorn app:server
-    server = create_app(os.environ.get("DECENTRA_DISTRICT")).server
+else:  # imported by gunicorn (app:server) or a Celery worker (app:celery_app)
+    _app = _from_environment()
+    server = _app.server
+    # the Celery app (scripts/serve), for ``celery -A app:celery_app worker``
+    celery_app = _app._decentra_jobs.handle if os.environ.get("DECENTRA_REDIS_URL") else None

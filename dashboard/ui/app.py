@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 import os
 import threading
 from pathlib import Path
@@ -9,13 +12,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import dash
-import diskcache
-import numpy as np
-from dash import DiskcacheManager
 from flask import Flask, Response, abort, request
 
 import dashboard as dc
-from dashboard.cache import cache, default_cache_dir, init_cache
+from dashboard.cache import cache_dir, configure, shared, store_from_url
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.scenario import Scenario
@@ -25,33 +25,15 @@ from dashboard.store import ScenarioStore
 from dashboard.ui import state
 from dashboard.ui.callbacks import AppContext, message, register_callbacks
 from dashboard.ui.grid import register_grid
-from dashboard.ui.gridview import AUTO_MAX_BUILDINGS
 from dashboard.ui.importing import register_import
+from dashboard.ui.jobs import LocalJobManager, WorkerSpec, failure_text
 from dashboard.ui.layers import LayerService
 from dashboard.ui.layout import page
 from dashboard.ui.workflow import register_workflow
+from dashboard.warmup import compile_kernels
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
-
-
-def compile_kernels(district: District) -> None:
-    """Compile (or load from numba's cache) every kernel a request or a job will run, here in
-    the main thread before the server starts. Background jobs are forked from the server: a
-    fork while another thread holds numba's compiler lock (or an import lock) leaves the child
-    waiting on it forever. Also builds the district's grid model, which forked jobs inherit."""
-    scenario = dc.Scenario(name="warm-up")
-    dc.evaluate(district, scenario)                              # full path, with resilience
-    first = str(district.buildings["building_id"].iloc[0])
-    kwp = float(district.buildings["pv_potential_kwp"].iloc[0]) / 2
-    edited = scenario.with_pv(dc.PvPlacement(first, max(kwp, 0.5), 30.0, 180.0))
-    dc.evaluate(district, edited.with_battery(dc.BatteryPlacement(first, 5.0, 2.5)))
-    if district.n_buildings <= AUTO_MAX_BUILDINGS:
-        from dashboard.energy.powerflow import solve_island
-        from dashboard.gridstudy import net_model
-
-        model = net_model(district)
-        for island in model.grid.islands[:1]:
-            solve_island(island, np.zeros((len(island.pq), 2), complex))
+log = logging.getLogger(__name__)
 
 
 def page_query() -> dict[str, str]:
@@ -110,32 +92,72 @@ def _gz_json(body: bytes) -> Response:
     return resp
 
 
+def _job_workers() -> int:
+    env = os.environ.get("DECENTRA_JOB_WORKERS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else min(2, os.cpu_count() or 1)
+
+
+def job_manager(role: str, redis_url: str | None, spec: WorkerSpec) -> Any:
+    """The background-callback manager: Celery on Redis when serving (``redis_url``), else a
+    pool of spawned worker processes (:mod:`dashboard.ui.jobs`)."""
+    if redis_url:
+        from dashboard.ui.jobs import celery_manager
+        from dashboard.ui.serving import celery_app_for
+
+        return celery_manager(celery_app_for(redis_url))
+    timeout = float(os.environ.get("DECENTRA_JOB_TIMEOUT_S", "600"))
+    return LocalJobManager(cache_dir("jobs"), spec if role == "server" else None,
+                           workers=_job_workers(), timeout_s=timeout)
+
+
+def on_error(err: Exception) -> None:
+    """A callback failed (a bug, or a background job that failed, timed out or was lost):
+    say so in the message area instead of answering HTTP 500 and leaving the page as if
+    nothing happened."""
+    log.error("callback failed: %s", failure_text(err))
+    dash.set_props("message", {"children": message(
+        f"That did not work: {failure_text(err)}. Nothing was changed; please try again.")})
+
+
 def create_app(district_path: str | Path | None = None, *,
-               cache_config: dict[str, Any] | None = None,
                basemap: str | None = None, synthetic: int | None = None,
-               store_path: str | Path | None = None) -> dash.Dash:
+               store_path: str | Path | None = None, role: str = "server",
+               redis_url: str | None = None) -> dash.Dash:
     """The app on a district (default: the embedded one; ``synthetic``: a synthetic city of
     that many buildings).
 
     ``basemap``: "osm", "plain" or "auto" (probe the tile server; default, or the
     DECENTRA_BASEMAP environment variable). ``store_path``: the SQLite file of saved scenarios
-    (default DECENTRA_STORE or ~/.decentra/scenarios.sqlite).
+    (default DECENTRA_STORE or ~/.decentra/scenarios.sqlite). ``redis_url`` (or
+    DECENTRA_REDIS_URL): serve for many users — shared cache on Redis, background callbacks on
+    Celery workers. ``role``: "server" (serves pages, starts jobs) or "worker" (a process
+    that runs background jobs: builds the same callbacks, serves nothing).
     """
+    if role not in ("server", "worker"):
+        raise ValueError(f"role must be server or worker, got {role!r}")
+    redis_url = redis_url or os.environ.get("DECENTRA_REDIS_URL") or None
+    configure(store_from_url(redis_url))
     server = Flask(__name__)
-    init_cache(server, cache_config)
+    server.secret_key = hmac.new(shared().secret, b"flask-session", hashlib.sha256).digest()
     registry = state.DistrictRegistry()
     district = (dc.synthetic_city(synthetic) if synthetic else dc.load_district(district_path))
-    registry.add(district)
+    registry.add(district, persist=role == "server")
     tiles = os.environ.get("DECENTRA_TILES_URL", OSM_TILES)
     choice = (basemap or os.environ.get("DECENTRA_BASEMAP", "auto")).lower()
     if choice not in ("osm", "plain", "auto"):
         raise DecentraError(f"base map must be osm, plain or auto, got {choice!r}")
     if choice == "auto":
-        choice = "osm" if probe_tiles(tiles) else "plain"
+        choice = ("osm" if probe_tiles(tiles) else "plain") if role == "server" else "plain"
     store = ScenarioStore(store_path)
     layers = LayerService()
     context = AppContext(registry=registry, default_district=district.content_hash,
                          tiles_url=tiles, bases={}, layers=layers)
+    spec = WorkerSpec("dashboard.ui.app:create_app",
+                      {"district_path": str(district_path) if district_path else None,
+                       "basemap": choice, "synthetic": synthetic,
+                       "store_path": str(store.path), "redis_url": redis_url},
+                      env={"DECENTRA_SOLVER_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
+    manager = job_manager(role, redis_url, spec)
 
     @server.route("/geo/<district_key>/layer/<key>.geojson")
     def layer_geojson(district_key: str, key: str) -> Response:
@@ -152,10 +174,9 @@ def create_app(district_path: str | Path | None = None, *,
     def healthz() -> Response:
         return Response("ok", mimetype="text/plain")
 
-    manager = DiskcacheManager(diskcache.Cache(str(default_cache_dir() / "jobs")))
     app = dash.Dash(__name__, server=server,  # type: ignore[arg-type]
                     title="Decentra", assets_folder=str(ASSETS),
-                    background_callback_manager=manager,
+                    background_callback_manager=manager, on_error=on_error,
                     update_title=None,  # type: ignore[arg-type]
                     suppress_callback_exceptions=False)
 
@@ -175,26 +196,31 @@ def create_app(district_path: str | Path | None = None, *,
         """Prepare the first view's GeoJSON while the server starts (it is the same for every
         first visit: content-addressed), so a large district's first page load is not spent
         serialising. (Pure Python and numpy: nothing here compiles.)"""
-        with server.app_context():
-            try:
-                result = dc.evaluate(district)
-                urls, _ = layers.view(district, building_frame(district, result),
-                                      COLOR_SPECS["self_sufficiency"], result.transformers, [])
-                for url in [*urls.classes, *urls.lines, urls.pv, urls.battery]:
-                    if url:
-                        layers.geojson(district, url.rsplit("/", 1)[-1].removesuffix(".geojson"))
-            except Exception as err:  # warm-up is an optimisation only
-                server.logger.warning("warm-up failed: %s", err)
+        try:
+            result = dc.evaluate(district)
+            urls, _ = layers.view(district, building_frame(district, result),
+                                  COLOR_SPECS["self_sufficiency"], result.transformers, [])
+            for url in [*urls.classes, *urls.lines, urls.pv, urls.battery]:
+                if url:
+                    layers.geojson(district, url.rsplit("/", 1)[-1].removesuffix(".geojson"))
+        except Exception as err:  # warm-up is an optimisation only
+            server.logger.warning("warm-up failed: %s", err)
 
-    compile_kernels(district)
-    threading.Thread(target=warm_up, name="decentra-warm-up", daemon=True).start()
     app.layout = serve_layout
     register_callbacks(app, context)
     register_workflow(app, context, store)
     register_import(app, context)
     register_grid(app, context)
     app._decentra_context = context  # type: ignore[attr-defined]  # for tests
+    app._decentra_jobs = manager  # type: ignore[attr-defined]
+    if role == "server":
+        compile_kernels(district)
+        if isinstance(manager, LocalJobManager):
+            manager.start()
+        threading.Thread(target=warm_up, name="decentra-warm-up", daemon=True).start()
+    elif not redis_url:
+        compile_kernels(district)      # a local job worker: ready before its first job
     return app
 
 
-__all__ = ["cache", "create_app", "probe_tiles"]
+__all__ = ["create_app", "probe_tiles"]
