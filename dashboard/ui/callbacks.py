@@ -86,6 +86,10 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
         Output(ids.REDO, "disabled", allow_duplicate=True),
         Output(ids.MAP_LEGEND, "children", allow_duplicate=True),
         Output(ids.SCENARIO_NAME, "value", allow_duplicate=True),
+        Output(ids.GRID_STATUS, "children", allow_duplicate=True),
+        Output(ids.GRID_VIOLATIONS, "children", allow_duplicate=True),
+        Output(ids.GRID_LEGEND, "children", allow_duplicate=True),
+        Output("transformer-info", "children", allow_duplicate=True),
     ]
     view_state = [State(ids.COLOR_BY, "value"), State(ids.LAYERS, "value"),
                   State(ids.BASEMAP, "value"), State(ids.GRID_LAYER, "value")]
@@ -170,6 +174,7 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
         running=[(Output(ids.RULE_APPLY, "disabled"), True, False),
                  (Output(ids.RULE_BUSY, "className"), "busy on dark", "busy dark")],
         progress=[Output(ids.RULE_PROGRESS, "children")],
+        interval=500,
         prevent_initial_call=True,
     )
     def apply_rule(set_progress: Callable, _n: int, session_data: Any, min_roof: Any,
@@ -275,7 +280,7 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
         Output(ids.SINGLE_PANEL, "style"), Output(ids.MULTI_PANEL, "style"),
         Output(ids.TRANSFORMER_PANEL, "style"), Output(ids.PANEL_TITLE, "children"),
         Output(ids.PANEL_HINT, "style"), Output("single-info", "children"),
-        Output("multi-info", "children"), Output("transformer-info", "children"),
+        Output("multi-info", "children"),
         Output(ids.PV_KWP, "value"), Output(ids.PV_TILT, "value"),
         Output(ids.PV_AZIMUTH, "value"), Output(ids.BAT_KWH, "value"),
         Output(ids.BAT_KW, "value"), Output(ids.COMM_KWH, "value"), Output(ids.COMM_KW, "value"),
@@ -287,7 +292,7 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
         try:
             _, district, scenario = context.current(session_data)
         except DecentraError:
-            return (no_update,) * 16
+            return (no_update,) * 15
         chosen = [str(b) for b in selection.get("buildings") or []]
         tid = selection.get("transformer")
         patch = Patch()
@@ -295,36 +300,15 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
         patch["layout"]["map"]["layers"][LAYER.SELECTION]["source"] = url or EMPTY_GEOJSON
         keep = (no_update,) * 7
         if tid:
-            from dashboard.ui.gridview import cached_study
-
-            result = dc.evaluate(district, scenario)
-            row = result.transformers.loc[tid]
             comm = scenario.community_battery_of(tid)
-            study = cached_study(district, scenario)
-            if study is not None and tid in study.transformers.index:
-                p = study.transformers.loc[tid]
-                loading = max(p["trafo_loading_max_pct"], p["line_loading_max_pct"])
-                limit = f", limit: {p['hosting_limit']}" if p["hosting_limit"] else ""
-                grid_line = [f"power flow: loading {loading:.0f} % · voltage "
-                             f"{p['vm_min_pu']:.3f}–{p['vm_max_pu']:.3f} pu · hosting "
-                             f"capacity {_fmt(p['hosting_capacity_kwp'])} kWp (verified{limit})"]
-            else:
-                grid_line = [f"hosting capacity {_fmt(row['hosting_capacity_kwp'])} kWp "
-                             "(estimate; the power flow has not run yet)"]
-            info = [html.B(f"Transformer {tid}"), html.Br(),
-                    f"{row['rating_kva']:,.0f} kVA · {int(row['n_buildings'])} buildings · "
-                    f"PV {row['pv_kwp']:,.0f} kWp", html.Br(),
-                    f"max loading {row['loading_pct']:.0f} % · reverse flow "
-                    f"{row['reverse_flow_hours']:,.0f} h/a (energy balance)", html.Br(),
-                    *grid_line]
             return (patch, hide, hide, show, f"Transformer {tid}", hide, no_update, no_update,
-                    info, *keep[:5], comm.capacity_kwh if comm else 200,
+                    *keep[:5], comm.capacity_kwh if comm else 200,
                     comm.power_kw if comm else 100)
         if len(chosen) == 1:
             bid = chosen[0]
             rows = district.buildings.loc[district.buildings["building_id"] == bid]
             if rows.empty:
-                return (patch, hide, hide, hide, "Nothing selected", show) + (no_update,) * 10
+                return (patch, hide, hide, hide, "Nothing selected", show) + (no_update,) * 9
             row = rows.iloc[0]
             pv = scenario.pv_of(bid)
             bat = scenario.battery_of(bid)
@@ -336,7 +320,7 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
                     f"{' (assumed)' if row['storeys_assumed'] else ''} · demand "
                     f"{row['annual_demand_kwh'] / 1000:,.1f} MWh/a"
                     f"{' (assumed)' if row['demand_assumed'] else ''}"]
-            return (patch, show, hide, hide, f"Building {bid}", hide, info, no_update, no_update,
+            return (patch, show, hide, hide, f"Building {bid}", hide, info, no_update,
                     round(pv.kwp if pv else float(row["pv_potential_kwp"]), 1),
                     pv.tilt_deg if pv else float(row["roof_tilt_deg"]),
                     pv.azimuth_deg if pv else float(row["azimuth_deg"]),
@@ -349,8 +333,25 @@ def register_callbacks(app: Dash, context: AppContext) -> None:
                     f"{b['pv_potential_kwp'].sum():,.0f} kWp · demand "
                     f"{b['annual_demand_kwh'].sum() / 1000:,.0f} MWh/a"]
             return (patch, hide, show, hide, f"{len(chosen)} buildings", hide, no_update, info,
-                    no_update, *(no_update,) * 7)
-        return (patch, hide, hide, hide, "Nothing selected", show) + (no_update,) * 10
+                    *(no_update,) * 7)
+        return (patch, hide, hide, hide, "Nothing selected", show) + (no_update,) * 9
+
+    # ---- the transformer panel: figures of the scenario on screen, verified or not ---------
+    @app.callback(
+        Output("transformer-info", "children"),
+        Input(ids.SELECTION, "data"), Input(ids.GRID_STORE, "data"),
+        State(ids.SESSION, "data"),
+        prevent_initial_call=True,
+    )
+    def transformer_info(selection: dict | None, _grid: Any, session_data: Any) -> Any:
+        tid = (selection or {}).get("transformer")
+        if not tid:
+            return no_update
+        try:
+            _, district, scenario = context.current(session_data)
+            return transformer_panel(district, scenario, str(tid))
+        except (DecentraError, KeyError):
+            return no_update
 
     # ---- details -------------------------------------------------------------------------
     @app.callback(
@@ -398,7 +399,8 @@ def render_view(context: AppContext, session: state.Session, color_key: str | No
     """Everything that shows a scenario: map patch, KPI cards, transformer rows, status line,
     undo / redo state, legend, scenario name. Where the power flow of the scenario has run
     (a study in the cache), feeders, buses and the table show it. Raises DecentraError."""
-    from dashboard.ui.gridview import cached_study, grid_patch
+    from dashboard.ui.gridview import cached_study, grid_patch, status_text, violation_items
+    from dashboard.ui.layout import feeder_legend
 
     district = context.district(session["district"])
     scenario = state.get_scenario(session["scenario"])
@@ -407,6 +409,9 @@ def render_view(context: AppContext, session: state.Session, color_key: str | No
     spec = COLOR_SPECS.get(color_key or "") or COLOR_SPECS["self_sufficiency"]
     t = result.transformers
     chosen = list((selection or {}).get("buildings") or [])
+    tid = (selection or {}).get("transformer")
+    if tid is not None and str(tid) not in t.index:
+        tid = None
     urls, breaks = context.layers.view(district, building_frame(district, result), spec, t,
                                        chosen)
     patch = map_patch(urls, spec, set(layers or []), basemap)
@@ -421,9 +426,42 @@ def render_view(context: AppContext, session: state.Session, color_key: str | No
     status = (f"{len(scenario.pv)} PV · {len(scenario.batteries)} batteries · "
               f"{len(scenario.community_batteries)} community · "
               f"{result.summary['pv_kwp']:,.0f} kWp")
+    # the Grid tab belongs to this scenario: its own study, or "out of date" (never an
+    # earlier scenario's verified figures)
+    pf_mode = (grid_mode or "power-flow") if study is not None else "estimate"
     return (patch, kpi_cards(result.summary, baseline.summary), transformer_rows(t, study),
             status,
-            not session["undo"], not session["redo"], map_legend(spec, breaks), scenario.name)
+            not session["undo"], not session["redo"], map_legend(spec, breaks), scenario.name,
+            status_text(study, district, scenario), violation_items(study, district),
+            feeder_legend(pf_mode, study.limits if study is not None else None),
+            transformer_panel(district, scenario, str(tid)) if tid else no_update)
+
+
+def transformer_panel(district: District, scenario: Scenario, tid: str) -> list:
+    """The transformer panel's figures for the scenario on screen: the energy balance, and
+    the power flow only if it ran for exactly this scenario (else marked out of date)."""
+    from dashboard.ui.gridview import cached_study
+
+    result = dc.evaluate(district, scenario)
+    row = result.transformers.loc[tid]
+    study = cached_study(district, scenario)
+    if study is not None and tid in study.transformers.index:
+        p = study.transformers.loc[tid]
+        loading = max(p["trafo_loading_max_pct"], p["line_loading_max_pct"])
+        limit = f", limit: {p['hosting_limit']}" if p["hosting_limit"] else ""
+        grid_line: list = [f"power flow: loading {loading:.0f} % · voltage "
+                           f"{p['vm_min_pu']:.3f}–{p['vm_max_pu']:.3f} pu · hosting "
+                           f"capacity {_fmt(p['hosting_capacity_kwp'])} kWp (verified{limit})"]
+    else:
+        grid_line = [html.Span("power flow: out of date, recomputing for this scenario",
+                               className="stale-text"), html.Br(),
+                     f"hosting capacity {_fmt(row['hosting_capacity_kwp'])} kWp (estimate)"]
+    return [html.B(f"Transformer {tid}"), html.Br(),
+            f"{row['rating_kva']:,.0f} kVA · {int(row['n_buildings'])} buildings · "
+            f"PV {row['pv_kwp']:,.0f} kWp", html.Br(),
+            f"max loading {row['loading_pct']:.0f} % · reverse flow "
+            f"{row['reverse_flow_hours']:,.0f} h/a (energy balance)", html.Br(),
+            *grid_line]
 
 
 def parse_map_size(size: Any) -> dict[str, float]:

@@ -4,9 +4,7 @@ verified transformer table and the violation list that zooms the map to each pla
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +13,6 @@ from dash import ALL, Dash, Input, Output, Patch, State, ctx, no_update
 
 import dashboard as dc
 from dashboard.domain.errors import DecentraError
-from dashboard.energy import powerflow as pf
 from dashboard.figures.maps import EMPTY_GEOJSON, LAYER
 from dashboard.ui import ids
 from dashboard.ui.callbacks import AppContext, message
@@ -28,9 +25,9 @@ from dashboard.ui.gridview import (
     store_study,
     violation_items,
 )
+from dashboard.ui.jobs import failure_text
 from dashboard.ui.layout import feeder_legend
 
-SERVER_PID = os.getpid()      # background jobs run in processes forked from the server
 EDIT_PAUSE_S = 1.5            # the power flow starts once edits pause this long
 
 
@@ -49,24 +46,26 @@ def register_grid(app: Dash, context: AppContext) -> None:
         }}""",
         Output(ids.GRID_TRIGGER, "data"), Input(ids.SESSION, "data"))
 
+    def grid_failed(err: Exception) -> dict:
+        """The power-flow job failed, timed out or was lost: the Grid tab says so (the
+        figures stay the estimate's) and "Run power flow" retries."""
+        logging.getLogger(__name__).error("power flow job: %s", failure_text(err))
+        return {"ready": False, "failed": True, "error": failure_text(err)}
+
     @app.callback(
         Output(ids.GRID_STORE, "data"),
         Input(ids.GRID_TRIGGER, "data"), Input(ids.GRID_RUN, "n_clicks"),
         State(ids.SESSION, "data"),
         background=True,
         running=[(Output(ids.GRID_RUN, "disabled"), True, False),
-                 (Output(ids.GRID_PROGRESS, "style"), {"visibility": "visible"},
+                 (Output(ids.GRID_RUNNING, "style"), {"visibility": "visible"},
                   {"visibility": "hidden"})],
-        progress=[Output(ids.GRID_PROGRESS, "value"), Output(ids.GRID_STATUS, "children")],
+        progress=[Output(ids.GRID_PROGRESS, "value"), Output(ids.GRID_PROGRESS_TEXT,
+                                                             "children")],
+        on_error=grid_failed,
         prevent_initial_call=True,
     )
     def run_grid(set_progress: Callable, settled: Any, _n: int, session_data: Any) -> Any:
-        if os.getpid() != SERVER_PID:
-            # a job process of its own: leave a core and the priority to the server's edits
-            # and page loads (the planner keeps clicking while the power flow runs)
-            with contextlib.suppress(OSError):
-                os.nice(10)
-            pf.DEFAULT_WORKERS = 1
         try:
             session, district, scenario = context.current(session_data)
         except DecentraError:
@@ -84,18 +83,17 @@ def register_grid(app: Dash, context: AppContext) -> None:
             return {**tag, "ready": False, "error": str(err)}
         except Exception as err:  # a bug must not leave the status at "running" for ever
             logging.getLogger(__name__).exception("power flow failed")
-            return {**tag, "ready": False,
-                    "error": f"the power flow failed ({type(err).__name__}); the figures "
-                             "are estimates"}
+            return {**tag, "ready": False, "failed": True,
+                    "error": f"the power flow failed ({type(err).__name__}: {err})"}
         store_study(district, scenario, study)
         return {**tag, "ready": True}
 
     @app.callback(
         Output(ids.MAP, "figure", allow_duplicate=True),
         Output(ids.TRANSFORMER_TABLE, "data", allow_duplicate=True),
-        Output(ids.GRID_VIOLATIONS, "children"),
+        Output(ids.GRID_VIOLATIONS, "children", allow_duplicate=True),
         Output(ids.GRID_STATUS, "children", allow_duplicate=True),
-        Output(ids.GRID_LEGEND, "children"),
+        Output(ids.GRID_LEGEND, "children", allow_duplicate=True),
         Output(ids.MESSAGE, "children", allow_duplicate=True),
         Input(ids.GRID_STORE, "data"), Input(ids.GRID_LAYER, "value"),
         State(ids.SESSION, "data"), State(ids.LAYERS, "value"),
@@ -107,7 +105,8 @@ def register_grid(app: Dash, context: AppContext) -> None:
             session, district, scenario = context.current(session_data)
         except DecentraError:
             return (no_update,) * 6
-        stale = store is not None and store.get("scenario") != session["scenario"]
+        shown = session["scenario"]
+        stale = isinstance(store, dict) and store.get("scenario", shown) != shown
         if ctx.triggered_id == ids.GRID_STORE and stale:
             return (no_update,) * 6          # a study of an earlier edit: a newer one is due
         study = cached_study(district, scenario)
@@ -121,12 +120,13 @@ def register_grid(app: Dash, context: AppContext) -> None:
             for i, url in enumerate(urls):
                 patch["layout"]["map"]["layers"][LAYER.LINE0 + i]["source"] = \
                     url or EMPTY_GEOJSON
-        error = None if stale else (store or {}).get("error")
+        error = None if stale or study is not None else (store or {}).get("error")
         note = message(f"Power flow: {error}") if error else no_update
-        status = f"not run: {error}" if error else status_text(study, district, scenario)
+        status = status_text(study, district, scenario, error)
         legend = feeder_legend(mode if study is not None else "estimate",
                                study.limits if study is not None else None)
-        return (patch, transformer_rows(result.transformers, study), violation_items(study),
+        return (patch, transformer_rows(result.transformers, study),
+                violation_items(study, district, error),
                 status, legend, note)
 
     @app.callback(

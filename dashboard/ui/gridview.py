@@ -1,7 +1,8 @@
 """What the map and the Grid tab show of a power-flow study (no callbacks here).
 
-Studies are kept in the shared cache under the district's and the scenario's content hashes,
-so every worker, background job and tab finds the study of a scenario once it has run.
+Studies are kept in the shared cache (:func:`dashboard.gridstudy.cached_study`) under the
+district's and the scenario's content hashes, so every worker, background job and tab finds the
+study of a scenario once it has run.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import numpy as np
 import pandas as pd
 from dash import Patch, html
 
-from dashboard.cache import cache, shared_get
 from dashboard.domain.district import District
 from dashboard.domain.scenario import Scenario
 from dashboard.figures.maps import (
@@ -27,25 +27,8 @@ from dashboard.figures.maps import (
     loading_class,
     voltage_class,
 )
-from dashboard.gridstudy import GRID_FORMAT, GridStudy
+from dashboard.gridstudy import AUTO_MAX_BUILDINGS, GridStudy, cached_study, store_study
 from dashboard.ui.layers import LayerService
-
-AUTO_MAX_BUILDINGS = 3000      # larger districts run the power flow on request only
-
-
-def study_key(district: District, scenario: Scenario) -> str:
-    return f"grid{GRID_FORMAT}:{district.content_hash}:{scenario.content_hash()}"
-
-
-def cached_study(district: District, scenario: Scenario) -> GridStudy | None:
-    hit = shared_get(study_key(district, scenario))   # a damaged entry is a miss
-    return hit if isinstance(hit, GridStudy) else None
-
-
-def store_study(district: District, scenario: Scenario, study: GridStudy) -> str:
-    key = study_key(district, scenario)
-    cache.set(key, study)
-    return key
 
 
 def line_classes(district: District, study: GridStudy) -> np.ndarray:
@@ -124,10 +107,20 @@ KIND_LABEL = {"overvoltage": "Overvoltage", "undervoltage": "Undervoltage",
               "transformer overload": "Transformer above rating"}
 
 
-def violation_items(study: GridStudy | None, limit: int = 60) -> list:
-    """The violation list: each a button that zooms the map to the place."""
+def violation_items(study: GridStudy | None, district: District | None = None,
+                    error: str | None = None, limit: int = 60) -> list:
+    """The violation list of the scenario on screen: each a button that zooms the map to the
+    place. Without this scenario's study, no list (an earlier scenario's would be wrong)."""
     if study is None:
-        return [html.P("The power flow has not run for this scenario yet.", className="hint")]
+        if error:
+            text = ("No verified limits for this scenario: the power flow failed. Press "
+                    "Run power flow to try again.")
+        elif district is not None and district.n_buildings > AUTO_MAX_BUILDINGS:
+            text = "The power flow has not run for this scenario: press Run power flow."
+        else:
+            text = ("The power flow is being recomputed for the scenario on screen; the "
+                    "limits it breaks are listed when it is back.")
+        return [html.P(text, className="hint stale-text")]
     v = study.violations
     if v.empty:
         return [html.P(f"No limit broken in any of the 8,760 hours (voltage "
@@ -149,12 +142,19 @@ def violation_items(study: GridStudy | None, limit: int = 60) -> list:
     return items
 
 
-def status_text(study: GridStudy | None, district: District, scenario: Scenario) -> str:
+def status_text(study: GridStudy | None, district: District, scenario: Scenario,
+                error: str | None = None) -> str:
+    """The Grid tab's status line for the scenario on screen: "verified" only with that
+    scenario's own study."""
     if study is None:
+        if error:
+            return (f"failed: {error} — press Run power flow to try again (figures below "
+                    "are estimates)")
         if district.n_buildings > AUTO_MAX_BUILDINGS:
             return (f"not run: {district.n_buildings:,} buildings — press Run power flow "
                     "(figures below are estimates)")
-        return "running …"
+        return ("out of date: recomputing for this scenario … (figures below are "
+                "estimates until then)")
     t = study.timings_ms.get("total_ms", math.nan)
     parts = [f"verified · 8,760 h · {len(study.transformers)} transformers"]
     if study.fallback_hours:

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from dash import Dash, Input, Output, State, ctx, dash_table, dcc, html, no_update
 
-from dashboard.cache import default_cache_dir
+from dashboard.cache import cache_dir
 from dashboard.domain.errors import DecentraError
 from dashboard.importer import FEEDER_KINDS, ImportResult, feeder_file_kind, source_layers
 from dashboard.io.formats import Limits
@@ -24,15 +24,14 @@ from dashboard.io.staging import StagedFile, stage_upload, staged_file
 from dashboard.io.weather import read_weather_file
 from dashboard.ui import ids, state
 from dashboard.ui.callbacks import AppContext
+from dashboard.ui.jobs import failure_text
 
 GRID_KIND_LABELS = {"auto": "detect", "network": "pandapower network",
                     "transformers": "transformer points (and lines)", "streets": "street lines"}
 
 
 def staging_root() -> Path:
-    root = default_cache_dir() / "uploads"
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    return cache_dir("uploads")
 
 
 def _upload(id_: str, info_id: str, text: str, limits: Limits) -> html.Div:
@@ -240,6 +239,10 @@ def register_import(app: Dash, context: AppContext) -> None:
         out[9] = "buildings" not in files
         return tuple(out)
 
+    def check_failed(err: Exception) -> Any:
+        return error_box(DecentraError(f"the check failed: {failure_text(err)}"),
+                         "The current district is unchanged. Press Check import to retry.")
+
     @app.callback(
         Output(ids.IMPORT_RESULT, "children", allow_duplicate=True),
         Input(ids.IMPORT_RUN, "n_clicks"),
@@ -249,6 +252,7 @@ def register_import(app: Dash, context: AppContext) -> None:
         background=True,
         running=[(Output(ids.IMPORT_RUN, "disabled"), True, False)],
         progress=[Output(ids.IMPORT_PROGRESS, "children")],
+        on_error=check_failed,
         prevent_initial_call=True,
     )
     def check(set_progress: Callable, _n: int, files: dict | None, layer: str | None,

@@ -152,8 +152,10 @@ def transformer_tab() -> html.Div:
                   html.Span(id=ids.GRID_STATUS, className="grid-status")],
                  className="grid-head"),
         html.Div([_button(ids.GRID_RUN, "Run power flow", "ghost"),
-                  html.Progress(id=ids.GRID_PROGRESS, value="0", max="100",
-                                className="progress", style={"visibility": "hidden"})],
+                  html.Span([html.Progress(id=ids.GRID_PROGRESS, value="0", max="100",
+                                           className="progress"),
+                             html.Span(id=ids.GRID_PROGRESS_TEXT, className="progress-text")],
+                            id=ids.GRID_RUNNING, style={"visibility": "hidden"})],
                  className="actions"),
         html.P(["Basis ", html.B("power flow"), ": AC power flow of every hour of the year "
                 "(pandapower's network model): loading of the transformer and its lines, "

@@ -31,6 +31,7 @@ from dashboard.store import ScenarioStore
 from dashboard.ui import ids, state
 from dashboard.ui.callbacks import AppContext, message
 from dashboard.ui.components import kpi_cards
+from dashboard.ui.jobs import failure_text
 from dashboard.ui.layout import EXPORTS
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -267,6 +268,10 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
         return dcc.send_string(scenario.to_json(), f"{file_stem(scenario.name)}.json")
 
     # ---- exports: every file is made in a background job with a progress bar ---------------
+    def export_failed(err: Exception) -> tuple:
+        return no_update, html.Span(f"The export failed: {failure_text(err)}. Press the button "
+                                    "again to retry.", className="error-text")
+
     @app.callback(
         Output(ids.DOWNLOAD, "data", allow_duplicate=True),
         Output(ids.EXPORT_STATUS, "children"),
@@ -278,6 +283,7 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
                  (Output(ids.EXPORT_PROGRESS, "style"), {"visibility": "visible"},
                   {"visibility": "hidden"})],
         progress=[Output(ids.EXPORT_PROGRESS, "value"), Output(ids.EXPORT_STATUS, "children")],
+        on_error=export_failed,
         prevent_initial_call=True,
     )
     def export(set_progress: Any, _clicks: list, _report: int, session_data: Any,
