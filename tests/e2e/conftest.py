@@ -56,6 +56,33 @@ def start_app(tmp: Path, *args: str, timeout_s: float = 120.0, basemap: str = "p
     raise RuntimeError("app did not start")
 
 
+def start_serve(tmp: Path, *args: str, port: int | None = None, timeout_s: float = 300.0,
+                env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """``scripts/serve`` (Redis, Celery, gunicorn) on a free port with its cache and store in
+    ``tmp``; returns when /healthz answers. Its output goes to ``tmp/serve.log``."""
+    port = port or free_port()
+    full_env = dict(os.environ, DECENTRA_CACHE_DIR=str(tmp / "cache"), PYTHONUNBUFFERED="1",
+                    DECENTRA_STORE=str(tmp / "scenarios.sqlite"), **(env or {}))
+    log = open(tmp / "serve.log", "a")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen([str(ROOT / "scripts" / "serve"), "--port", str(port),
+                             "--basemap", "plain", *args], cwd=ROOT, env=full_env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"scripts/serve exited: {(tmp / 'serve.log').read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as resp:
+                if resp.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("scripts/serve did not start: "
+                       + (tmp / "serve.log").read_text()[-3000:])
+
+
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc, url = start_app(tmp_path_factory.mktemp("app"))

@@ -62,3 +62,43 @@ def test_power_flow_layers_table_and_violations(page, app_url):
     page.wait_for_function("() => document.querySelector('#grid-legend').innerText"
                            ".includes('estimate')", timeout=15_000)
     page.wait_for_function(f"() => ({BUSES_JS})() === 0", timeout=15_000)
+
+
+def text_of(page, selector: str) -> str:
+    """Text of an element whether its tab is shown or not."""
+    return page.eval_on_selector(selector, "e => e.textContent")
+
+
+def test_an_earlier_scenarios_figures_are_never_shown_as_verified(page, app_url):
+    import dashboard as dc
+    from tests.e2e.conftest import click_map
+
+    open_app(page, app_url)
+    t = dc.load_district().transformers.iloc[0]
+    click_map(page, t.geometry.x, t.geometry.y)
+    page.wait_for_function("() => document.querySelector('#transformer-info').textContent"
+                           ".includes('verified')", timeout=90_000)
+    status = page.inner_text("#scenario-status")
+    page.fill("#comm-kwh", "1000")
+    page.fill("#comm-kw", "500")
+    page.click("#comm-apply")
+    page.wait_for_function(f"() => document.querySelector('#scenario-status').innerText !== "
+                           f"{status!r}", timeout=15_000)
+    # the edit's own answer already marks every power-flow figure as out of date (the
+    # power flow starts only once edits pause for 1.5 s)
+    assert "out of date" in text_of(page, "#transformer-info")
+    page.click("#tab-transformers")
+    grid = text_of(page, "#grid-status")
+    assert not grid.startswith("verified") and "out of date" in grid, grid
+    assert "being recomputed" in text_of(page, "#grid-violations")
+    basis = page.eval_on_selector_all("#transformer-table td[data-dash-column='basis']",
+                                      "els => els.map(e => e.innerText)")
+    assert set(basis) == {"estimate"}
+    assert page.evaluate(f"({BUSES_JS})()") == 0          # no voltages of the old scenario
+    # then the power flow of this scenario (with its community battery) comes back
+    page.wait_for_function("() => document.querySelector('#grid-status').textContent"
+                           ".startsWith('verified')", timeout=90_000)
+    page.click("#tab-place")
+    page.wait_for_function("() => document.querySelector('#transformer-info').textContent"
+                           ".includes('(verified')", timeout=30_000)
+    assert "out of date" not in text_of(page, "#transformer-info")
