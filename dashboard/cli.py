@@ -14,6 +14,7 @@ import argparse
 import json
 import math
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -255,6 +256,23 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_workspaces(args: argparse.Namespace) -> int:
+    """The workspaces of a scenario store, with the link that opens each (administration;
+    the legacy workspace holds what was saved before workspaces existed)."""
+    from dashboard.store import ScenarioStore
+
+    store = ScenarioStore(args.store)
+    legacy = store.legacy_workspace()
+    base = args.base_url.rstrip("/")
+    rows = store.workspaces()
+    if not rows:
+        print("no saved scenarios")
+    for ws, n in rows:
+        mark = "  (saved before workspaces)" if ws == legacy else ""
+        print(f"{n:5d} scenarios  {base}/w/{ws}{mark}")
+    return 0
+
+
 def _district_arguments(command: argparse.ArgumentParser) -> None:
     """The district and scenario a command works on (both optional)."""
     command.add_argument("district", nargs="?", default=None,
@@ -307,6 +325,13 @@ def build_parser() -> argparse.ArgumentParser:
                                            "(default: OUTPUT with .scenario.json)")
     im.add_argument("--json", action="store_true", help="print the import report as JSON")
     im.set_defaults(func=cmd_import)
+    ws = sub.add_parser("workspaces", help="list the workspaces of the scenario store with "
+                                           "the private link that opens each")
+    ws.add_argument("--store", default=None, help="SQLite store (default DECENTRA_STORE or "
+                                                  "~/.decentra/scenarios.sqlite)")
+    ws.add_argument("--base-url", default="http://127.0.0.1:8050",
+                    help="where the app is served")
+    ws.set_defaults(func=cmd_workspaces)
     return parser
 
 
@@ -314,7 +339,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            if not args.debug:            # libraries' warnings are not the user's message
+                warnings.simplefilter("ignore")
+            return int(args.func(args))
     except DecentraError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
-"""Saved scenarios in SQLite: round trip, concurrent writers, and a writer killed mid-save."""
+"""Saved scenarios in SQLite: round trip, workspaces, share tokens, the migration of a store
+written before workspaces, concurrent writers, and a writer killed mid-save."""
 
 from __future__ import annotations
 
@@ -13,35 +14,37 @@ import pytest
 import dashboard as dc
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.scenario import BatteryPlacement, PvPlacement
-from dashboard.store import ScenarioStore
+from dashboard.store import ScenarioStore, new_workspace_id
+
+WS = "w" * 32                   # a workspace of these tests
 
 
 def test_round_trip_and_management(tmp_path, district, rule_scenario):
     store = ScenarioStore(tmp_path / "s.sqlite")
     kpis = dc.evaluate(district, rule_scenario).summary
-    sid = store.save(district.content_hash, rule_scenario, kpis)
-    saved = store.load(sid)
+    sid = store.save(WS, district.content_hash, rule_scenario, kpis)
+    saved = store.load(WS, sid)
     assert saved.scenario == rule_scenario
     assert saved.scenario.content_hash() == rule_scenario.content_hash()
     assert saved.kpis["self_sufficiency"] == pytest.approx(kpis["self_sufficiency"])
     assert "grid_import_kwh" not in saved.kpis          # headline figures only
     # save again over the same id, rename, duplicate, list, delete
     edited = rule_scenario.with_battery(BatteryPlacement(rule_scenario.pv[0].building_id, 9, 4))
-    assert store.save(district.content_hash, edited, kpis, scenario_id=sid) == sid
-    assert store.load(sid).scenario == edited
-    store.rename(sid, "Council option A")
-    assert store.load(sid).name == "Council option A"
-    copy = store.duplicate(sid)
-    assert store.load(copy).name == "Council option A (copy)"
-    assert {s.id for s in store.list(district.content_hash)} == {sid, copy}
-    assert store.list("other-district") == []
-    store.delete(copy)
+    assert store.save(WS, district.content_hash, edited, kpis, scenario_id=sid) == sid
+    assert store.load(WS, sid).scenario == edited
+    store.rename(WS, sid, "Council option A")
+    assert store.load(WS, sid).name == "Council option A"
+    copy = store.duplicate(WS, sid)
+    assert store.load(WS, copy).name == "Council option A (copy)"
+    assert {s.id for s in store.list(WS, district.content_hash)} == {sid, copy}
+    assert store.list(WS, "other-district") == []
+    store.delete(WS, copy)
     with pytest.raises(DecentraError, match="no saved scenario"):
-        store.load(copy)
+        store.load(WS, copy)
     with pytest.raises(DecentraError):
-        store.delete("nope")
+        store.delete(WS, "nope")
     with pytest.raises(DecentraError, match="200 characters"):
-        store.rename(sid, "x" * 300)
+        store.rename(WS, sid, "x" * 300)
     # WAL journal
     con = sqlite3.connect(tmp_path / "s.sqlite")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -57,23 +60,24 @@ def test_not_a_database(tmp_path):
 def test_a_locked_store_is_a_clear_message_not_a_crash(tmp_path):
     path = tmp_path / "locked.sqlite"
     store = ScenarioStore(path, timeout_s=0.2)
-    sid = store.save("district", dc.Scenario(name="before"))
+    sid = store.save(WS, "district", dc.Scenario(name="before"))
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN EXCLUSIVE")           # another process holds the write lock
     try:
         with pytest.raises(DecentraError, match=r"locked.*try again"):
-            store.save("district", dc.Scenario(name="blocked"))
+            store.save(WS, "district", dc.Scenario(name="blocked"))
     finally:
         other.execute("ROLLBACK")
         other.close()
-    assert [s.name for s in store.list()] == ["before"] and store.load(sid).name == "before"
+    assert [s.name for s in store.list(WS)] == ["before"]
+    assert store.load(WS, sid).name == "before"
 
 
 def _writer(path: str, tag: str, n: int) -> None:
     store = ScenarioStore(path)
     for i in range(n):
         scen = dc.Scenario(name=f"{tag}-{i}", pv=(PvPlacement(f"B{i:03d}", 1.0 + i),))
-        store.save("district", scen, {"self_sufficiency": i / n})
+        store.save(WS, "district", scen, {"self_sufficiency": i / n})
 
 
 def test_concurrent_saves_from_two_processes(tmp_path):
@@ -86,7 +90,7 @@ def test_concurrent_saves_from_two_processes(tmp_path):
     for p in procs:
         p.join(timeout=120)
         assert p.exitcode == 0
-    names = {s.name for s in ScenarioStore(path).list()}
+    names = {s.name for s in ScenarioStore(path).list(WS)}
     assert names == {f"{t}-{i}" for t in ("a", "b") for i in range(60)}
 
 
@@ -108,12 +112,15 @@ def connect(*args, **kwargs):
     return con
 sqlite3.connect = connect
 from dashboard.domain.scenario import PvPlacement, Scenario
-from dashboard.store import ScenarioStore
+from dashboard.store import ScenarioStore, new_workspace_id
+
+WS = "w" * 32                   # a workspace of these tests
 store = ScenarioStore(sys.argv[1])
 scenario = Scenario(name="big", pv=tuple(PvPlacement(f"B{i:05d}", 1.0) for i in range(2000)))
 target = sys.argv[3] if len(sys.argv) > 3 else None
 armed[0] = True
-sid = store.save("district", scenario, {"self_sufficiency": 0.5}, scenario_id=target)
+sid = store.save("w" * 32, "district", scenario, {"self_sufficiency": 0.5},
+                 scenario_id=target)
 armed[0] = False
 print(sid, steps[0], flush=True)
 """
@@ -131,11 +138,11 @@ def _check_store(path, kept: dict[str, str]) -> list:
     con.close()
     store = ScenarioStore(path)
     for sid, name in kept.items():             # every earlier scenario, intact
-        saved = store.load(sid)
+        saved = store.load(WS, sid)
         assert saved.name == name and saved.scenario.name == name
-    rows = store.list()
+    rows = store.list(WS)
     for saved in rows:                         # whatever is in there is complete
-        loaded = store.load(saved.id)
+        loaded = store.load(WS, saved.id)
         assert loaded.scenario.name == saved.name
         assert len(loaded.scenario.pv) in (0, 2000)
     return rows
@@ -147,7 +154,7 @@ def test_killed_mid_save_keeps_every_earlier_scenario(tmp_path):
     all."""
     path = tmp_path / "crash.sqlite"
     store = ScenarioStore(path)
-    kept = {store.save("district", dc.Scenario(name=f"kept-{i}")): f"kept-{i}"
+    kept = {store.save(WS, "district", dc.Scenario(name=f"kept-{i}")): f"kept-{i}"
             for i in range(3)}
     overwrite = next(iter(kept))
     calibration = _save_killed_at(tmp_path / "calibrate.sqlite", 10**9)
@@ -164,7 +171,66 @@ def test_killed_mid_save_keeps_every_earlier_scenario(tmp_path):
         # an overwrite killed midway leaves the old version or the new one, whole
         out = _save_killed_at(path, step, target=overwrite)
         assert out.returncode in (-signal.SIGKILL, 0), out.stderr
-        now = ScenarioStore(path).load(overwrite)
+        now = ScenarioStore(path).load(WS, overwrite)
         assert now.name in (kept[overwrite], "big")
         kept[overwrite] = now.name
         _check_store(path, kept)
+
+
+def test_workspaces_never_see_each_other(tmp_path, district):
+    store = ScenarioStore(tmp_path / "ws.sqlite")
+    alice, bob = new_workspace_id(), new_workspace_id()
+    assert alice != bob and len(alice) == 32
+    sid = store.save(alice, district.content_hash, dc.Scenario(name="Alice's plan"))
+    assert store.list(bob) == [] and store.list(bob, district.content_hash) == []
+    for attempt in (lambda: store.load(bob, sid), lambda: store.rename(bob, sid, "mine"),
+                    lambda: store.delete(bob, sid), lambda: store.duplicate(bob, sid),
+                    lambda: store.save(bob, district.content_hash, dc.Scenario(name="empty"),
+                                       scenario_id=sid)):
+        with pytest.raises(DecentraError, match="in this workspace"):
+            attempt()
+    saved = store.load(alice, sid)
+    assert saved.name == "Alice's plan" and saved.scenario == dc.Scenario(name="Alice's plan")
+    # no workspace, or a malformed one, is refused before any SQL runs
+    for bad in ("", "x", None, "'; DROP TABLE scenarios; --" + "x" * 10):
+        with pytest.raises(DecentraError, match="no workspace"):
+            store.list(bad)  # type: ignore[arg-type]
+    # the share token opens a copy for anyone; it is not the id
+    assert saved.share_token and saved.share_token != sid
+    assert store.load_shared(saved.share_token).scenario == saved.scenario
+    for bad in (sid, "x" * 32, "", "a" * 500):
+        with pytest.raises(DecentraError):
+            store.load_shared(bad)
+
+
+def test_a_store_written_before_workspaces_migrates_on_first_open(tmp_path, district):
+    """tests/data/store_v1.sqlite was written by the store of commit a50dbf0 (no
+    workspaces): three scenarios, two of them for the default district."""
+    import shutil
+    from pathlib import Path
+
+    path = tmp_path / "v1.sqlite"
+    shutil.copy(Path(__file__).parent / "data" / "store_v1.sqlite", path)
+    before = sqlite3.connect(path).execute(
+        "SELECT id, name, scenario_json FROM scenarios ORDER BY id").fetchall()
+    store = ScenarioStore(path)
+    legacy = store.legacy_workspace()
+    assert legacy and store.workspaces() == [(legacy, 3)]
+    items = store.list(legacy)
+    assert sorted((s.id, s.name) for s in items) == sorted((r[0], r[1]) for r in before)
+    for sid, _name, payload in before:
+        saved = store.load(legacy, sid)
+        assert saved.scenario == dc.Scenario.from_json(payload) and saved.share_token
+    assert {s.name for s in store.list(legacy, district.content_hash)} == {
+        "Council option A", "Option B – batteries"}
+    # opening again (another process) changes nothing
+    again = ScenarioStore(path)
+    assert again.legacy_workspace() == legacy and again.workspaces() == [(legacy, 3)]
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+    # a store of a newer schema is refused, not damaged
+    newer = tmp_path / "newer.sqlite"
+    con = sqlite3.connect(newer)
+    con.execute("PRAGMA user_version=99")
+    con.close()
+    with pytest.raises(DecentraError, match="newer Decentra"):
+        ScenarioStore(newer)

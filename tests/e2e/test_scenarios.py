@@ -39,7 +39,7 @@ def save_as(page, name: str) -> str:
     page.click("#tab-saved")
     page.click("#save-new")
     page.wait_for_function("() => document.querySelector('#share-url').value.includes("
-                           "'?scenario=')", timeout=15_000)
+                           "'?share=')", timeout=15_000)
     page.wait_for_function(f"() => [...document.querySelectorAll('.saved-name input')]"
                            f".some(e => e.value === {name!r})", timeout=15_000)
     return page.input_value("#share-url")
@@ -60,15 +60,29 @@ def test_save_and_share_link_opens_in_a_fresh_browser(page, app_url, browser):
     assert fresh.inner_text("#scenario-status") == status
     assert fresh.input_value("#scenario-name") == "Council option A"
     assert "shared scenario" in fresh.inner_text(".toast")
+    assert "Save keeps it in your workspace" in fresh.inner_text(".toast")
     # the recipient's Save makes their own copy: the shared original stays as it was
     fresh.click("#tab-saved")
     fresh.click("#save")
     fresh.wait_for_function(f"() => document.querySelector('#share-url').value !== {url!r}"
                             " && document.querySelector('#share-url').value.includes("
-                            "'?scenario=')", timeout=15_000)
-    # an unknown id says so and opens the default
-    open_app(fresh, app_url + "/?scenario=doesnotexist")
-    assert "no saved scenario" in fresh.inner_text(".toast")
+                            "'?share=')", timeout=15_000)
+    # the visitor's workspace holds their copy; the sender's list does not show it
+    fresh.wait_for_function("() => document.querySelectorAll('.saved-name input').length === 1",
+                            timeout=15_000)
+    page.reload()
+    page.wait_for_selector("#kpi-self_sufficiency", timeout=60_000)
+    page.click("#tab-saved")
+    page.wait_for_function("() => document.querySelectorAll('.saved-name input').length >= 1",
+                           timeout=15_000)
+    mine = page.eval_on_selector_all(".saved-name input", "els => els.map(e => e.value)")
+    assert mine.count("Council option A") == 1
+    # an unknown token says so and opens the default; so does a link of the old kind
+    open_app(fresh, app_url + "/?share=" + "x" * 32)
+    assert "does not open anything" in fresh.inner_text(".toast")
+    assert fresh.inner_text("#kpi-self_sufficiency") == "0.0 %"
+    open_app(fresh, app_url + "/?scenario=abc")
+    assert "older kind" in fresh.inner_text(".toast")
     assert fresh.inner_text("#kpi-self_sufficiency") == "0.0 %"
     assert errors == []
     other.close()

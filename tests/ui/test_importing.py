@@ -131,14 +131,15 @@ def test_page_opens_on_the_district_of_its_link(tmp_path, district):
     store = ScenarioStore(tmp_path / "s.sqlite")
     scen = dc.Scenario(name="for the other").with_pv(dc.PvPlacement(
         other.buildings["building_id"].iloc[0], 10.0, 30.0, 180.0))
-    sid = store.save(other.content_hash, scen, {})
+    sid = store.save("w" * 32, other.content_hash, scen, {})
+    token = store.load("w" * 32, sid).share_token
 
     shown, scenario, notice = resolve_page({}, district, registry, store)
     assert shown is district and notice is None and not scenario.pv
     shown, _, notice = resolve_page({"district": other.content_hash}, district, registry, store)
     assert shown.content_hash == other.content_hash and notice is None
     # a shared scenario opens its own district
-    shown, _, notice = resolve_page({"scenario": sid}, district, registry, store)
+    shown, _, notice = resolve_page({"share": token}, district, registry, store)
     assert shown.content_hash == other.content_hash and notice is None
     # placements read from an imported file
     key = state.put_scenario(scen)
@@ -148,6 +149,7 @@ def test_page_opens_on_the_district_of_its_link(tmp_path, district):
     assert opened == scen and notice is None
     # links that no longer resolve: the default district, and a message saying why
     for bad in ({"district": "0" * 32}, {"district": "../../x"}, {"scenario": "nope"},
+                {"share": sid}, {"district": "a" * 5000}, {"whatever": "1"},
                 {"district": other.content_hash, "placements": "gone"}):
         shown, _, notice = resolve_page(bad, district, registry, store)
         assert notice
