@@ -42,6 +42,7 @@ from dashboard.io.formats import (
     safe_unzip,
     sniff,
 )
+from dashboard.io.plausibility import check_values
 
 __all__ = ["FEEDER_KINDS", "ImportReport", "ImportResult", "Limits", "feeder_file_kind",
            "import_district", "source_layers"]
@@ -464,6 +465,11 @@ def _attributes(frame: gpd.GeoDataFrame, label: str, id_column: str | None, note
             col = mapping.get(key)
             if col is not None:
                 values[key] = attrs.numeric_column(frame, col, key, ids)
+                known = values[key].notna().to_numpy()
+                for warning in check_values(key, values[key].to_numpy(float)[known], label,
+                                            col, [i for i, k in zip(ids, known, strict=True)
+                                                  if k]):
+                    notes.add(warning)
         use, unknown = attrs.use_types(frame, mapping["use_type"])
     except DecentraError as err:
         rows = [f"feature {r + 1}" if isinstance(r, (int, np.integer)) else r
@@ -604,6 +610,8 @@ def _weather(spec: str | Path | None, lat: float, lon: float, year: int, notes: 
             raise DecentraError("file not found", source=str(path))
         check_size(path, limits)
         rows, meta = read_weather_file(path)
+    for warning in list(meta.get("warnings") or ()):          # type: ignore[call-overload]
+        notes.add(str(warning))
     tz = timezone_name(_num(meta, "utc_offset_h", 1.0))
     index = hourly_index(year, tz)
     altitude = _num(meta, "altitude_m", 0.0)
@@ -619,12 +627,49 @@ def _weather(spec: str | Path | None, lat: float, lon: float, year: int, notes: 
         weather = rows.set_index(index)
     if "latitude_deg" in meta and "longitude_deg" in meta:
         dist = _distance_km(lat, lon, _num(meta, "latitude_deg"), _num(meta, "longitude_deg"))
+        if dist > MAX_WEATHER_DISTANCE_KM:
+            raise DecentraError(f"the weather is of a site {dist:,.0f} km from the district "
+                                "(its latitude and longitude): use weather of this site",
+                                source=str(meta.get("source", "weather")))
         if dist > FAR_WEATHER_KM:
             notes.add(f"The weather file's site is {dist:,.0f} km from the district")
     return weather, site, str(meta.get("source", spec))
 
 
 # ---- network ------------------------------------------------------------------------------
+FAR_TRANSFORMER_KM = 5.0          # a transformer further from every building: a warning
+MAX_TRANSFORMER_KM = 50.0         # further: not this district's network
+
+
+def check_transformer_distance(buildings: gpd.GeoDataFrame, transformers: gpd.GeoDataFrame,
+                               label: str, notes: _Notes) -> None:
+    """Each transformer's distance to its nearest building: a network of another place (or
+    of swapped coordinates) is refused naming the transformer."""
+    from scipy.spatial import cKDTree
+
+    crs = metric_crs(buildings)
+    b = buildings.geometry.to_crs(crs).representative_point()
+    t = transformers.geometry.to_crs(crs)
+    ok = t.notna() & ~t.is_empty
+    if not ok.any() or len(b) == 0:
+        return
+    tree = cKDTree(np.column_stack([b.x.to_numpy(), b.y.to_numpy()]))
+    pts = np.column_stack([t[ok].x.to_numpy(), t[ok].y.to_numpy()])
+    dist_km = tree.query(pts)[0] / 1000.0
+    ids = transformers.loc[ok, "transformer_id"].astype(str).to_numpy()
+    worst = int(np.argmax(dist_km))
+    if dist_km[worst] > MAX_TRANSFORMER_KM:
+        far = [f"{ids[i]} ({dist_km[i]:,.0f} km)" for i in np.argsort(-dist_km)[:5]
+               if dist_km[i] > MAX_TRANSFORMER_KM]
+        raise DecentraError(f"transformers are up to {dist_km[worst]:,.0f} km from the nearest "
+                            "building: the network is of another place (or its coordinates "
+                            "are swapped)", source=label, rows=far)
+    if dist_km[worst] > FAR_TRANSFORMER_KM:
+        notes.add(f"{label}: {int((dist_km > FAR_TRANSFORMER_KM).sum())} transformers are more "
+                  f"than {FAR_TRANSFORMER_KM:g} km from every building (up to "
+                  f"{dist_km[worst]:,.1f} km); please check the network")
+
+
 def _transformer_points(frame: gpd.GeoDataFrame, label: str) -> gpd.GeoDataFrame:
     if len(frame) == 0:
         raise DecentraError("the transformer layer is empty", source=label)
@@ -767,6 +812,9 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
             raise DecentraError("file not found", source=str(net_path))
         check_size(net_path, limits)
         pp_net = read_pandapower(net_path)
+        for warning in pp_net.warnings:
+            notes.add(warning)
+        check_transformer_distance(table, pp_net.transformers, net_path.name, notes)
         try:
             table["transformer_id"] = assign_buildings(table, pp_net)
         except DecentraError as err:
@@ -787,6 +835,11 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
             t_frame, t_label = src.siblings["transformers"], f"{src.label}: transformers"
             line_frame = src.siblings.get("lines")
         tpts = _transformer_points(t_frame, t_label)
+        rated = tpts["rating_kva"].to_numpy(float)
+        for warning in check_values("rating_kva", rated[np.isfinite(rated)], t_label,
+                                    "rating_kva"):
+            notes.add(warning)
+        check_transformer_distance(table, tpts, t_label, notes)
         lines_in = _lines(line_frame, t_label) if line_frame is not None else None
         net = network_from_transformers(table, tpts, lines_in, profiles, a)
         table = net.buildings

@@ -78,6 +78,7 @@ class DashPage:
         self.timeout_s = timeout_s
         self.props: dict[str, Any] = {}
         self.ids: dict[str, Any] = {}
+        self.types: dict[str, str] = {}
         self.deps: list[dict] = []
         self.end_id = ""
         self.requests: list[Record] = []
@@ -107,6 +108,11 @@ class DashPage:
                                   timeout=self.timeout_s).json()
         with self.lock:
             self._absorb(layout.json())
+            for key, kind in self.types.items():     # dcc.Location reads the address bar
+                if kind == "Location":
+                    self.props[f"{key}.search"] = query if query.startswith("?") else ""
+                    self.props[f"{key}.pathname"] = "/"
+                    self.props[f"{key}.href"] = url
         if initial:
             self._fire_initial()
             for key, hook in list(self.on_change.items()):   # initial clientside calls
@@ -127,10 +133,11 @@ class DashPage:
             if "id" in props:
                 key = stringify_id(props["id"])
                 self.ids[key] = props["id"]
+                self.types[key] = str(tree.get("type"))
                 for k, v in props.items():
                     if k not in ("children", "id"):
                         self.props[f"{key}.{k}"] = v
-                if "children" in props and not isinstance(props["children"], dict | list):
+                if "children" in props:
                     self.props[f"{key}.children"] = props["children"]
             for v in props.values():
                 if isinstance(v, dict | list):

@@ -49,7 +49,7 @@ def bad_inputs(tmp_path, district):
         "deeply nested": ("scenario", "[" * 100_000, "nested too deeply"),
         "too much pv": ("scenario", dc.Scenario(pv=(PvPlacement(bid, 5000),)).to_json(),
                         "does not fit"),
-        "binary scenario": ("scenario", b"\x00\xff\xfe garbage", "not valid JSON"),
+        "binary scenario": ("scenario", b"\x00\xff\xfe garbage", "not UTF-8"),
         "text as district": ("district", "hello", "not a GeoPackage"),
         "empty district": ("district", "", "not a GeoPackage"),
     }

@@ -292,7 +292,7 @@ def test_pvgis_offline_is_a_clear_message_and_cache_is_used(tmp_path):
 
     with pytest.raises(DecentraError, match=r"PVGIS could not be reached.*offline"):
         fetch_pvgis(50.1, 14.4, tmp_path, timeout_s=2, url="http://127.0.0.1:9/")
-    rows = pd.DataFrame(np.tile([[0.0, 0.0, 0.0, 10.0, 2.0]], (8760, 1)), columns=CANONICAL)
+    rows = dc.load_district().weather[list(CANONICAL)].reset_index(drop=True)  # a real year
     rows.to_csv(tmp_path / "pvgis_50.100_14.400.csv", index=False)
     data, meta = fetch_pvgis(50.1, 14.4, tmp_path, url="http://127.0.0.1:9/")
     assert len(data) == 8760 and meta["utc_offset_h"] == 1.0
@@ -511,7 +511,7 @@ def test_bad_network_and_transformer_files(tmp_path, footprints):
     import pandapower.networks as pn
 
     pp.to_json(pn.mv_oberrhein(), str(tmp_path / "oberrhein.json"))
-    fails(b, "oberrhein.json: the network lies 5.. km from the buildings",
+    fails(b, r"oberrhein.json: transformers are up to 5.. km from the nearest building",
           network=tmp_path / "oberrhein.json")
     pts = footprints.copy()
     t = tmp_path / "t.geojson"
@@ -535,3 +535,33 @@ def test_failed_import_leaves_nothing_behind(tmp_path, footprints):
     assert read_district(out).n_buildings == 12
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".gpkg") == [
         "district.gpkg"]
+
+
+def test_a_half_hour_time_zone_is_kept_exactly(tmp_path):
+    """A site in India (UTC+05:30): the district's clock is that offset, not a rounded one,
+    and its sun rises where the weather says (no night-time sun refused)."""
+    from shapely import affinity
+
+    from tests.importfiles import bubenec_footprints, write_epw
+
+    foot = bubenec_footprints(12)
+    c = foot.geometry.union_all().centroid
+    moved = foot.set_geometry(foot.geometry.map(
+        lambda g: affinity.translate(g, 77.2 - c.x, 28.6 - c.y)))      # New Delhi
+    b = geojson(moved, tmp_path / "delhi.geojson")
+    # a year of weather on the Delhi clock: Prague's hours shifted to local solar time there
+    prague = dc.load_district().weather.reset_index(drop=True)
+    shift = round((77.2 / 15 - 5.5 - (14.4 / 15 - 1.0)))     # hours between the two clocks
+    local = pd.DataFrame(np.roll(prague.to_numpy(), shift, axis=0), columns=prague.columns)
+    epw = write_epw(local, tmp_path / "delhi.epw", 28.6, 77.2, 5.5, 216.0, "Delhi")
+    result = dc.import_district(b, weather=epw)
+    assert result.district.site.timezone == "UTC+05:30"
+    idx = result.district.weather.index
+    assert idx[0].utcoffset() == pd.Timedelta(hours=5, minutes=30)
+    noon = result.district.weather["ghi"].to_numpy().reshape(365, 24).mean(axis=0).argmax()
+    assert 11 <= noon <= 13
+    from dashboard.io.district_gpkg import write_district
+
+    write_district(result.district, tmp_path / "delhi.gpkg")
+    again = read_district(tmp_path / "delhi.gpkg")
+    assert again.site.timezone == "UTC+05:30" and again.content_hash == result.district.content_hash

@@ -8,7 +8,10 @@ CRS before being stored.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,36 +28,46 @@ HOURS_PER_YEAR = 8760
 
 @dataclass(frozen=True)
 class Column:
+    """One attribute of an entity: name, type, unit, meaning, the default filled in where a
+    source lacks it, and the range of possible values (``lo``..``hi``, checked for every
+    district, imported or read from a file: a value outside is refused)."""
+
     name: str
     dtype: str  # "str", "float", "int", "bool"
     unit: str
     description: str
     default: float | str | None = None   # filled in where a source lacks the column
+    lo: float | None = None
+    hi: float | None = None
 
 
 BUILDING_COLUMNS: tuple[Column, ...] = (
     Column("building_id", "str", "", "unique building id"),
     Column("use_type", "str", "", "use type; a key of the assumptions table's use.* rows"),
     Column("use_type_assumed", "bool", "", "use type was not in the source data"),
-    Column("storeys", "float", "storeys", "storeys above ground"),
+    Column("storeys", "float", "storeys", "storeys above ground", lo=0.0, hi=200.0),
     Column("storeys_assumed", "bool", "", "storeys were not in the source data"),
-    Column("footprint_area_m2", "float", "m2", "footprint area, measured in a metric CRS"),
-    Column("floor_area_m2", "float", "m2", "gross floor area = footprint x storeys"),
-    Column("roof_area_m2", "float", "m2", "roof area available to PV placement (planimetric)"),
-    Column("roof_tilt_deg", "float", "deg", "default PV tilt for this roof"),
+    Column("footprint_area_m2", "float", "m2", "footprint area, measured in a metric CRS",
+           lo=0.0, hi=1e6),
+    Column("floor_area_m2", "float", "m2", "gross floor area = footprint x storeys", lo=0.0,
+           hi=2e8),
+    Column("roof_area_m2", "float", "m2", "roof area available to PV placement (planimetric)",
+           lo=0.0, hi=1e6),
+    Column("roof_tilt_deg", "float", "deg", "default PV tilt for this roof", lo=0.0, hi=90.0),
     Column("azimuth_deg", "float", "deg",
            "azimuth of the PV-facing roof side, clockwise from north (180 = south); normal to "
-           "the footprint's long axis, on the side facing the sun"),
+           "the footprint's long axis, on the side facing the sun", lo=0.0, hi=360.0),
     Column("pv_potential_kwp", "float", "kWp",
-           "roof area x max coverage / module area per kWp"),
-    Column("annual_demand_kwh", "float", "kWh/a", "annual electricity demand"),
+           "roof area x max coverage / module area per kWp", lo=0.0, hi=1e5),
+    Column("annual_demand_kwh", "float", "kWh/a", "annual electricity demand", lo=0.0,
+           hi=2e8),
     Column("demand_assumed", "bool", "", "demand = floor area x specific demand (assumed)"),
     Column("transformer_id", "str", "", "the transformer this building hangs on"),
 )
 
 TRANSFORMER_COLUMNS: tuple[Column, ...] = (
     Column("transformer_id", "str", "", "unique transformer id"),
-    Column("rating_kva", "float", "kVA", "rated apparent power"),
+    Column("rating_kva", "float", "kVA", "rated apparent power", lo=1.0, hi=1e7),
     Column("std_type", "str", "", "pandapower standard type"),
 )
 
@@ -63,30 +76,72 @@ LINE_COLUMNS: tuple[Column, ...] = (
     Column("transformer_id", "str", "", "the transformer feeding this line"),
     Column("kind", "str", "", "'main' (street feeder) or 'service' (building connection)"),
     Column("std_type", "str", "", "pandapower standard line type"),
-    Column("length_m", "float", "m", "length, measured in a metric CRS"),
+    Column("length_m", "float", "m", "length, measured in a metric CRS", lo=0.0, hi=5e5),
     Column("from_node", "str", "", "upstream node id"),
     Column("to_node", "str", "", "downstream node id"),
-    Column("parallel", "int", "cables", "cables of this type laid in parallel", default=1),
+    Column("parallel", "int", "cables", "cables of this type laid in parallel", default=1,
+           lo=1, hi=64),
 )
 
 WEATHER_COLUMNS: tuple[Column, ...] = (
-    Column("ghi", "float", "W/m2", "global horizontal irradiance, hourly mean"),
-    Column("dni", "float", "W/m2", "direct normal irradiance, hourly mean"),
-    Column("dhi", "float", "W/m2", "diffuse horizontal irradiance, hourly mean"),
-    Column("temp_air", "float", "degC", "air temperature at 2 m"),
-    Column("wind_speed", "float", "m/s", "wind speed at 10 m"),
+    Column("ghi", "float", "W/m2", "global horizontal irradiance, hourly mean", lo=-5.0,
+           hi=1500.0),
+    Column("dni", "float", "W/m2", "direct normal irradiance, hourly mean", lo=-5.0,
+           hi=1400.0),
+    Column("dhi", "float", "W/m2", "diffuse horizontal irradiance, hourly mean", lo=-5.0,
+           hi=1000.0),
+    Column("temp_air", "float", "degC", "air temperature at 2 m", lo=-90.0, hi=60.0),
+    Column("wind_speed", "float", "m/s", "wind speed at 10 m", lo=0.0, hi=75.0),
 )
 
 
-def _check_columns(frame: pd.DataFrame, columns: tuple[Column, ...], what: str) -> None:
+def _check_columns(frame: pd.DataFrame, columns: tuple[Column, ...], what: str,
+                   ids: pd.Series | None = None) -> None:
     missing = [c.name for c in columns if c.name not in frame.columns and c.default is None]
     if missing:
         raise DecentraError(f"{what} lack the columns {', '.join(missing)}")
+    for c in columns:
+        if c.lo is None or c.name not in frame.columns:
+            continue
+        v = pd.to_numeric(frame[c.name], errors="coerce").to_numpy(float)
+        bad = ~np.isfinite(v) | (v < c.lo) | (v > (c.hi if c.hi is not None else np.inf))
+        if bad.any():
+            names = (ids.astype(str).to_numpy() if ids is not None
+                     else np.array([f"row {i + 1}" for i in range(len(v))]))
+            worst = v[bad][0]
+            raise DecentraError(f"{what}: {c.name} of {worst:.6g} {c.unit} is impossible "
+                                f"(possible: {c.lo:g} to {c.hi:g} {c.unit})",
+                                rows=list(names[bad][:10]))
+
+
+_OFFSET_NAME = re.compile(r"^UTC([+-])(\d{2}):(\d{2})$")
+
+
+def utc_offset_name(offset_h: float) -> str:
+    """The name of a fixed UTC offset: ``Etc/GMT-1`` (IANA, inverted sign) for whole hours,
+    ``UTC+05:30`` for half and quarter hours (kept exactly, never rounded)."""
+    minutes = round(float(offset_h) * 60)
+    if minutes % 60 == 0:
+        whole = minutes // 60
+        return "Etc/GMT" if whole == 0 else f"Etc/GMT{-whole:+d}"
+    sign = "+" if minutes > 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def timezone_of(name: str) -> str | dt.tzinfo:
+    """What pandas takes as ``tz`` for a site's time zone name (a ``UTC±hh:mm`` name as a
+    fixed offset)."""
+    m = _OFFSET_NAME.match(str(name))
+    if m is None:
+        return name
+    delta = dt.timedelta(hours=int(m.group(2)), minutes=int(m.group(3)))
+    return dt.timezone(delta if m.group(1) == "+" else -delta)
 
 
 @dataclass(frozen=True, eq=False)
 class Site:
-    """Where the district is: used for solar geometry."""
+    """Where the district is: used for solar geometry. ``timezone``: an IANA name or a fixed
+    offset ``UTC±hh:mm`` (:func:`utc_offset_name`)."""
 
     latitude_deg: float
     longitude_deg: float
@@ -119,9 +174,11 @@ class District:
     content_hash: str = field(init=False)
 
     def __post_init__(self) -> None:
-        _check_columns(self.buildings, BUILDING_COLUMNS, "buildings")
-        _check_columns(self.transformers, TRANSFORMER_COLUMNS, "transformers")
-        _check_columns(self.lines, LINE_COLUMNS, "lines")
+        _check_columns(self.buildings, BUILDING_COLUMNS, "buildings",
+                       self.buildings.get("building_id"))
+        _check_columns(self.transformers, TRANSFORMER_COLUMNS, "transformers",
+                       self.transformers.get("transformer_id"))
+        _check_columns(self.lines, LINE_COLUMNS, "lines", self.lines.get("line_id"))
         absent = [c for c in LINE_COLUMNS if c.default is not None and c.name not in self.lines]
         if absent:               # older files and imports: documented defaults
             lines = self.lines.copy()
@@ -147,6 +204,15 @@ class District:
         if orphans.any():
             raise DecentraError("buildings hang on transformers that do not exist",
                                 rows=list(self.buildings.loc[orphans, "building_id"]))
+        stray = ~self.lines["transformer_id"].astype(str).isin(tids.astype(str))
+        if stray.any():
+            raise DecentraError("lines are fed by transformers that do not exist",
+                                rows=list(self.lines.loc[stray, "line_id"].astype(str)))
+        for name, value, lo, hi in (("latitude", self.site.latitude_deg, -90, 90),
+                                    ("longitude", self.site.longitude_deg, -180, 180),
+                                    ("altitude", self.site.altitude_m, -430, 8850)):
+            if not (math.isfinite(float(value)) and lo <= float(value) <= hi):
+                raise DecentraError(f"the site's {name} of {value} is impossible")
         demand = self.buildings["annual_demand_kwh"].to_numpy(float)
         if not np.all(np.isfinite(demand)) or np.any(demand <= 0):
             bad = self.buildings.loc[~(demand > 0), "building_id"]

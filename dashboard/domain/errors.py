@@ -7,7 +7,17 @@ prints it and exits non-zero. Anything else escaping is a bug.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+
+# an absolute path (at least two components) not inside a word, a number or a URL
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~])/(?:[^\s'\"():,;/]*/)+([^\s'\"():,;/]*)")
+
+
+def without_paths(text: str) -> str:
+    """``text`` with every absolute path shortened to its last part: messages reach web
+    users, and server folders (staging, unzip, data) are nobody's business."""
+    return _ABSOLUTE_PATH.sub(lambda m: m.group(1) or "…", text)
 
 
 class DecentraError(Exception):
@@ -18,7 +28,8 @@ class DecentraError(Exception):
     message:
         What went wrong and, where possible, how to fix it.
     source:
-        The file or field the problem is in (shown before the message).
+        The file or field the problem is in (shown before the message; an absolute path is
+        shown by its last part only, as is any path in the message).
     rows:
         The first offending rows or ids, if any.
     """
@@ -32,6 +43,7 @@ class DecentraError(Exception):
 
     def __str__(self) -> str:
         text = f"{self.source}: {self.message}" if self.source else self.message
+        text = " ".join(without_paths(text).split())      # one line, whatever was quoted
         if self.rows:
             if not text.rstrip().endswith((".", "!", "?", ":", ")")):
                 text = text.rstrip() + "."

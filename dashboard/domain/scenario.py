@@ -35,9 +35,11 @@ from operator import attrgetter
 from typing import Any
 
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.safejson import loads_json
 
 SCHEMA_NAME = "decentra.scenario"
 SCHEMA_VERSION = 1
+MAX_SCENARIO_JSON_BYTES = 50 * 2**20     # a scenario of every building of a large city
 
 # Physical bounds a single placement must respect. District-dependent bounds (kWp that fits on
 # the roof, ids that exist) are checked by ``dashboard.scenarios.validate``.
@@ -404,12 +406,12 @@ class Scenario:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Scenario:
+        """A scenario from its JSON (untrusted: size, nesting and number caps)."""
         try:
-            data = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as err:
-            raise DecentraError(f"not valid JSON ({err})") from None
-        except RecursionError:
-            raise DecentraError("not a scenario: the JSON is nested too deeply") from None
+            data = loads_json(text, source="scenario", max_bytes=MAX_SCENARIO_JSON_BYTES,
+                              max_depth=8)
+        except DecentraError as err:
+            raise DecentraError(f"not a scenario: {err.message}") from None
         return cls.from_dict(data)
 
 

@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import pvlib
 
-from dashboard.domain.district import HOURS_PER_YEAR, Site
+from dashboard.domain.district import HOURS_PER_YEAR, Site, timezone_of
 
 
 def hourly_index(year: int, timezone: str) -> pd.DatetimeIndex:
     """Hour-start timestamps of a non-leap reference year (8760 steps)."""
-    start = pd.Timestamp(year=year, month=1, day=1, tz=timezone)
+    start = pd.Timestamp(year=year, month=1, day=1, tz=timezone_of(timezone))
     index = pd.date_range(start, periods=HOURS_PER_YEAR, freq="h")
     if index[-1].month != 12 or index[-1].day != 31:
         raise ValueError(f"{year} is a leap year; use a non-leap reference year")
@@ -43,18 +43,21 @@ class SolarGeometry:
 def solar_geometry(index: pd.DatetimeIndex, site: Site,
                    temp_air_c: np.ndarray | None = None) -> SolarGeometry:
     """pvlib solar position (NREL SPA), Kasten-Young relative airmass and extraterrestrial DNI
-    at the midpoint of each hourly step."""
+    at the midpoint of each hourly step — what ``pvlib.location.Location.get_solarposition``
+    and ``get_airmass`` compute, called directly so that any fixed UTC offset (half hours
+    included) works."""
     times = midpoints(index)
-    location = pvlib.location.Location(site.latitude_deg, site.longitude_deg,
-                                       tz=site.timezone, altitude=site.altitude_m)
     kwargs = {} if temp_air_c is None else {"temperature": np.asarray(temp_air_c, float)}
-    pos = location.get_solarposition(times, **kwargs)
-    airmass = location.get_airmass(solar_position=pos)
+    pos = pvlib.solarposition.get_solarposition(
+        times, site.latitude_deg, site.longitude_deg, altitude=site.altitude_m,
+        pressure=pvlib.atmosphere.alt2pres(site.altitude_m), **kwargs)
+    airmass = pvlib.atmosphere.get_relative_airmass(pos["apparent_zenith"],
+                                                    model="kastenyoung1989")
     return SolarGeometry(
         apparent_zenith_deg=pos["apparent_zenith"].to_numpy(float),
         zenith_deg=pos["zenith"].to_numpy(float),
         azimuth_deg=pos["azimuth"].to_numpy(float),
-        airmass_relative=airmass["airmass_relative"].to_numpy(float),
+        airmass_relative=np.asarray(airmass, float),
         dni_extra_w_m2=np.asarray(pvlib.irradiance.get_extra_radiation(times), float),
     )
 

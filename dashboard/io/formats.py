@@ -7,7 +7,6 @@ leaving the extraction folder (zip-slip), no archives inside archives.
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import zipfile
@@ -20,6 +19,8 @@ import geopandas as gpd
 import pyogrio
 
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.safejson import loads_json
+from dashboard.io.safety import check_geojson_crs
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ def sniff(path: Path) -> str:
         return "gpkg"
     if len(head) >= 16 and b"OSMHeader" in head[:20]:
         return "pbf"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "geojson"        # UTF-16 text: the GeoJSON check says it must be UTF-8
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped.startswith(b"{") or stripped.startswith(b"["):
         return "geojson"
@@ -153,7 +156,8 @@ def read_layer(path: Path, layer: str | None = None, label: str | None = None
 
 
 def check_geojson_text(path: Path) -> None:
-    """GeoJSON is UTF-8 JSON: report encoding and syntax problems in plain words."""
+    """GeoJSON is UTF-8 JSON: report encoding and syntax problems in plain words, and refuse
+    a ``crs`` that GDAL would fetch or misread (before GDAL opens the file)."""
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -161,11 +165,8 @@ def check_geojson_text(path: Path) -> None:
         raise DecentraError(f"the text is not UTF-8 (byte {err.start}): GeoJSON must be UTF-8; "
                             "save the file as UTF-8 and upload it again",
                             source=path.name) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DecentraError(f"not valid JSON at line {err.lineno}, column {err.colno} "
-                            f"({err.msg}); is the file truncated?", source=path.name) from None
+    data = loads_json(text, source=path.name, max_depth=None)
+    check_geojson_crs(data, path.name)
     if not isinstance(data, dict) or data.get("type") not in ("FeatureCollection", "Feature"):
         raise DecentraError("not GeoJSON: expected a FeatureCollection", source=path.name)
     feats = data.get("features", [data] if data.get("type") == "Feature" else None)

@@ -23,6 +23,9 @@ from shapely.geometry import LineString, Point, shape
 
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.geo import metric_crs
+from dashboard.domain.safejson import loads_json
+from dashboard.io.plausibility import check_values
+from dashboard.io.safety import check_pandapower_json
 
 MAX_BUILDING_TO_NETWORK_M = 5000.0   # buildings further from the network: wrong files
 
@@ -34,6 +37,7 @@ class PandapowerNetwork:
     bus_points: gpd.GeoDataFrame     # bus, transformer_id (None: not fed), geometry
     load_buses: pd.DataFrame         # name, bus
     json_text: str
+    warnings: tuple[str, ...] = ()   # unusual but possible values (for the import report)
 
 
 def _geometry(value: object) -> object:
@@ -45,8 +49,30 @@ def _geometry(value: object) -> object:
     return None
 
 
-def read_pandapower(path: str | Path) -> PandapowerNetwork:
+def parse_pandapower_json(text: str, source: str) -> Any:
+    """A pandapower network from its JSON — uploaded or stored with a district, always
+    through this one reader: the JSON is parsed with caps and walked against an allowlist
+    (:func:`dashboard.io.safety.check_pandapower_json`) before pandapower imports anything or
+    follows any path."""
     import pandapower as pp
+
+    data = loads_json(text, source=source, max_bytes=200 * 2**20, max_depth=64)
+    if not (isinstance(data, dict) and data.get("_class") == "pandapowerNet"):
+        raise DecentraError("not a pandapower network (save it with pandapower.to_json)",
+                            source=source)
+    check_pandapower_json(data, source)
+    try:
+        net = pp.from_json_string(text)
+    except Exception as err:  # pandapower raises many kinds for foreign JSON
+        raise DecentraError(f"not a pandapower network ({type(err).__name__})",
+                            source=source) from None
+    if not isinstance(net, pp.pandapowerNet):
+        raise DecentraError("not a pandapower network (save it with pandapower.to_json)",
+                            source=source)
+    return net
+
+
+def read_pandapower(path: str | Path) -> PandapowerNetwork:
 
     path = Path(path)
     name = path.name
@@ -57,14 +83,7 @@ def read_pandapower(path: str | Path) -> PandapowerNetwork:
                             source=name) from None
     except OSError as err:
         raise DecentraError(f"cannot read the file ({err.strerror})", source=name) from None
-    try:
-        net = pp.from_json_string(text)
-    except Exception as err:  # pandapower raises many kinds for foreign JSON
-        raise DecentraError(f"not a pandapower network ({type(err).__name__})",
-                            source=name) from None
-    if not isinstance(net, pp.pandapowerNet):
-        raise DecentraError("not a pandapower network (save it with pandapower.to_json)",
-                            source=name)
+    net = parse_pandapower_json(text, name)
     try:
         return _parse(net, name, text)
     except DecentraError:
@@ -74,9 +93,42 @@ def read_pandapower(path: str | Path) -> PandapowerNetwork:
                             f"({type(err).__name__}: {str(err)[:120]})", source=name) from None
 
 
+def check_network_values(net: Any, name: str) -> list[str]:
+    """Ratings, voltages, lengths and impedances of the in-service elements possible and
+    finite (plausibility.BOUNDS): an impossible value is refused naming the element; unusual
+    ones are returned as warnings."""
+    warnings: list[str] = []
+    t = net.trafo[net.trafo["in_service"].astype(bool)] if "in_service" in net.trafo \
+        else net.trafo
+    rows = [f"trafo {i} ({n})" if isinstance(n, str) and n else f"trafo {i}"
+            for i, n in zip(t.index, t.get("name", pd.Series(index=t.index)), strict=True)]
+    sn = pd.to_numeric(t["sn_mva"], errors="coerce").to_numpy(float) * 1000.0
+    warnings += check_values("rating_kva", sn, name, "trafo.sn_mva (kVA)", rows)
+    for col in ("vn_hv_kv", "vn_lv_kv"):
+        warnings += check_values("vn_kv", pd.to_numeric(t[col], errors="coerce"), name,
+                                 f"trafo.{col}", rows)
+    if "vk_percent" in t:
+        warnings += check_values("vk_percent", pd.to_numeric(t["vk_percent"], errors="coerce"),
+                                 name, "trafo.vk_percent", rows)
+    lines = net.line[net.line["in_service"].astype(bool)] if "in_service" in net.line \
+        else net.line
+    if len(lines):
+        lrows = [f"line {i}" for i in lines.index]
+        for col, key in (("length_km", "length_km"), ("r_ohm_per_km", "r_ohm_per_km"),
+                         ("x_ohm_per_km", "x_ohm_per_km"), ("max_i_ka", "max_i_ka")):
+            if col in lines:
+                warnings += check_values(key, pd.to_numeric(lines[col], errors="coerce"),
+                                         name, f"line.{col}", lrows)
+    if len(net.bus):
+        warnings += check_values("vn_kv", pd.to_numeric(net.bus["vn_kv"], errors="coerce"),
+                                 name, "bus.vn_kv", [f"bus {i}" for i in net.bus.index])
+    return warnings
+
+
 def _parse(net: Any, name: str, text: str) -> PandapowerNetwork:
     if len(net.trafo) == 0:
         raise DecentraError("the network has no transformer (net.trafo is empty)", source=name)
+    warnings = check_network_values(net, name)
     # bus coordinates: pandapower 3 keeps GeoJSON in net.bus.geo
     if "geo" in net.bus and net.bus["geo"].notna().any():
         points = net.bus["geo"].map(_geometry)
@@ -156,7 +208,8 @@ def _parse(net: Any, name: str, text: str) -> PandapowerNetwork:
     bus_points = bus_points[bus_points.geometry.notna()].reset_index(drop=True)
     load_buses = pd.DataFrame({"name": net.load["name"].astype(str).to_numpy(),
                                "bus": net.load["bus"].astype(int).to_numpy()})
-    return PandapowerNetwork(transformers, lines, bus_points, load_buses, text)
+    return PandapowerNetwork(transformers, lines, bus_points, load_buses, text,
+                             tuple(warnings))
 
 
 def assign_buildings(buildings: gpd.GeoDataFrame, network: PandapowerNetwork) -> list[str]:
@@ -382,7 +435,7 @@ def _bus_xy_metric(net: Any, buses: np.ndarray, crs: Any) -> np.ndarray:
 def _from_stored_network(district: Any) -> DistrictNet:
     import pandapower as pp
 
-    net = pp.from_json_string(district.meta["pandapower_json"])
+    net = parse_pandapower_json(district.meta["pandapower_json"], "the district's network")
     b = district.buildings.reset_index(drop=True)
     load_bus = dict(zip(net.load["name"].astype(str), net.load["bus"].astype(int),
                         strict=False))

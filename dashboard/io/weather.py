@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dashboard.domain.district import utc_offset_name
 from dashboard.domain.errors import DecentraError
+from dashboard.io.plausibility import check_order, check_weather
 
 # DWD TRY2010 column -> (canonical name, factor to canonical unit)
 TRY_VARIABLE_MAP: dict[str, tuple[str, float]] = {
@@ -52,22 +54,23 @@ def read_dwd_try(path: str | Path) -> tuple[pd.DataFrame, dict[str, object]]:
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as err:
-        raise DecentraError(f"cannot read the weather file ({err})", source=str(path)) from None
+        raise DecentraError(f"cannot read the weather file ({err.strerror})",
+                            source=path.name) from None
     try:
         star = next(i for i, line in enumerate(lines) if line.startswith("***"))
         header_line = max(i for i in range(star) if lines[i].startswith("RG"))
     except (StopIteration, ValueError):
         raise DecentraError("not a DWD TRY2010 file (no 'RG ...' header above '***')",
-                            source=str(path)) from None
+                            source=path.name) from None
     names = lines[header_line].split()
     rows = [line.split() for line in lines[star + 1:] if line.strip()]
     frame = pd.DataFrame(rows, columns=names)
     try:
         frame = frame.apply(pd.to_numeric)
     except (ValueError, TypeError):
-        raise DecentraError("non-numeric values in the data block", source=str(path)) from None
+        raise DecentraError("non-numeric values in the data block", source=path.name) from None
     if len(frame) != 8760:
-        raise DecentraError(f"expected 8760 hourly rows, found {len(frame)}", source=str(path))
+        raise DecentraError(f"expected 8760 hourly rows, found {len(frame)}", source=path.name)
     data = pd.DataFrame({"month": frame["MM"], "day": frame["DD"], "hour": frame["HH"]})
     for col, (name, factor) in TRY_VARIABLE_MAP.items():
         if col in frame:
@@ -99,11 +102,8 @@ CANONICAL = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 
 
 def timezone_name(offset_h: float) -> str:
-    """A fixed-offset zone name for a UTC offset in hours (Etc/GMT has inverted signs)."""
-    whole = round(offset_h)
-    if whole == 0:
-        return "Etc/GMT"
-    return f"Etc/GMT{-whole:+d}"
+    """The zone name of a fixed UTC offset in hours (half and quarter hours kept exactly)."""
+    return utc_offset_name(offset_h)
 
 
 def _year_rows(data: pd.DataFrame, source: str, hour_ending: bool = False) -> pd.DataFrame:
@@ -120,21 +120,27 @@ def _year_rows(data: pd.DataFrame, source: str, hour_ending: bool = False) -> pd
     missing = [c for c in CANONICAL if c not in data.columns]
     if missing:
         raise DecentraError(f"the weather file lacks {', '.join(missing)}", source=source)
-    out = data[list(CANONICAL)].astype(float).reset_index(drop=True)
-    if out.isna().any().any() or not np.isfinite(out.to_numpy()).all():
-        bad = out.index[out.isna().any(axis=1)][:5].tolist()
-        raise DecentraError("the weather file has missing values", source=source,
-                            rows=[f"hour {h}" for h in bad])
-    if (out[["ghi", "dni", "dhi"]] < 0).any().any() or out["ghi"].max() > 1500:
-        raise DecentraError("irradiance values are outside 0-1500 W/m2", source=source)
-    return out
+    out = data[list(CANONICAL)].apply(pd.to_numeric, errors="coerce").astype(float)
+    return out.reset_index(drop=True)     # missing values and ranges: plausibility.check_weather
 
 
 def read_weather_file(path: str | Path) -> tuple[pd.DataFrame, dict[str, object]]:
     """An EPW, TMY3 or DWD TRY file: 8760 canonical rows (ghi, dni, dhi [W/m2], temp_air
     [degC], wind_speed [m/s]) in file order, and its site (latitude_deg, longitude_deg,
-    altitude_m, utc_offset_h, source). DWD TRY rows carry direct horizontal irradiance
-    (``bhi``) instead of DNI: the caller splits it with the solar geometry."""
+    altitude_m, utc_offset_h, source, warnings). DWD TRY rows carry direct horizontal
+    irradiance (``bhi``) instead of DNI: the caller splits it with the solar geometry.
+
+    The rows are checked before they are believed
+    (:func:`dashboard.io.plausibility.check_weather`): hours in order, missing-value markers,
+    units, ranges, night-time sun, repeated days, the site; ``warnings`` lists what is
+    unusual but possible."""
+    rows, meta = _read_weather_file(path)
+    name = Path(path).name
+    checked, warnings = check_weather(rows, meta, name)
+    return checked, {**meta, "warnings": warnings}
+
+
+def _read_weather_file(path: str | Path) -> tuple[pd.DataFrame, dict[str, object]]:
     import pvlib
 
     path = Path(path)
@@ -148,6 +154,8 @@ def read_weather_file(path: str | Path) -> tuple[pd.DataFrame, dict[str, object]
     try:
         if first.upper().startswith("LOCATION,"):
             data, meta = pvlib.iotools.read_epw(path)
+            check_order(data["month"].to_numpy(), data["day"].to_numpy(),
+                        data["hour"].to_numpy(), name)
             rows = _year_rows(data, name)   # pvlib labels EPW hours by their start
             return rows, {"latitude_deg": float(meta["latitude"]),
                           "longitude_deg": float(meta["longitude"]),
@@ -155,6 +163,9 @@ def read_weather_file(path: str | Path) -> tuple[pd.DataFrame, dict[str, object]
                           "utc_offset_h": float(meta["TZ"]), "source": f"EPW ({name})"}
         if "Date (MM/DD/YYYY)" in head:
             data, meta = pvlib.iotools.read_tmy3(path, coerce_year=2019, map_variables=True)
+            start = data.index - pd.Timedelta(hours=1)
+            check_order(start.month.to_numpy(), start.day.to_numpy(), start.hour.to_numpy(),
+                        name)
             rows = _year_rows(data, name, hour_ending=True)   # row 0 = 00:00-01:00
             return rows, {"latitude_deg": float(meta["latitude"]),
                           "longitude_deg": float(meta["longitude"]),
@@ -162,6 +173,8 @@ def read_weather_file(path: str | Path) -> tuple[pd.DataFrame, dict[str, object]
                           "utc_offset_h": float(meta["TZ"]), "source": f"TMY3 ({name})"}
         if first.startswith("TRY") or "***" in head or "Klimaregion" in head:
             raw, meta = read_dwd_try(path)
+            check_order(raw["month"].to_numpy(), raw["day"].to_numpy(), raw["hour"].to_numpy(),
+                        name)
             rows = raw.reset_index(drop=True)
             return rows, {**meta, "utc_offset_h": 1.0, "source": meta.get("source", name)}
     except DecentraError:
@@ -198,6 +211,8 @@ def fetch_pvgis(latitude_deg: float, longitude_deg: float, cache_dir: Path,
         local = pd.DataFrame(np.roll(utc.to_numpy(float), offset, axis=0), columns=CANONICAL)
         local.to_csv(key, index=False)
     rows = _year_rows(pd.read_csv(key), "PVGIS")
-    return rows, {"latitude_deg": latitude_deg, "longitude_deg": longitude_deg,
-                  "utc_offset_h": float(offset),
-                  "source": "PVGIS typical meteorological year (EU JRC)"}
+    meta: dict[str, object] = {"latitude_deg": latitude_deg, "longitude_deg": longitude_deg,
+                               "utc_offset_h": float(offset),
+                               "source": "PVGIS typical meteorological year (EU JRC)"}
+    checked, warnings = check_weather(rows, meta, "PVGIS")
+    return checked, {**meta, "warnings": warnings}

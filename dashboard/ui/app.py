@@ -20,9 +20,10 @@ from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.scenario import Scenario
 from dashboard.figures.maps import COLOR_SPECS, OSM_TILES, building_frame, planning_map
+from dashboard.io.formats import Limits
 from dashboard.io.tiles import probe_tiles
 from dashboard.store import ScenarioStore
-from dashboard.ui import state
+from dashboard.ui import state, workspace
 from dashboard.ui.callbacks import AppContext, message, register_callbacks
 from dashboard.ui.grid import register_grid
 from dashboard.ui.importing import register_import
@@ -36,6 +37,9 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 log = logging.getLogger(__name__)
 
 
+QUERY_KEYS = {"share": 64, "district": 64, "placements": 80}
+
+
 def page_query() -> dict[str, str]:
     """The query of the page being built. Dash fetches the layout from ``/_dash-layout``
     without the page's query string, so it is read from the request's Referer (the page
@@ -43,25 +47,43 @@ def page_query() -> dict[str, str]:
     try:
         args = {k: v for k, v in request.args.items() if v}
         if not args and request.referrer:
-            parsed = parse_qs(urlparse(request.referrer).query)
+            parsed = parse_qs(urlparse(request.referrer[:2000]).query)
             args = {k: v[0] for k, v in parsed.items() if v and v[0]}
     except RuntimeError:         # outside a request
         return {}
     return args
 
 
+def check_query(query: dict[str, str]) -> str | None:
+    """Why a page link cannot be used as it is (unknown or oversized parameters), or None."""
+    for key, value in query.items():
+        if key not in QUERY_KEYS:
+            if key == "scenario":
+                return ("This link is of an older kind that no longer opens scenarios; ask "
+                        "for a new share link.")
+            return "This link has parameters Decentra does not know; the app opens as usual."
+        if len(value) > QUERY_KEYS[key] or not value.replace("-", "").replace(
+                "_", "").isalnum():
+            return "This link is damaged or too long; the app opens as usual."
+    return None
+
+
 def resolve_page(query: dict[str, str], default: District, registry: state.DistrictRegistry,
                  store: ScenarioStore) -> tuple[District, Scenario, str | None]:
-    """The district and starting scenario a page opens on: the district of a shared scenario
-    (``?scenario=<id>``), an imported district (``?district=<hash>``, optionally with the
-    placements read from its files, ``&placements=<key>``), else the default. A link that
-    no longer resolves opens the default district with a message saying why."""
+    """The district and starting scenario a page opens on: an imported district
+    (``?district=<hash>``, optionally with the placements read from its files,
+    ``&placements=<key>``), else the default. A shared scenario (``?share=<token>``) is
+    opened by a callback once the page is there. A link that does not resolve opens the
+    default district with a message saying why."""
     blank = Scenario(name="Untitled scenario")
-    if query.get("scenario"):
+    problem = check_query(query)
+    if problem:
+        return default, blank, problem
+    if query.get("share"):
         try:
-            saved = store.load(query["scenario"])
+            saved = store.load_shared(query["share"])
         except DecentraError as err:
-            return default, blank, f"The shared link does not open: {err}."
+            return default, blank, f"The shared link does not open: {err.message}."
         try:
             return registry.get(saved.district_hash), blank, None
         except DecentraError:
@@ -90,6 +112,35 @@ def _gz_json(body: bytes) -> Response:
     resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     resp.headers["Vary"] = "Accept-Encoding"
     return resp
+
+
+def request_cap_bytes() -> int:
+    """The largest request body: an import upload (DECENTRA_MAX_UPLOAD_MB, base64 in a
+    callback's JSON, so 4/3 of it) and a little for the rest of the callback."""
+    return Limits().max_file_bytes * 4 // 3 + 2**20
+
+
+SMALL_REQUEST_BYTES = 2**20        # any other endpoint
+
+
+def install_limits(server: Flask) -> None:
+    """Refuse an oversized request from its headers, before its body is read: the upload
+    callback may carry a file, nothing else may carry more than a megabyte."""
+    cap = request_cap_bytes()
+    server.config["MAX_CONTENT_LENGTH"] = cap          # also bounds a body without a length
+
+    @server.before_request
+    def _limit() -> Response | None:
+        size = request.content_length
+        allowed = cap if request.path.endswith("/_dash-update-component") \
+            else SMALL_REQUEST_BYTES
+        if size is not None and size > allowed:
+            return Response(f"The request is larger than {allowed / 2**20:,.0f} MB: refused.",
+                            status=413, mimetype="text/plain")
+        if len(request.query_string) > 16_384:
+            return Response("The address is too long: refused.", status=414,
+                            mimetype="text/plain")
+        return None
 
 
 def _job_workers() -> int:
@@ -139,6 +190,7 @@ def create_app(district_path: str | Path | None = None, *,
     configure(store_from_url(redis_url))
     server = Flask(__name__)
     server.secret_key = hmac.new(shared().secret, b"flask-session", hashlib.sha256).digest()
+    workspace.install(server)
     registry = state.DistrictRegistry()
     district = (dc.synthetic_city(synthetic) if synthetic else dc.load_district(district_path))
     registry.add(district, persist=role == "server")
@@ -159,8 +211,12 @@ def create_app(district_path: str | Path | None = None, *,
                       env={"DECENTRA_SOLVER_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
     manager = job_manager(role, redis_url, spec)
 
+    install_limits(server)
+
     @server.route("/geo/<district_key>/layer/<key>.geojson")
     def layer_geojson(district_key: str, key: str) -> Response:
+        if len(key) > 64 or not key.isalnum():
+            abort(404)
         try:
             d = registry.get(district_key)
         except DecentraError:

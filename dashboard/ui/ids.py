@@ -68,7 +68,7 @@ DETAIL_TITLE = "detail-title"
 
 # scenarios, exports, compare, presentation
 APP = "app"
-URL = "url"                      # dcc.Location: ?scenario=<id> share links
+URL = "url"                      # dcc.Location: ?share=<token> share links
 VIEW = "view"                    # dcc.Store: "plan" | "compare" | "present"
 SAVE = "save"
 SAVE_NEW = "save-new"
@@ -78,6 +78,8 @@ PENDING_DELETE = "pending-delete"  # dcc.Store: the id awaiting that confirmatio
 SAVED_ACTION = "saved-action"    # dcc.Store written by pattern-matched list buttons
 SHARE_URL = "share-url"
 SHARE_COPY = "share-copy"
+WORKSPACE_URL = "workspace-url"     # the link that opens this workspace in another browser
+WORKSPACE_COPY = "workspace-copy"
 UPLOAD = "upload"
 DOWNLOAD_JSON = "download-json"
 DOWNLOAD = "download"

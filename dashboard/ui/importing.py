@@ -154,6 +154,10 @@ def run_import(files: dict[str, Any], layer: str | None, grid_kind: str | None,
     DecentraError."""
     from dashboard.importer import import_district
 
+    for role, entry in (files or {}).items():
+        if isinstance(entry, dict) and entry.get("refused"):
+            raise DecentraError(f"the {role} file was not accepted ({entry['refused']}); "
+                                "upload a valid one, or reload the page to import without it")
     if not (files or {}).get("buildings"):
         raise DecentraError("upload a buildings file first")
     buildings = staged_file(root, files["buildings"].get("token"))
@@ -231,7 +235,10 @@ def register_import(app: Dash, context: AppContext) -> None:
                 rows, meta = read_weather_file(staged_file(staging_root(), staged.token))
                 out[8] = file_chip(staged, str(meta.get("source", f"{len(rows):,} hours")))
         except DecentraError as err:
-            files.pop(role, None)
+            # kept as refused: "Check import" says so instead of importing without it
+            files[role] = {"refused": str(err)[:300]} if role != "buildings" else None
+            if files[role] is None:
+                files.pop(role)
             out[info_slot] = html.Div(str(err), className="import-error small")
             if role == "grid":
                 out[7] = {"display": "block"}
@@ -253,6 +260,7 @@ def register_import(app: Dash, context: AppContext) -> None:
         running=[(Output(ids.IMPORT_RUN, "disabled"), True, False)],
         progress=[Output(ids.IMPORT_PROGRESS, "children")],
         on_error=check_failed,
+        interval=500,
         prevent_initial_call=True,
     )
     def check(set_progress: Callable, _n: int, files: dict | None, layer: str | None,

@@ -193,7 +193,7 @@ class LayerService:
             rows = payload["rows"]
             geoms = self._geometry(district, "points")
             body = feature_collection([geoms[i] for i in rows],
-                                      [f'{{"b":"{ids[i]}"}}' for i in rows])
+                                      [json.dumps({"b": ids[i]}) for i in rows])
         elif kind == "lines":
             rows = payload["rows"]
             geoms = self._geometry(district, "lines")

@@ -233,10 +233,21 @@ def saved_tab() -> html.Div:
                             dcc.Clipboard(target_id=ids.SHARE_URL, id=ids.SHARE_COPY,
                                           className="copy", title="copy the link")],
                            className="field-input")], className="field share-box"),
-        html.H4("Saved scenarios of this district"),
+        html.P("The share link opens a read-only copy: whoever opens it can save their own "
+               "copy, never change yours.", className="hint small"),
+        html.H4("Saved scenarios of this district (your workspace)"),
         html.Div(id=ids.SAVED_LIST, className="saved-list"),
         html.P("Compare (top bar) puts 2–4 of these, and the current scenario, side by side.",
                className="hint"),
+        html.Div([html.Span("Workspace link", className="field-label"),
+                  html.Div([dcc.Input(id=ids.WORKSPACE_URL, value="", readOnly=True,
+                                      className="num share"),
+                            dcc.Clipboard(target_id=ids.WORKSPACE_URL, id=ids.WORKSPACE_COPY,
+                                          className="copy", title="copy the link")],
+                           className="field-input")], className="field share-box"),
+        html.P("Your saved scenarios belong to this browser's workspace. The workspace link "
+               "opens them in another browser — keep it private, like a password.",
+               className="hint small"),
     ], className="tab-body")
 
 

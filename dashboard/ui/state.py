@@ -159,7 +159,7 @@ class DistrictRegistry:
                 p.unlink(missing_ok=True)
 
     def get(self, key: str) -> District:
-        if not isinstance(key, str) or not key.isalnum():   # content hashes are hex
+        if not isinstance(key, str) or not key.isalnum() or len(key) > 64:   # hex hashes
             raise DecentraError("this district is not loaded on the server; reload the page")
         with self._lock:
             hit = self._items.get(key)

@@ -27,12 +27,14 @@ from dashboard.figures.maps import (
     planning_map,
     view_center,
 )
+from dashboard.io.staging import safe_name
 from dashboard.store import ScenarioStore
 from dashboard.ui import ids, state
 from dashboard.ui.callbacks import AppContext, message
 from dashboard.ui.components import kpi_cards
 from dashboard.ui.jobs import failure_text
 from dashboard.ui.layout import EXPORTS
+from dashboard.ui.workspace import current_workspace, workspace_url
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 CURRENT = "current"
@@ -46,12 +48,15 @@ EXTENSIONS = {"png": ("png", "image/png"), "svg": ("svg", "image/svg+xml"),
               "pandapower": ("pandapower.json", "application/json")}
 
 
-def share_url(saved_id: str) -> str:
+def share_url(token: str | None) -> str:
+    """The link that opens a read-only copy of a saved scenario (its share token)."""
+    if not token:
+        return ""
     try:
         base = request.host_url
     except RuntimeError:          # outside a request (tests)
         base = "/"
-    return f"{base}?scenario={saved_id}"
+    return f"{base}?share={token}"
 
 
 def file_stem(name: str) -> str:
@@ -59,8 +64,9 @@ def file_stem(name: str) -> str:
     return "-".join(p for p in keep.split("-") if p)[:60] or "scenario"
 
 
-def saved_rows(store: ScenarioStore, district_hash: str, current_id: str | None) -> list:
-    items = store.list(district_hash)
+def saved_rows(store: ScenarioStore, workspace: str, district_hash: str,
+               current_id: str | None) -> list:
+    items = store.list(workspace, district_hash)
     if not items:
         return [html.P("Nothing saved yet for this district.", className="hint")]
     rows = []
@@ -103,19 +109,21 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
     )
     def save(_n: int, _m: int, session_data: Any) -> tuple:
         try:
+            ws = current_workspace()
             session, district, scenario = context.current(session_data)
             kpis = dc.evaluate(district, scenario).summary
             target = None if ctx.triggered_id == ids.SAVE_NEW else session["saved_id"]
             try:
-                sid = store.save(district.content_hash, scenario, kpis, scenario_id=target)
-            except DecentraError:           # saved entry deleted meanwhile: save as new
-                sid = store.save(district.content_hash, scenario, kpis)
+                sid = store.save(ws, district.content_hash, scenario, kpis, scenario_id=target)
+            except DecentraError:           # deleted meanwhile, or not this workspace's
+                sid = store.save(ws, district.content_hash, scenario, kpis)
+            token = store.load(ws, sid).share_token
         except DecentraError as err:
             return no_update, message(str(err)), no_update
         return (state.with_saved_id(session, sid),
-                message(f"Saved “{scenario.name}”", "ok"), share_url(sid))
+                message(f"Saved “{scenario.name}”", "ok"), share_url(token))
 
-    # ---- share links: /?scenario=<id> opens that saved scenario -----------------------------
+    # ---- share links: /?share=<token> opens a read-only copy of a saved scenario -----------
     @app.callback(
         Output(ids.SESSION_BG, "data", allow_duplicate=True),
         Output(ids.MESSAGE, "children", allow_duplicate=True),
@@ -124,41 +132,44 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
         prevent_initial_call="initial_duplicate",
     )
     def open_shared(search: str | None, session_data: Any) -> tuple:
-        shared = parse_qs((search or "").lstrip("?")).get("scenario", [None])[0]
-        if not shared:
+        token = parse_qs((search or "").lstrip("?")[:400]).get("share", [None])[0]
+        if not token:
             return no_update, no_update, no_update
         try:
             session = state.parse_session(session_data)
-            saved = store.load(shared)
+            saved = store.load_shared(token)
             if saved.district_hash != session["district"]:
                 raise DecentraError("the shared scenario was made for another district")
         except DecentraError as err:
             return no_update, message(str(err)), no_update
-        # not tied to the sender's entry: "Save" keeps the recipient's own copy, so a
-        # colleague's edits never overwrite the scenario that was shared
+        # a read-only copy: not tied to the sender's entry, "Save" keeps the visitor's own
+        # copy in their workspace, so the shared scenario is never overwritten
         return (state.loaded(session, saved.scenario, None),
-                message(f"Opened the shared scenario “{saved.name}” (Save keeps your own "
-                        "copy)", "ok"), share_url(saved.id))
+                message(f"Opened a copy of the shared scenario “{saved.name}” (Save keeps "
+                        "it in your workspace)", "ok"), share_url(token))
 
     # ---- the list of saved scenarios, and the pickers fed by it -----------------------------
     @app.callback(
         Output(ids.SAVED_LIST, "children"), Output(ids.COMPARE_PICK, "options"),
         Output(ids.PRESENT_SWITCH, "options"), Output(ids.PRESENT_SWITCH, "value"),
+        Output(ids.WORKSPACE_URL, "value"),
         Input(ids.SESSION, "data"), Input(ids.SAVED_ACTION, "data"), Input(ids.VIEW, "data"),
         Input(ids.TABS, "value"),
     )
     def refresh(session_data: Any, _action: Any, view: str, tab: str) -> tuple:
         if tab != "saved" and view == "plan":     # nothing on screen needs the list
-            return no_update, no_update, no_update, no_update
+            return no_update, no_update, no_update, no_update, no_update
         try:
+            ws = current_workspace()
             session = state.parse_session(session_data)
-            items = store.list(session["district"])
+            items = store.list(ws, session["district"])
         except DecentraError as err:
-            return [html.P(str(err), className="hint")], [], [], no_update
+            return [html.P(str(err), className="hint")], [], [], no_update, no_update
         options = [{"label": "Current scenario (with unsaved changes)", "value": CURRENT},
                    *[{"label": s.name, "value": s.id} for s in items]]
-        return (saved_rows(store, session["district"], session["saved_id"]), options, options,
-                session["saved_id"] or CURRENT)
+        mine = session["saved_id"] if any(s.id == session["saved_id"] for s in items) else None
+        return (saved_rows(store, ws, session["district"], mine), options, options,
+                mine or CURRENT, workspace_url(ws))
 
     # ---- open / copy / delete / rename a saved scenario -------------------------------------
     @app.callback(
@@ -177,21 +188,22 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
             return no_update, no_update, no_update
         sid, kind = trigger["id"], trigger["type"]
         try:
+            ws = current_workspace()
             session = state.parse_session(session_data)
             if kind == "saved-load":
-                saved = store.load(sid)
+                saved = store.load(ws, sid)
                 if saved.district_hash != session["district"]:
                     raise DecentraError("that scenario was made for another district")
                 return (state.loaded(session, saved.scenario, sid), time.time(),
                         message(f"Opened “{saved.name}”", "ok"))
             if kind == "saved-dup":
-                new_id = store.duplicate(sid)
+                new_id = store.duplicate(ws, sid)
                 return no_update, time.time(), message(
-                    f"Copied as “{store.load(new_id).name}”", "ok")
+                    f"Copied as “{store.load(ws, new_id).name}”", "ok")
             new_name = next((t["value"] for t in ctx.triggered), None)
-            if not new_name or store.load(sid).name == str(new_name).strip():
+            if not new_name or store.load(ws, sid).name == str(new_name).strip():
                 return no_update, no_update, no_update
-            store.rename(sid, str(new_name))
+            store.rename(ws, sid, str(new_name))
             return no_update, time.time(), message(f"Renamed to “{new_name}”", "ok")
         except DecentraError as err:
             return no_update, time.time(), message(str(err))
@@ -208,7 +220,7 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
         if not isinstance(trigger, dict) or not any(t.get("value") for t in ctx.triggered):
             return no_update, no_update, no_update
         try:
-            name = store.load(trigger["id"]).name
+            name = store.load(current_workspace(), trigger["id"]).name
         except DecentraError:
             return no_update, no_update, no_update
         return True, (f"Delete “{name}”? Share links to it will stop working. This cannot "
@@ -226,9 +238,10 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
         if not sid:
             return no_update, no_update, no_update
         try:
+            ws = current_workspace()
             session = state.parse_session(session_data)
-            name = store.load(sid).name
-            store.delete(sid)
+            name = store.load(ws, sid).name
+            store.delete(ws, sid)
         except DecentraError as err:
             return no_update, time.time(), message(str(err))
         out = state.with_saved_id(session, None) if session["saved_id"] == sid else no_update
@@ -245,14 +258,15 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
     def upload(contents: str | None, filename: str | None, session_data: Any) -> tuple:
         if not contents:
             return no_update, no_update
-        name = filename or "upload"
+        name = safe_name(filename)
         try:
             session, district, _ = context.current(session_data)
             scenario = parse_upload(contents, name)
             dc.validate(district, scenario)
         except DecentraError as err:
-            return no_update, message(f"{name}: {err.message}" if err.source is None
-                                      else str(err))
+            shown = err if err.source is not None else DecentraError(
+                err.message, source=name, rows=err.rows)
+            return no_update, message(str(shown))
         return state.loaded(session, scenario, None), message(
             f"Loaded “{scenario.name}” from {name}", "ok")
 
@@ -372,7 +386,7 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
                 return state.loaded(session, state.get_scenario(origin), None)
             if session["saved_id"] == value:
                 return no_update
-            saved = store.load(value)
+            saved = store.load(current_workspace(), value)
             return state.loaded(session, saved.scenario, value)
         except DecentraError:
             return no_update
@@ -395,10 +409,11 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
                            "remove one to bring in another.", className="hint warn")
             picked = picked[:4]
         try:
+            ws = current_workspace()
             _, district, scenario = context.current(session_data)
             chosen = {}
             for key in picked:
-                s = scenario if key == CURRENT else store.load(key).scenario
+                s = scenario if key == CURRENT else store.load(ws, key).scenario
                 name = s.name if s.name not in chosen else f"{s.name} ({key})"
                 chosen[name] = dc.evaluate(district, s)
         except DecentraError as err:
@@ -409,14 +424,16 @@ def register_workflow(app: Dash, context: AppContext, store: ScenarioStore) -> N
 
 def parse_upload(contents: str, filename: str) -> Scenario:
     """A dcc.Upload payload (data URL) as a Scenario, with clear errors."""
-    try:
-        _header, b64 = contents.split(",", 1)
-        raw = base64.b64decode(b64, validate=False)
-    except (ValueError, TypeError):
-        raise DecentraError("the upload is not readable", source=filename) from None
-    if len(raw) > MAX_UPLOAD_BYTES:
+    if not isinstance(contents, str) or "," not in contents:
+        raise DecentraError("the upload is not readable", source=filename)
+    _header, b64 = contents.split(",", 1)
+    if len(b64) * 3 // 4 > MAX_UPLOAD_BYTES:          # before decoding anything
         raise DecentraError(f"the file is larger than {MAX_UPLOAD_BYTES // 2**20} MB",
                             source=filename)
+    try:
+        raw = base64.b64decode(b64, validate=True)
+    except (ValueError, TypeError):
+        raise DecentraError("the upload is not readable", source=filename) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import requests
 
 from tests.dashclient import DashPage, grid_debounce
 from tests.e2e.conftest import start_app
@@ -53,8 +54,9 @@ def stop(proc, sig=signal.SIGTERM, timeout_s=30.0) -> list[int]:
     return workers
 
 
-def page(url: str) -> DashPage:
-    p = DashPage(url, timeout_s=60)
+def page(url: str, http: requests.Session | None = None) -> DashPage:
+    """A tab; ``http`` shares a browser's cookies (its workspace) between tabs."""
+    p = DashPage(url, timeout_s=60, http=http)
     p.on_change["session.data"] = grid_debounce
     return p.open()
 
@@ -71,15 +73,17 @@ def grid_verified(p: DashPage, timeout_s: float = 90.0) -> str:
 
 
 def no_server_errors(p: DashPage) -> None:
+    """No request failed, and every job started finished (waiting for the last ones)."""
+    p.wait_jobs(180)
     bad = [(r.kind, r.status, r.error) for r in p.requests if r.status >= 500 or r.error]
     assert not bad, bad
     assert not p.unfinished_jobs()
 
 
-def round_trip(url: str, name: str) -> str:
+def round_trip(url: str, name: str, http: requests.Session | None = None) -> str:
     """What a planner does in a session: the power flow of what is on screen, a rule, a
     rename, save, compare with the current scenario. Returns the saved id."""
-    p = page(url)
+    p = page(url, http)
     assert grid_verified(p).startswith("verified")
     p.set("rule-min-roof.value", 150, fire=False)
     p.click("rule-apply")
@@ -97,7 +101,8 @@ def round_trip(url: str, name: str) -> str:
     status = grid_verified(p)
     assert status.startswith("verified"), status
     no_server_errors(p)
-    p.close()
+    if http is None:
+        p.close()
     return sid
 
 
@@ -112,16 +117,16 @@ def damage(cache: Path) -> None:
 
 def test_restart_ten_times_on_a_used_cache_and_store(tmp_path):
     saved = []
+    browser = requests.Session()              # one planner's browser: one workspace
     for i in range(10):
         proc, url = start_app(tmp_path)
         try:
-            saved.append(round_trip(url, f"Option {i}"))
+            saved.append(round_trip(url, f"Option {i}", browser))
             # every scenario saved before is still there, under its name
-            p = page(url)
+            p = page(url, browser)
             p.set("tabs.value", "saved")
             names = {v for k, v in p.props.items() if '"saved-name"' in k
                      and k.endswith(".value")}
-            p.close()
         finally:
             stop(proc)
         assert names == {f"Option {j}" for j in range(i + 1)}
