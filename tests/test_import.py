@@ -551,7 +551,7 @@ def test_a_half_hour_time_zone_is_kept_exactly(tmp_path):
     b = geojson(moved, tmp_path / "delhi.geojson")
     # a year of weather on the Delhi clock: Prague's hours shifted to local solar time there
     prague = dc.load_district().weather.reset_index(drop=True)
-    shift = round((77.2 / 15 - 5.5 - (14.4 / 15 - 1.0)))     # hours between the two clocks
+    shift = round(77.2 / 15 - 5.5 - (14.4 / 15 - 1.0))     # hours between the two clocks
     local = pd.DataFrame(np.roll(prague.to_numpy(), shift, axis=0), columns=prague.columns)
     epw = write_epw(local, tmp_path / "delhi.epw", 28.6, 77.2, 5.5, 216.0, "Delhi")
     result = dc.import_district(b, weather=epw)
