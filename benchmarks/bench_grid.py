@@ -75,7 +75,7 @@ def feeder_year(repeat: int, hours: int) -> dict[str, object]:
     limits = gs.limits_of(feeder)
     tan_phi = float(np.tan(np.arccos(model.power_factor)))
     inj = gs.island_injections(nm, model, pl, 0)
-    s = gs._s_pu(nm, inj.p_kw, inj.d_kw, tan_phi)
+    s = gs.s_pu(nm, inj.p_kw, inj.d_kw, tan_phi)
 
     def ours() -> gs.IslandYear:
         return gs.solve_island_year(nm, 0, s, limits)
@@ -123,7 +123,7 @@ def district_year(size: int, repeat: int) -> dict[str, object]:
 
     def run(hosting: bool) -> gs.GridStudy:
         gs.clear_grid_cache()
-        gs._nets.put(district.content_hash, nm)        # keep the network model warm
+        gs.nets.put(district.content_hash, nm)        # keep the network model warm
         return dc.grid_study(district, scen, hosting=hosting)
 
     nm = gs.net_model(district)
@@ -135,7 +135,7 @@ def district_year(size: int, repeat: int) -> dict[str, object]:
         times = []
         for _ in range(max(1, repeat // 2)):
             gs.clear_grid_cache()
-            gs._nets.put(district.content_hash, nm)
+            gs.nets.put(district.content_hash, nm)
             times.append(dc.grid_study(district, scenario).timings_ms["hosting_ms"] / 1000)
         return min(times)
 

@@ -45,7 +45,7 @@ import psutil  # noqa: E402
 
 import dashboard as dc  # noqa: E402
 from benchmarks.bench_engine import write_results  # noqa: E402
-from dashboard.ui import actions  # noqa: E402
+from dashboard.ui.planning import logic as actions  # noqa: E402
 from tests.dashclient import DashError, DashPage, grid_debounce  # noqa: E402
 from tests.e2e.conftest import start_serve  # noqa: E402
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.indicators import SUMMARY_INDICATORS, format_value
+from dashboard.export.registry import NAMES, export_bytes
 
 MAX_SCENARIO_BYTES = 50 * 1024 * 1024
 
@@ -144,61 +145,6 @@ def cmd_grid(args: argparse.Namespace) -> int:
     return 0
 
 
-EXPORT_FORMATS = ("png", "svg", "pdf", "html", "geojson", "gpkg", "csv", "summary-csv",
-                  "hourly-csv", "report", "pandapower")
-
-
-def export_bytes(district, result, baseline, fmt: str, color_by: str = "self_sufficiency",
-                 width: int = 1400, height: int = 900, progress=None,
-                 tiles_url: str | None = None) -> bytes:
-    """One export format as bytes (shared by the CLI and the app). Maps are vector (SVG
-    geo subplot); a PNG with ``tiles_url`` is drawn over those OpenStreetMap tiles when they
-    can be fetched, else without them."""
-    import tempfile
-
-    from dashboard.export import geodata, report
-    from dashboard.export.images import figure_bytes
-    from dashboard.figures.static import export_geo_map, export_map
-
-    if fmt in ("png", "svg", "pdf"):
-        subtitle = district.name
-        if fmt == "png" and tiles_url:
-            from dashboard.io.tiles import probe_tiles
-
-            if probe_tiles(tiles_url):
-                try:
-                    return figure_bytes(export_map(district, result, color_by,
-                                                   subtitle=subtitle, tiles_url=tiles_url),
-                                        fmt, width, height)
-                except DecentraError:
-                    pass          # tiles failed while drawing: the vector map below
-        fig = export_geo_map(district, result, color_by, subtitle=subtitle, width=width,
-                             height=height)
-        return figure_bytes(fig, fmt, width, height)
-    if fmt == "html":
-        return report.standalone_html(district, result, color_by).encode()
-    if fmt == "geojson":
-        return geodata.buildings_layer(district, result).pipe(geodata._finite).to_json(
-            na="null", drop_id=True).encode()
-    if fmt == "gpkg":
-        with tempfile.TemporaryDirectory() as tmp:
-            path = geodata.write_geopackage(district, result, Path(tmp) / "export.gpkg")
-            return path.read_bytes()
-    if fmt == "csv":
-        return geodata.indicators_csv(result).encode()
-    if fmt == "summary-csv":
-        return geodata.summary_csv(result, baseline).encode()
-    if fmt == "hourly-csv":
-        return geodata.hourly_transformers_csv(result).encode()
-    if fmt == "report":
-        return report.report_pdf(district, result, baseline, progress)
-    if fmt == "pandapower":
-        from dashboard.io.pandapower_net import scenario_network
-
-        return scenario_network(district, result.scenario).encode()
-    raise DecentraError(f"unknown export format {fmt!r}; one of {', '.join(EXPORT_FORMATS)}")
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     import dashboard as dc
     from dashboard.export.report import write_bytes
@@ -293,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_evaluate)
     ex = sub.add_parser("export", help="write a map, GIS file, table or the report")
     _district_arguments(ex)
-    ex.add_argument("--format", "-f", required=True, choices=EXPORT_FORMATS)
+    ex.add_argument("--format", "-f", required=True, choices=NAMES)
     ex.add_argument("--output", "-o", required=True, help="file to write")
     ex.add_argument("--color-by", default="self_sufficiency",
                     help="indicator that colours buildings on maps")

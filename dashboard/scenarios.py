@@ -387,14 +387,15 @@ def place_pv_by_rule(district: District, scenario: Scenario, *, min_roof_m2: flo
     default to each roof's own. Existing PV on the chosen buildings is replaced; other
     placements are kept.
     """
-    from dashboard.domain.scenario import PvPlacement, _check_number
+    from dashboard.domain.scenario import PvPlacement
+    from dashboard.domain.validate import number
 
-    min_roof = _check_number(min_roof_m2, "minimum roof area [m²]", 0, 1e7)
-    cov = _check_number(coverage, "roof coverage", 0, 1, lo_open=True)
+    min_roof = number(min_roof_m2, "minimum roof area [m²]", 0, 1e7)
+    cov = number(coverage, "roof coverage", 0, 1, lo_open=True)
     if tilt_deg is not None:
-        _check_number(tilt_deg, "tilt [deg]", 0, 90)
+        number(tilt_deg, "tilt [deg]", 0, 90)
     if azimuth_deg is not None:
-        _check_number(azimuth_deg, "azimuth [deg]", 0, 360)
+        number(azimuth_deg, "azimuth [deg]", 0, 360)
     b = district.buildings
     mask = b["roof_area_m2"].to_numpy(float) >= min_roof
     if building_ids is not None:

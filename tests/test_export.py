@@ -16,8 +16,8 @@ from PIL import Image
 from pypdf import PdfReader
 
 import dashboard as dc
-from dashboard.cli import export_bytes
 from dashboard.domain.scenario import BatteryPlacement
+from dashboard.export.registry import export_bytes
 
 
 @pytest.fixture(scope="module")

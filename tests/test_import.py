@@ -20,8 +20,9 @@ from shapely.geometry import Point, Polygon, box
 
 import dashboard as dc
 from dashboard.domain.errors import DecentraError
-from dashboard.importer import Limits, import_district, source_layers
+from dashboard.importer import import_district, source_layers
 from dashboard.io.district_gpkg import read_district, write_district
+from dashboard.io.formats import Limits
 from tests.importfiles import bubenec_footprints, shapefile_zip, write_epw, zip_bytes
 
 PVLIB_DATA = Path(pvlib.__file__).parent / "data"
@@ -199,8 +200,8 @@ def test_gis_transformers_and_lines(tmp_path, footprints):
 
 @pytest.mark.parametrize("fmt", ["geojson", "gpkg"])
 def test_export_import_round_trip(tmp_path, district, fmt):
-    from dashboard.cli import export_bytes
     from dashboard.domain.scenario import BatteryPlacement
+    from dashboard.export.registry import export_bytes
 
     scen = dc.place_pv_by_rule(district, dc.Scenario(name="round trip"), min_roof_m2=150,
                                coverage=0.5)

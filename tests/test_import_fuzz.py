@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.domain.errors import DecentraError
-from dashboard.importer import ImportResult, Limits, import_district
+from dashboard.importer import ImportResult, import_district
+from dashboard.io.formats import Limits
 from tests.importfiles import bubenec_footprints, write_epw
 
 EXAMPLES = int(os.environ.get("DECENTRA_FUZZ_EXAMPLES", "1000"))

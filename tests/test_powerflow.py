@@ -52,7 +52,7 @@ def test_year_equals_runpp_hour_by_hour_on_the_default_district(district, pv_sce
     model = district_model(district)
     pl = build_placements(model, pv_scenario)
     result = dc.evaluate(district, pv_scenario, resilience=False)
-    community = gs._community_kw(district, pv_scenario)
+    community = gs.community_kw(district, pv_scenario)
     tan_phi = np.tan(np.arccos(model.power_factor))
     hourly = {bid: result.hourly(building_id=bid) for bid in model.building_ids}
     # the hours with most export and most import, and a few at random
@@ -61,10 +61,10 @@ def test_year_equals_runpp_hour_by_hour_on_the_default_district(district, pv_sce
     solved = {}
     for i in range(nm.n_islands):
         inj = gs.island_injections(nm, model, pl, i, community)
-        s = gs._s_pu(nm, inj.p_kw, inj.d_kw, tan_phi)
+        s = gs.s_pu(nm, inj.p_kw, inj.d_kw, tan_phi)
         sol = pf.solve_island(nm.grid.islands[i], s[hours].T)
         assert sol.converged.all()
-        v, line, _ = gs._island_flows(nm, i, sol.v_pq)
+        v, line, _ = gs.island_flows(nm, i, sol.v_pq)
         solved[i] = (v, line)
     dnet = nm.dnet
     for col, h in enumerate(hours):
@@ -198,7 +198,7 @@ def test_hosting_capacity_bisection_agrees_with_a_brute_force_scan(tmp_path):
     tr = 0
     island = int(nm.transformer_island[tr])
     inj = gs.island_injections(nm, model, pl, island)
-    s0 = gs._s_pu(nm, inj.p_kw, inj.d_kw, tan_phi)
+    s0 = gs.s_pu(nm, inj.p_kw, inj.d_kw, tan_phi)
     hc = gs.hosting_capacity(nm, model, pl, tr, s0, limits, cap_kwp=1500.0, tol_kwp=0.5)
     assert 0 < hc.kwp < 1500 and hc.limit in ("voltage", "line", "transformer")
     # brute force: every sunny hour at every added kWp on a 2 kWp grid, no bisection
@@ -212,12 +212,12 @@ def test_hosting_capacity_bisection_agrees_with_a_brute_force_scan(tmp_path):
     unit = model.hosting_unit.astype(float)
     sunny = np.flatnonzero(unit > 1e-6)
     base = pf.solve_island(isl, s0[sunny].T)
-    _, bl, bt = gs._island_flows(nm, island, base.v_pq)
+    _, bl, bt = gs.island_flows(nm, island, base.v_pq)
     first_broken = None
     for x in np.arange(0.0, 1500.0, 2.0):
         s = (s0[sunny] + x * unit[sunny][:, None] * w[None, :] / 1000.0 / nm.grid.base_mva).T
         sol = pf.solve_island(isl, s)
-        _, line, trafo = gs._island_flows(nm, island, sol.v_pq)
+        _, line, trafo = gs.island_flows(nm, island, sol.v_pq)
         vm = np.abs(sol.v_pq)
         broken = (~sol.converged | (vm > limits["voltage_max_pu"]).any(axis=0)
                   | ((line > 100) & (line > bl + 1e-6)).any(axis=0)
@@ -352,9 +352,9 @@ def test_transformer_overload_counts_the_transformers_own_hours(district):
     for i in range(nm.n_islands):
         inj = gs.island_injections(nm, model, pl, i)
         v_rows, ok, _ = pf.solve_island_rows(nm.grid.islands[i],
-                                             gs._s_pu(nm, inj.p_kw, inj.d_kw, tan_phi))
+                                             gs.s_pu(nm, inj.p_kw, inj.d_kw, tan_phi))
         assert ok.all()
-        _, trafo = gs._island_loading_rows(nm, i, v_rows)
+        _, trafo = gs.island_loading_rows(nm, i, v_rows)
         for j, r in enumerate(gs.island_branches(nm, i).trafo_rows):
             expected[str(nm.dnet.net.trafo["name"].iat[int(r)])] = int((trafo[j] > 100).sum())
     t = study.transformers

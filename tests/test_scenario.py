@@ -45,7 +45,7 @@ def test_json_round_trip_and_schema():
     ('{"schema": "decentra.scenario", "version": 1, "pv": {}}', "must be a list"),
     ('{"schema": "decentra.scenario", "version": 1, "pv": [{"building_id": "a"}]}', "lacks kwp"),
     ('{"schema": "decentra.scenario", "version": 1, "pv": [{"building_id": "a", "kwp": -1}]}',
-     "must be in (0, 100000]"),
+     "must be more than 0 and at most 100000"),
     ('{"schema": "decentra.scenario", "version": 1, "pv": [{"building_id": "a", "kwp": "x"}]}',
      "must be a number"),
     ('{"schema": "decentra.scenario", "version": 1, "pv": [{"building_id": "a", "kwp": 1,'

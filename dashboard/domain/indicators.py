@@ -81,22 +81,39 @@ SUMMARY_INDICATORS: tuple[Indicator, ...] = (
 INDICATORS_BY_KEY = {i.key: i for i in SUMMARY_INDICATORS}
 
 
+PAYBACK_SHOWN_MAX_A = 30.0     # longer is shown as "> 30 a": beyond a PV system's life
+
+
 def format_value(key: str, value: float | None) -> str:
-    """Human formatting with unit (fractions as %)."""
+    """The one number format of an indicator, with its unit (fractions as %): the UI, the
+    CLI, the compare table and the report all show values through it.
+
+    Hundreds and more without decimals, 1–100 with one, below 1 with two (never scientific
+    notation); a payback beyond a PV system's life as "> 30 a"."""
     ind = INDICATORS_BY_KEY.get(key)
     if value is None or value != value:  # NaN
         return "—"
+    v = float(value)
     if ind is None:
-        return f"{value:,.4g}"
+        return _number(v)
     if ind.unit == "1":
-        return f"{100 * value:.1f} %"
+        return f"{100 * v:.1f} %"
     if ind.unit == "count":
-        return f"{value:,.0f}"
-    if ind.unit == "h":
-        return f"{value:,.1f} h" if abs(value) < 100 else f"{value:,.0f} h"
-    if abs(value) >= 1000:
-        return f"{value:,.0f} {ind.unit}"
-    return f"{value:,.3g} {ind.unit}"
+        return f"{v:,.0f}"
+    if key == "payback_years" and v > PAYBACK_SHOWN_MAX_A:
+        return f"> {PAYBACK_SHOWN_MAX_A:.0f} a"
+    if ind.unit == "EUR" or ind.unit == "EUR/a":
+        return f"€{v:,.0f}" + ("/a" if ind.unit == "EUR/a" else "")
+    return f"{_number(v)} {ind.unit}"
+
+
+def _number(v: float) -> str:
+    a = abs(v)
+    if a == 0 or a >= 100:
+        return f"{v:,.0f}"
+    if a >= 1:
+        return f"{v:,.1f}"
+    return f"{v:.2f}"
 
 
 def _display_step(unit: str, value: float) -> float:

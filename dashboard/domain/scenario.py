@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import math
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
@@ -36,6 +35,7 @@ from typing import Any
 
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.safejson import loads_json
+from dashboard.domain.validate import number
 
 SCHEMA_NAME = "decentra.scenario"
 SCHEMA_VERSION = 1
@@ -49,25 +49,6 @@ MAX_BATTERY_KW = 500_000.0
 MAX_HORIZON_H = 8760
 
 
-def _check_number(value: object, what: str, lo: float, hi: float, *, lo_open: bool = False,
-                  hi_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        try:
-            value = float(str(value))
-        except ValueError:
-            raise DecentraError(f"{what} must be a number, got '{value}'") from None
-    number = float(value)
-    if not math.isfinite(number):
-        raise DecentraError(f"{what} must be a finite number, got {value}")
-    low_bad = number <= lo if lo_open else number < lo
-    high_bad = number >= hi if hi_open else number > hi
-    if low_bad or high_bad:
-        lb = "(" if lo_open else "["
-        hb = ")" if hi_open else "]"
-        raise DecentraError(f"{what} must be in {lb}{lo:g}, {hi:g}{hb}, got {number:g}")
-    return number
-
-
 @dataclass(frozen=True, order=True)
 class PvPlacement:
     """Rooftop PV on one building."""
@@ -79,12 +60,12 @@ class PvPlacement:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "building_id", _check_id(self.building_id, "building id"))
-        object.__setattr__(self, "kwp", _check_number(
+        object.__setattr__(self, "kwp", number(
             self.kwp, f"PV size of building {self.building_id} [kWp]", 0, MAX_PV_KWP,
             lo_open=True))
-        object.__setattr__(self, "tilt_deg", _check_number(
+        object.__setattr__(self, "tilt_deg", number(
             self.tilt_deg, f"PV tilt of building {self.building_id} [deg]", 0, 90))
-        az = _check_number(self.azimuth_deg, f"PV azimuth of building {self.building_id} [deg]",
+        az = number(self.azimuth_deg, f"PV azimuth of building {self.building_id} [deg]",
                            0, 360)
         object.__setattr__(self, "azimuth_deg", az % 360.0)
 
@@ -99,10 +80,10 @@ class BatteryPlacement:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "building_id", _check_id(self.building_id, "building id"))
-        object.__setattr__(self, "capacity_kwh", _check_number(
+        object.__setattr__(self, "capacity_kwh", number(
             self.capacity_kwh, f"battery capacity of building {self.building_id} [kWh]", 0,
             MAX_BATTERY_KWH, lo_open=True))
-        object.__setattr__(self, "power_kw", _check_number(
+        object.__setattr__(self, "power_kw", number(
             self.power_kw, f"battery power of building {self.building_id} [kW]", 0,
             MAX_BATTERY_KW, lo_open=True))
 
@@ -118,10 +99,10 @@ class CommunityBattery:
     def __post_init__(self) -> None:
         object.__setattr__(self, "transformer_id", _check_id(self.transformer_id,
                                                              "transformer id"))
-        object.__setattr__(self, "capacity_kwh", _check_number(
+        object.__setattr__(self, "capacity_kwh", number(
             self.capacity_kwh, f"community battery capacity at {self.transformer_id} [kWh]", 0,
             MAX_BATTERY_KWH, lo_open=True))
-        object.__setattr__(self, "power_kw", _check_number(
+        object.__setattr__(self, "power_kw", number(
             self.power_kw, f"community battery power at {self.transformer_id} [kW]", 0,
             MAX_BATTERY_KW, lo_open=True))
 
@@ -144,20 +125,20 @@ class ScenarioParams:
 
     def __post_init__(self) -> None:
         if self.outage_horizon_h is not None:
-            h = _check_number(self.outage_horizon_h, "outage horizon [h]", 1, MAX_HORIZON_H)
+            h = number(self.outage_horizon_h, "outage horizon [h]", 1, MAX_HORIZON_H)
             if h != int(h):
                 raise DecentraError(
                     f"outage horizon [h] must be a whole number of hours, got {h:g}")
             object.__setattr__(self, "outage_horizon_h", int(h))
         if self.critical_load_fraction is not None:
-            object.__setattr__(self, "critical_load_fraction", _check_number(
+            object.__setattr__(self, "critical_load_fraction", number(
                 self.critical_load_fraction, "critical load fraction", 0, 1, lo_open=True))
         if self.battery_round_trip_efficiency is not None:
-            object.__setattr__(self, "battery_round_trip_efficiency", _check_number(
+            object.__setattr__(self, "battery_round_trip_efficiency", number(
                 self.battery_round_trip_efficiency, "battery round-trip efficiency", 0, 1,
                 lo_open=True))
         if self.battery_min_soc is not None:
-            object.__setattr__(self, "battery_min_soc", _check_number(
+            object.__setattr__(self, "battery_min_soc", number(
                 self.battery_min_soc, "battery minimum state of charge", 0, 1, hi_open=True))
 
 

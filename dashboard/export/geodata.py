@@ -43,7 +43,7 @@ def lines_layer(district: District) -> gpd.GeoDataFrame:
 def write_geojson(district: District, result: Result, path: str | Path) -> Path:
     path = Path(path)
     frame = buildings_layer(district, result)
-    path.write_text(_finite(frame).to_json(na="null", drop_id=True), encoding="utf-8")
+    path.write_text(without_infinity(frame).to_json(na="null", drop_id=True), encoding="utf-8")
     return path
 
 
@@ -53,9 +53,10 @@ def write_geopackage(district: District, result: Result, path: str | Path) -> Pa
     tmp = path.with_name(f".{path.stem}.part.gpkg")
     if tmp.exists():
         tmp.unlink()
-    _finite(buildings_layer(district, result)).to_file(tmp, layer="buildings", driver="GPKG")
-    _finite(transformers_layer(district, result)).to_file(tmp, layer="transformers",
-                                                          driver="GPKG")
+    without_infinity(buildings_layer(district, result)).to_file(tmp, layer="buildings",
+                                                                driver="GPKG")
+    without_infinity(transformers_layer(district, result)).to_file(tmp, layer="transformers",
+                                                                   driver="GPKG")
     lines_layer(district).to_file(tmp, layer="lines", driver="GPKG")
     tmp.replace(path)
     return path
@@ -97,7 +98,7 @@ def hourly_transformers_csv(result: Result) -> str:
     return buf.getvalue()
 
 
-def _finite(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def without_infinity(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """inf (e.g. unlimited hosting capacity) as missing: GIS formats have no infinity."""
     out = frame.copy()
     num = out.select_dtypes("number").columns

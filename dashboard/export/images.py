@@ -22,7 +22,7 @@ _lock = ForkSafeLock()
 _owner_pid: int | None = None    # the process whose warm browser is running
 
 
-def _chromium() -> str | None:
+def chromium_path() -> str | None:
     for candidate in (os.environ.get("BROWSER_PATH"), "/usr/bin/chromium",
                       shutil.which("chromium"), shutil.which("chromium-browser")):
         if candidate and os.path.exists(candidate):
@@ -34,7 +34,7 @@ def _ensure_server() -> None:
     global _owner_pid
     if _owner_pid == os.getpid():
         return
-    path = _chromium()
+    path = chromium_path()
     if path is None:
         raise DecentraError("image export needs Chromium (Debian package 'chromium'); "
                             "scripts/setup installs it")

@@ -22,7 +22,7 @@ from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.indicators import SUMMARY_INDICATORS, delta, format_value
 from dashboard.domain.result import Result
-from dashboard.export.images import _chromium, figure_bytes
+from dashboard.export.images import chromium_path, figure_bytes
 from dashboard.figures import charts
 from dashboard.figures.static import export_geo_map
 
@@ -270,7 +270,7 @@ def html_to_pdf(document: str, footer_text: str = "Decentra") -> bytes:
 def _print_pdf(document: str, footer_text: str) -> bytes:
     from playwright.sync_api import sync_playwright
 
-    chromium = _chromium()
+    chromium = chromium_path()
     if chromium is None:
         raise DecentraError("the PDF report needs Chromium (Debian package 'chromium'); "
                             "scripts/setup installs it")

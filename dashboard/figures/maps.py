@@ -35,14 +35,25 @@ from dashboard.io.tiles import OSM_TILES as OSM_TILES  # re-exported; defined on
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 BACKGROUND = "#f4f6f8"
-NA_COLOR = "#cfd6de"
+NA_COLOR = "#d5dbe1"
+
+# The colour language: one meaning per colour, a legend entry for each.
+#   buildings: one sequential teal scale, light = low, dark = high, whatever the indicator;
+#   grid (lines, transformers, buses): grey within limits, amber near a limit, red a limit
+#     broken, blue reverse flow (energy-balance estimate only);
+#   markers: yellow rooftop PV, purple storage (building batteries small, community batteries
+#     large), near-black outline the selection.
+WITHIN, NEAR, BROKEN, REVERSE = "#8895a3", "#e8a317", "#d32f2f", "#3b7dd8"
+PV_COLOR, BATTERY_COLOR, COMMUNITY_COLOR = "#f5b700", "#7048e8", "#7048e8"
+SELECTION_COLOR = "#1f2933"
+BUILDING_SCALE = "Tealgrn"
 
 # Feeder line classes, from calm to alarming (also used for transformer markers).
 LINE_CLASSES: tuple[tuple[str, str, str], ...] = (
-    ("normal", "#7b8794", "loading ≤ 80 %, no reverse flow"),
-    ("reverse", "#2f80ed", "reverse flow, within rating"),
-    ("high", "#f2994a", "loading 80–100 %"),
-    ("over", "#d64545", "loading > 100 %"),
+    ("normal", WITHIN, "loading ≤ 80 %, no reverse flow"),
+    ("reverse", REVERSE, "reverse flow, within rating"),
+    ("high", NEAR, "loading 80–100 %"),
+    ("over", BROKEN, "loading > 100 %"),
 )
 
 N_CLASSES = 8    # colour classes for buildings; one more layer holds "no value"
@@ -64,17 +75,17 @@ class ColorSpec:
 
 
 COLOR_SPECS: dict[str, ColorSpec] = {s.key: s for s in (
-    ColorSpec("self_sufficiency", "Self-sufficiency", "%", "Tealgrn", 100.0,
+    ColorSpec("self_sufficiency", "Self-sufficiency", "%", BUILDING_SCALE, 100.0,
               (0, 5, 10, 20, 30, 40, 50, 75, 100)),
-    ColorSpec("pv_kwp", "PV installed", "kWp", "YlOrRd"),
-    ColorSpec("pv_potential_kwp", "PV potential", "kWp", "YlOrRd"),
-    ColorSpec("demand_kwh", "Annual demand", "MWh/a", "Purples", 1e-3),
-    ColorSpec("survival_mean_h", "Outage survival (mean)", "h", "Blues", 1.0,
+    ColorSpec("pv_kwp", "PV installed", "kWp", BUILDING_SCALE),
+    ColorSpec("pv_potential_kwp", "PV potential", "kWp", BUILDING_SCALE),
+    ColorSpec("demand_kwh", "Annual demand", "MWh/a", BUILDING_SCALE, 1e-3),
+    ColorSpec("survival_mean_h", "Outage survival (mean)", "h", BUILDING_SCALE, 1.0,
               (0, 1, 2, 4, 8, 12, 24, 48, 168)),
-    ColorSpec("p_survive_24h", "P(survive 24 h)", "%", "Blues", 100.0,
+    ColorSpec("p_survive_24h", "P(survive 24 h)", "%", BUILDING_SCALE, 100.0,
               (0, 1, 5, 10, 25, 50, 75, 90, 100)),
-    ColorSpec("peak_export_kw", "Peak export", "kW", "Oranges"),
-    ColorSpec("self_consumption", "Self-consumption", "%", "Tealgrn", 100.0,
+    ColorSpec("peak_export_kw", "Peak export", "kW", BUILDING_SCALE),
+    ColorSpec("self_consumption", "Self-consumption", "%", BUILDING_SCALE, 100.0,
               (0, 10, 20, 30, 40, 50, 60, 80, 100)),
 )}
 
@@ -136,10 +147,10 @@ def osm_layer(tiles_url: str = OSM_TILES, visible: bool = True) -> dict:
 
 # Bus voltage classes of the power-flow layer (limits from the assumptions table).
 VOLTAGE_CLASSES: tuple[tuple[str, str, str], ...] = (
-    ("under", "#4c6ef5", "below the minimum"),
-    ("normal", "#8b95a1", "within limits"),
-    ("high", "#9c36b5", "within 2 % of the maximum"),
-    ("over", "#c92a2a", "above the maximum"),
+    ("under", BROKEN, "below the minimum"),
+    ("normal", WITHIN, "within limits"),
+    ("high", NEAR, "within 2 % of the maximum"),
+    ("over", BROKEN, "above the maximum"),
 )
 
 
@@ -171,10 +182,10 @@ class LAYER:
     LINE0 = 1                                    # len(LINE_CLASSES) feeder layers
     CLASS0 = LINE0 + len(LINE_CLASSES)           # N_CLASSES + 1 building class layers
     SELECTION = CLASS0 + N_CLASSES + 1
-    PV = SELECTION + 1
+    BUS0 = SELECTION + 1                         # len(VOLTAGE_CLASSES) bus voltage layers
+    PV = BUS0 + len(VOLTAGE_CLASSES)             # markers on top of the grid's dots
     BATTERY = PV + 1
-    BUS0 = BATTERY + 1                           # len(VOLTAGE_CLASSES) bus voltage layers
-    COUNT = BUS0 + len(VOLTAGE_CLASSES)
+    COUNT = BATTERY + 1
 
 
 TRACE = {"transformers": 0, "community": 1}
@@ -194,7 +205,7 @@ def building_class_layers(urls: Sequence[str | None], colors: Sequence[str]) -> 
 
 def selection_layer(url: str | None) -> dict:
     return {"sourcetype": "geojson", "source": url or EMPTY_GEOJSON, "type": "line",
-            "color": "#f5a623", "line": {"width": 3.5}, "opacity": 1.0, "below": "traces",
+            "color": SELECTION_COLOR, "line": {"width": 3.0}, "opacity": 1.0, "below": "traces",
             "name": "selection"}
 
 
@@ -206,10 +217,12 @@ def line_layers(urls: Sequence[str | None], visible: bool) -> list[dict]:
 
 
 def bus_layers(urls: Sequence[str | None], visible: bool) -> list[dict]:
-    """Buses of the power flow, one circle layer per voltage class (drawn on top)."""
+    """Buses of the power flow, one circle layer per voltage class (under the PV and battery
+    markers; buses within limits small and faint)."""
     return [{"sourcetype": "geojson", "source": url or EMPTY_GEOJSON, "type": "circle",
-             "color": color, "circle": {"radius": 2.0 if name == "normal" else 3.5},
-             "opacity": 0.95, "visible": visible, "below": "", "name": f"bus-{name}"}
+             "color": color, "circle": {"radius": 1.6 if name == "normal" else 3.5},
+             "opacity": 0.6 if name == "normal" else 0.95, "visible": visible,
+             "below": "traces", "name": f"bus-{name}"}
             for (name, color, _), url in zip(VOLTAGE_CLASSES, urls, strict=True)]
 
 
@@ -336,7 +349,7 @@ def community_trace(base: MapBase, transformers: pd.DataFrame, visible: bool) ->
     return go.Scattermap(
         lon=base.t_lon + 0.00012, lat=base.t_lat, mode="markers", name="Community battery",
         text=base.transformer_ids, customdata=np.round(kwh, 0)[:, None],
-        marker={"size": community_sizes(kwh), "color": "#7b61ff", "opacity": 0.95},
+        marker={"size": community_sizes(kwh), "color": COMMUNITY_COLOR, "opacity": 0.95},
         hovertemplate=COMMUNITY_HOVER, showlegend=False, visible=visible)
 
 
@@ -417,9 +430,9 @@ def planning_map(base: MapBase, spec: ColorSpec, urls: LayerUrls,
               *line_layers(urls.lines, "feeders" in show),
               *building_class_layers(urls.classes, spec.colors()),
               selection_layer(urls.selection),
-              point_layer(urls.pv, "#f7b32b", 4.5, "pv" in show, "pv"),
-              point_layer(urls.battery, "#2bb673", 3.5, "batteries" in show, "batteries"),
-              *bus_layers([None] * len(VOLTAGE_CLASSES), False)]
+              *bus_layers([None] * len(VOLTAGE_CLASSES), False),
+              point_layer(urls.pv, PV_COLOR, 4.5, "pv" in show, "pv"),
+              point_layer(urls.battery, BATTERY_COLOR, 3.0, "batteries" in show, "batteries")]
     assert len(layers) == LAYER.COUNT
     layout = go.Layout(
         map={"style": basemap_style(), "center": base.center, "zoom": base.zoom,

@@ -21,11 +21,14 @@ import plotly.graph_objects as go
 from dashboard.domain.district import District
 from dashboard.domain.result import Result
 from dashboard.figures.maps import (
+    BATTERY_COLOR,
     COLOR_SPECS,
+    COMMUNITY_COLOR,
     LINE_CLASSES,
     N_CLASSES,
     NA_COLOR,
     OSM_ATTRIBUTION,
+    PV_COLOR,
     TRANSFORMER_HOVER,
     MapBase,
     building_frame,
@@ -43,7 +46,6 @@ from dashboard.figures.maps import (
 )
 
 FONT = "Inter, system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
-PV_COLOR, BATTERY_COLOR, COMMUNITY_COLOR = "#f7b32b", "#2bb673", "#7b61ff"
 STREET_COLOR = "#d5dbe3"
 BUILDING_HOVER = ("<b>%{location}</b><br>{label}: %{customdata[0]:,.1f} {unit}<br>Demand "
                   "%{customdata[1]:,.1f} MWh/a<br>PV %{customdata[2]:,.1f} kWp · battery "

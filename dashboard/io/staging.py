@@ -69,7 +69,7 @@ def stage_upload(contents: str | None, filename: str | None, root: Path,
     folder = root / token
     folder.mkdir(parents=True, exist_ok=False)
     (folder / name).write_bytes(data)
-    _sweep(root)
+    sweep(root)
     return StagedFile(token, name, len(data))
 
 
@@ -84,7 +84,7 @@ def staged_file(root: Path, token: object) -> Path:
     return files[0]
 
 
-def _sweep(root: Path, now: float | None = None) -> None:
+def sweep(root: Path, now: float | None = None) -> None:
     """Remove staged uploads older than a day."""
     now = time.time() if now is None else now
     for folder in root.iterdir():

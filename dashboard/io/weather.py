@@ -75,11 +75,11 @@ def read_dwd_try(path: str | Path) -> tuple[pd.DataFrame, dict[str, object]]:
     for col, (name, factor) in TRY_VARIABLE_MAP.items():
         if col in frame:
             data[name] = frame[col].astype(float) * factor
-    meta = _parse_try_meta(lines[:header_line], path)
+    meta = parse_try_meta(lines[:header_line], path)
     return data, meta
 
 
-def _parse_try_meta(header: list[str], path: Path) -> dict[str, object]:
+def parse_try_meta(header: list[str], path: Path) -> dict[str, object]:
     meta: dict[str, object] = {"source": f"DWD TRY2010 ({path.name})"}
     for line in header:
         if line.startswith("Station:"):

@@ -24,13 +24,16 @@ from dashboard.io.formats import Limits
 from dashboard.io.tiles import probe_tiles
 from dashboard.store import ScenarioStore
 from dashboard.ui import state, workspace
-from dashboard.ui.callbacks import AppContext, message, register_callbacks
-from dashboard.ui.grid import register_grid
-from dashboard.ui.importing import register_import
+from dashboard.ui.base import Deps, message
+from dashboard.ui.export import callbacks as export_callbacks
+from dashboard.ui.grid import callbacks as grid_callbacks
+from dashboard.ui.importing import callbacks as import_callbacks
 from dashboard.ui.jobs import LocalJobManager, WorkerSpec, failure_text
 from dashboard.ui.layers import LayerService
-from dashboard.ui.layout import page
-from dashboard.ui.workflow import register_workflow
+from dashboard.ui.planning import callbacks as planning_callbacks
+from dashboard.ui.present import callbacks as present_callbacks
+from dashboard.ui.scenarios import callbacks as scenario_callbacks
+from dashboard.ui.shell import page
 from dashboard.warmup import compile_kernels
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -202,8 +205,8 @@ def create_app(district_path: str | Path | None = None, *,
         choice = ("osm" if probe_tiles(tiles) else "plain") if role == "server" else "plain"
     store = ScenarioStore(store_path)
     layers = LayerService()
-    context = AppContext(registry=registry, default_district=district.content_hash,
-                         tiles_url=tiles, bases={}, layers=layers)
+    deps = Deps(registry=registry, default_district=district.content_hash, tiles_url=tiles,
+                layers=layers, store=store)
     spec = WorkerSpec("dashboard.ui.app:create_app",
                       {"district_path": str(district_path) if district_path else None,
                        "basemap": choice, "synthetic": synthetic,
@@ -243,7 +246,7 @@ def create_app(district_path: str | Path | None = None, *,
         spec = COLOR_SPECS["self_sufficiency"]
         urls, _ = layers.view(shown, building_frame(shown, result), spec,
                               result.transformers, [])
-        figure = planning_map(context.base(shown), spec, urls, result.transformers, choice,
+        figure = planning_map(deps.base(shown), spec, urls, result.transformers, choice,
                               tiles)
         return page(shown.name, shown.is_synthetic, figure, dict(session), choice,
                     meta=dict(shown.meta), notice=message(notice) if notice else None)
@@ -263,11 +266,10 @@ def create_app(district_path: str | Path | None = None, *,
             server.logger.warning("warm-up failed: %s", err)
 
     app.layout = serve_layout
-    register_callbacks(app, context)
-    register_workflow(app, context, store)
-    register_import(app, context)
-    register_grid(app, context)
-    app._decentra_context = context  # type: ignore[attr-defined]  # for tests
+    for feature in (planning_callbacks, grid_callbacks, scenario_callbacks, present_callbacks,
+                    export_callbacks, import_callbacks):
+        feature.register(app, deps)
+    app._decentra_deps = deps  # type: ignore[attr-defined]  # for tests
     app._decentra_jobs = manager  # type: ignore[attr-defined]
     if role == "server":
         compile_kernels(district)

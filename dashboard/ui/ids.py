@@ -16,6 +16,8 @@ MAP_REGION = "map-region"     # dcc.Store written by assets/map.js after a box /
 COLOR_BY = "color-by"
 BASEMAP = "basemap"
 LAYERS = "layers"
+DRAG_MODE = "drag-mode"        # pan / box / lasso: how a drag on the map selects
+BASEMAP_NOTE = "basemap-note"  # says so when the OpenStreetMap tiles cannot be loaded
 
 KPIS = "kpis"
 SCENARIO_NAME = "scenario-name"

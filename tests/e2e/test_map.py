@@ -8,6 +8,7 @@ import pytest
 
 import dashboard as dc
 from tests.e2e.conftest import (
+    MAP_JS,
     click_map,
     kpi_text,
     open_app,
@@ -86,11 +87,17 @@ def test_click_add_pv_updates_kpis_and_undo_restores(page, app_url, points):
     assert wait_snapshot_change(page, empty) == with_pv
 
 
+def select_mode(page, label: str) -> None:
+    page.click(f"#drag-mode >> text={label}")
+    mode = {"Box": "select", "Lasso": "lasso"}[label]
+    page.wait_for_function(f"() => {MAP_JS}._fullLayout.dragmode === {mode!r}",
+                           timeout=15_000)
+
+
 def test_box_selection_applies_to_several_buildings(page, app_url, points):
     open_app(page, app_url)
-    # switch the map to box select with plotly's mode bar, then drag over a block
-    page.hover("#map")
-    page.click("#map .modebar-btn[data-attr='dragmode'][data-val='select']")
+    # the Select tool under the map (always visible), then drag over a block
+    select_mode(page, "Box")
     block = points.head(40)
     x0, y0 = screen_point(page, block["lon"].min(), block["lat"].max())
     x1, y1 = screen_point(page, block["lon"].max(), block["lat"].min())
@@ -192,8 +199,7 @@ def test_colour_by_and_details_chart(page, app_url, points):
 
 def test_lasso_selects_the_enclosed_buildings(page, app_url, points):
     open_app(page, app_url)
-    page.hover("#map")
-    page.click("#map .modebar-btn[data-attr='dragmode'][data-val='lasso']")
+    select_mode(page, "Lasso")
     # a triangle over the middle of the district (clear of the map's overlays)
     lon_c, lat_c = points["lon"].median(), points["lat"].median()
     dx = (points["lon"].max() - points["lon"].min()) * 0.3

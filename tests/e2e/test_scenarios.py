@@ -131,7 +131,7 @@ def test_exports_download_valid_files(page, app_url, tmp_path):
     with open(dl.value.path(), "rb") as fh:
         pdf = PdfReader(io.BytesIO(fh.read()))
     assert len(pdf.pages) >= 5
-    assert "Report ready" in page.inner_text("#export-status")
+    assert "Report (PDF) ready" in page.inner_text("#export-status")
 
 
 def test_compare_and_present(page, app_url):

@@ -7,9 +7,11 @@ import pytest
 import dashboard as dc
 from dashboard.domain.errors import DecentraError
 from dashboard.figures.maps import MapBase
-from dashboard.ui import actions, state
-from dashboard.ui.callbacks import selection_from_points, selection_from_region
-from dashboard.ui.components import kpi_cards, transformer_rows
+from dashboard.ui import state
+from dashboard.ui.formats import kpi_strip
+from dashboard.ui.grid.logic import transformer_rows
+from dashboard.ui.planning import logic as actions
+from dashboard.ui.planning.logic import selection_from_points, selection_from_region
 
 pytestmark = pytest.mark.usefixtures("bound_cache")
 
@@ -26,7 +28,7 @@ def test_set_pv_validates_every_number(district):
     ok = actions.set_pv(district, s, bid, "12,5", 30, 185)
     assert ok.pv_of(bid).kwp == 12.5 and ok.lineage.building_ids == {bid}
     for kwp, tilt, az, msg in [(None, 30, 180, "please enter a number"),
-                               ("abc", 30, 180, "is not a number"),
+                               ("abc", 30, 180, "must be a number"),
                                (0, 30, 180, "must be more than 0"),
                                (roof, 30, 180, "at most"),   # more than fits on the roof
                                (5, 91, 180, "Tilt"), (5, 30, -1, "Azimuth"),
@@ -53,8 +55,10 @@ def test_batteries_selection_rule_and_community(district):
     assert len(s.pv) == 3 and len(s.batteries) == 3
     r = actions.apply_rule(district, dc.Scenario(), 300, 50)
     assert len(r.pv) == int((district.buildings["roof_area_m2"] >= 300).sum())
-    with pytest.raises(DecentraError, match="no roof"):
+    with pytest.raises(DecentraError, match="already has that PV"):
         actions.apply_rule(district, r, 300, 50)            # nothing new to place
+    with pytest.raises(DecentraError, match="no roof is that large: the largest"):
+        actions.apply_rule(district, r, 99_999, 50)
     with pytest.raises(DecentraError, match="coverage"):
         actions.apply_rule(district, r, 100, 150)
     tid = district.transformers["transformer_id"].iloc[0]
@@ -105,10 +109,10 @@ def test_selection_from_clicks_boxes_and_lassos(district):
     assert selection_from_region(base, {}) == {"buildings": [], "transformer": None}
 
 
-def test_kpi_cards_show_units_deltas_and_formulas(district, rule_scenario):
+def test_kpi_strip_shows_units_deltas_and_formulas(district, rule_scenario):
     base = dc.evaluate(district).summary
     summary = dc.evaluate(district, rule_scenario).summary
-    cards = kpi_cards(summary, base)
+    cards = kpi_strip(summary, base)
     assert len(cards) == 10
     first_card = cards[0]
     _label, value, delta = first_card.children
@@ -141,7 +145,7 @@ def test_registry_round_trips_through_disk(district, tmp_path):
 
 def test_framed_view_keeps_the_district_clear_of_covered_edges(district):
     from dashboard.figures.maps import framed_view, view_center
-    from dashboard.ui.callbacks import parse_map_size
+    from dashboard.ui.planning.logic import parse_map_size
 
     bounds = district.buildings.total_bounds
     free_centre, free_zoom = framed_view(bounds, 1000, 700)

@@ -14,11 +14,11 @@ import dashboard as dc
 from dashboard.domain.errors import DecentraError
 from dashboard.importer import feeder_file_kind
 from dashboard.io.formats import Limits
-from dashboard.io.staging import _sweep, safe_name, stage_upload, staged_file
+from dashboard.io.staging import safe_name, stage_upload, staged_file, sweep
 from dashboard.store import ScenarioStore
 from dashboard.ui import state
 from dashboard.ui.app import resolve_page
-from dashboard.ui.importing import district_url, run_import
+from dashboard.ui.importing.logic import district_url, run_import
 from tests.importfiles import bubenec_footprints, zip_bytes
 
 pytestmark = pytest.mark.usefixtures("bound_cache")
@@ -63,7 +63,7 @@ def test_tokens_from_the_browser_are_checked(tmp_path, token):
 
 def test_old_uploads_are_swept(tmp_path):
     staged = stage_upload(data_url(b"x"), "a.json", tmp_path)
-    _sweep(tmp_path, now=time.time() + 2 * 24 * 3600)
+    sweep(tmp_path, now=time.time() + 2 * 24 * 3600)
     with pytest.raises(DecentraError, match="no longer on the server"):
         staged_file(tmp_path, staged.token)
 

@@ -1,8 +1,8 @@
-"""What the map and the Grid tab show of a power-flow study (no callbacks here).
+"""What the Grid tab and the map show of a power-flow study, as plain values (no callbacks).
 
 Studies are kept in the shared cache (:func:`dashboard.gridstudy.cached_study`) under the
 district's and the scenario's content hashes, so every worker, background job and tab finds the
-study of a scenario once it has run.
+study of a scenario once it has run; a study is only ever shown for its own scenario.
 """
 
 from __future__ import annotations
@@ -14,16 +14,21 @@ import numpy as np
 import pandas as pd
 from dash import Patch, html
 
+import dashboard as dc
 from dashboard.domain.district import District
 from dashboard.domain.scenario import Scenario
 from dashboard.figures.maps import (
+    BROKEN,
     EMPTY_GEOJSON,
     LAYER,
-    LINE_CLASSES,
+    NEAR,
+    REVERSE,
     TRACE,
     TRANSFORMER_HOVER,
     TRANSFORMER_HOVER_VERIFIED,
     VOLTAGE_CLASSES,
+    WITHIN,
+    building_frame,
     loading_class,
     voltage_class,
 )
@@ -166,5 +171,118 @@ def status_text(study: GridStudy | None, district: District, scenario: Scenario,
     return " · ".join(parts)
 
 
-__all__ = ["AUTO_MAX_BUILDINGS", "LINE_CLASSES", "cached_study", "grid_patch", "status_text",
-           "store_study", "violation_items"]
+
+def feeder_legend(mode: str = "estimate", limits: dict[str, float] | None = None) -> list:
+    """The grid's legend: one colour per meaning, the same for lines, buses (dots) and
+    transformers (discs). Estimate: by each transformer's energy balance; power flow: by
+    each element's own loading and voltage."""
+    def item(color: str, label: str, title: str) -> html.Span:
+        return html.Span([html.I(style={"background": color}), label],
+                         className="legend-item", title=title)
+
+    if mode != "power-flow":
+        return [html.Span("Grid (estimate):", className="legend-title"),
+                item(WITHIN, "within rating", "transformer loading ≤ 80 %, no reverse flow"),
+                item(REVERSE, "reverse flow", "net export upstream in some hours"),
+                item(NEAR, "80–100 %", "transformer loading 80–100 % of its rating"),
+                item(BROKEN, "above rating", "transformer loading above its rating")]
+    lim = limits or {"voltage_min_pu": 0.95, "voltage_max_pu": 1.05}
+    lo, hi = lim["voltage_min_pu"], lim["voltage_max_pu"]
+    return [html.Span("Grid (power flow, lines · buses):", className="legend-title"),
+            item(WITHIN, "within limits", f"loading ≤ 80 %, voltage {lo:g}–{hi - 0.02:g} pu"),
+            item(NEAR, "near a limit", f"loading 80–100 %, or voltage {hi - 0.02:g}–{hi:g} pu"),
+            item(BROKEN, "limit broken", f"loading above 100 %, or voltage outside "
+                                         f"{lo:g}–{hi:g} pu")]
+
+
+def transformer_panel(district: District, scenario: Scenario, tid: str) -> list:
+    """The transformer panel's figures for the scenario on screen: the energy balance, and
+    the power flow only if it ran for exactly this scenario (else marked out of date)."""
+    result = dc.evaluate(district, scenario)
+    row = result.transformers.loc[tid]
+    study = cached_study(district, scenario)
+    if study is not None and tid in study.transformers.index:
+        p = study.transformers.loc[tid]
+        loading = max(p["trafo_loading_max_pct"], p["line_loading_max_pct"])
+        limit = f", limit: {p['hosting_limit']}" if p["hosting_limit"] else ""
+        grid_line: list = [f"power flow: loading {loading:.0f} % · voltage "
+                           f"{p['vm_min_pu']:.3f}–{p['vm_max_pu']:.3f} pu · hosting "
+                           f"capacity {_kwp(p['hosting_capacity_kwp'])} kWp "
+                           f"(verified{limit})"]
+    else:
+        grid_line = [html.Span("power flow: out of date, recomputing for this scenario",
+                               className="stale-text"), html.Br(),
+                     f"hosting capacity {_kwp(row['hosting_capacity_kwp'])} kWp (estimate)"]
+    return [html.B(f"Transformer {tid}"), html.Br(),
+            f"{row['rating_kva']:,.0f} kVA · {int(row['n_buildings'])} buildings · "
+            f"PV {row['pv_kwp']:,.0f} kWp", html.Br(),
+            f"max loading {row['loading_pct']:.0f} % · reverse flow "
+            f"{row['reverse_flow_hours']:,.0f} h/a (energy balance)", html.Br(),
+            *grid_line]
+
+
+def _kwp(v: float) -> str:
+    return "∞" if not math.isfinite(v) else f"{v:,.0f}"
+
+
+TRANSFORMER_COLUMNS = [
+    ("transformer_id", "Transformer", "text"),
+    ("pv_kwp", "PV kWp", "numeric"),
+    ("loading_pct", "Max loading %", "numeric"),
+    ("reverse_flow_hours", "Reverse flow h/a", "numeric"),
+    ("voltage_pu", "Voltage pu", "text"),
+    ("hours_outside", "Hours outside limits", "numeric"),
+    ("hosting_capacity_kwp", "Hosting kWp", "numeric"),
+    ("basis", "Basis", "text"),
+]
+
+
+def transformer_rows(frame: pd.DataFrame, study: Any = None) -> list[dict]:
+    """Table rows: the energy balance of ``frame`` (Result.transformers), with loading,
+    voltages and hosting capacity from the power flow ``study`` (a GridStudy of the same
+    scenario) where there is one. ``basis`` says which: "power flow" (verified) or
+    "estimate" (energy balance: max |net| / (power factor x rating), reverse-flow headroom)."""
+    t = frame.copy()
+    pf = study.transformers if study is not None else None
+    out = []
+    for tid, rec in zip(t.index, t.to_dict("records"), strict=True):
+        row: dict[str, Any] = {}
+        row["transformer_id"] = str(tid)
+        row["rating_kva"] = _num(rec.get("rating_kva"), 0)
+        row["pv_kwp"] = _num(rec.get("pv_kwp"), 0)
+        row["reverse_flow_hours"] = _num(rec.get("reverse_flow_hours"), 0)
+        row["pooled_survival_mean_h"] = _num(rec.get("pooled_survival_mean_h"), 1)
+        if pf is not None and tid in pf.index:
+            p = pf.loc[tid]
+            loading = max(float(p["trafo_loading_max_pct"]), float(p["line_loading_max_pct"]))
+            row["loading_pct"] = _num(loading, 1)
+            row["voltage_pu"] = f"{p['vm_min_pu']:.3f}–{p['vm_max_pu']:.3f}" \
+                if math.isfinite(float(p["vm_max_pu"])) else "—"
+            row["hours_outside"] = int(max(p["overvoltage_hours"], p["undervoltage_hours"],
+                                           p["overload_hours"]))
+            row["hosting_capacity_kwp"] = _num(p["hosting_capacity_kwp"], 0)
+            row["basis"] = "power flow" if math.isfinite(float(p["hosting_capacity_kwp"])) \
+                else "power flow (no hosting)"
+        else:
+            row["loading_pct"] = _num(rec.get("loading_pct"), 1)
+            row["voltage_pu"] = "…"
+            row["hours_outside"] = _num(rec.get("hours_above_rating"), 0)
+            row["hosting_capacity_kwp"] = _num(rec.get("hosting_capacity_kwp"), 0)
+            row["basis"] = "estimate"
+        out.append(row)
+    return out
+
+
+def _num(v: Any, digits: int) -> float | None:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(x):
+        return None
+    return round(x, digits) if digits else round(x)
+
+
+__all__ = ["AUTO_MAX_BUILDINGS", "TRANSFORMER_COLUMNS", "building_frame", "cached_study",
+           "feeder_legend", "grid_patch", "status_text", "store_study", "transformer_panel",
+           "transformer_rows", "violation_items"]

@@ -1,0 +1,93 @@
+"""Each bus's hourly injections of a scenario (buildings' net load after their batteries,
+community batteries), in per unit, and the grid limits of a district.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dashboard.domain.district import District
+from dashboard.domain.scenario import Scenario
+from dashboard.energy import powerflow as pf
+from dashboard.energy.storage import dispatch_series
+from dashboard.engine import DistrictModel, Placements
+from dashboard.gridstudy.network import NetModel
+
+
+@dataclass(frozen=True, eq=False)
+class Injections:
+    """Hourly net load [kW] (consumption positive) and demand [kW] per PQ bus of an island,
+    hours as rows."""
+
+    p_kw: np.ndarray        # (T, n_pq)
+    d_kw: np.ndarray        # (T, n_pq) demand only (for reactive power)
+
+
+def pq_position(nm: NetModel, isl: pf.Island) -> np.ndarray:
+    """(n_ppc,) position of each ppc bus in the island's PQ vector; -1 for buses that are
+    not PQ buses of the island (slack buses, other islands)."""
+    local = np.full(nm.grid.n_bus, -1, dtype=np.int64)
+    local[isl.pq] = np.arange(len(isl.pq))
+    return local
+
+
+def island_injections(nm: NetModel, model: DistrictModel, pl: Placements, island: int,
+                      community_kw: np.ndarray | None = None) -> Injections:
+    """Net load after batteries of every building of ``island`` at its PQ bus, plus the
+    community batteries' power at their transformers' LV buses (``community_kw``: (K, T),
+    charge positive)."""
+    isl = nm.grid.islands[island]
+    local = pq_position(nm, isl)
+    rows = np.flatnonzero(nm.building_island == island)
+    n_t = model.load_prof.shape[0]
+    n = len(isl.pq)
+    bus = local[nm.building_ppc[rows]]
+    on_slack = bus < 0            # a building at a slack bus draws from the ideal source
+    rows, bus = rows[~on_slack], bus[~on_slack]
+    a = np.zeros((model.load_prof.shape[1], n))
+    np.add.at(a, (model.prof_idx[rows], bus), model.annual_kwh[rows])
+    k = np.zeros((pl.pv_unit.shape[1], n))
+    np.add.at(k, (pl.pv_idx[rows], bus), pl.kwp[rows])
+    d = model.load_prof.astype(np.float64) @ a                # (T, n)
+    p = d - pl.pv_unit.astype(np.float64) @ k
+    for b, j in zip(rows, bus, strict=True):
+        if pl.cap_kwh[b] > 0 and pl.battery_kw[b] > 0:
+            load = model.annual_kwh[b] * model.load_prof[:, model.prof_idx[b]].astype(np.float64)
+            gen = pl.kwp[b] * pl.pv_unit[:, pl.pv_idx[b]].astype(np.float64)
+            ch, dis, _ = dispatch_series(gen - load, pl.cap_kwh[b], pl.battery_kw[b],
+                                         pl.eta_c, pl.eta_d, pl.soc0_kwh[b])
+            p[:, j] += ch - dis
+    if community_kw is not None:
+        for tr in np.flatnonzero(nm.transformer_island == island):
+            j = local[nm.transformer_ppc[tr]]
+            if j >= 0 and np.any(community_kw[tr]):
+                p[:, j] += community_kw[tr]
+    assert p.shape == (n_t, n)
+    return Injections(p, d)
+
+
+def s_pu(nm: NetModel, inj_p_kw: np.ndarray, d_kw: np.ndarray, tan_phi: float) -> np.ndarray:
+    """Complex injections [pu] (generation positive) from net load and demand [kW], hours
+    as rows (T, n_pq)."""
+    return -(inj_p_kw + 1j * tan_phi * d_kw) / 1000.0 / nm.grid.base_mva
+
+
+def limits_of(district: District) -> dict[str, float]:
+    a = district.assumptions
+    return {"voltage_max_pu": a.number("grid.voltage_max_pu"),
+            "voltage_min_pu": a.number("grid.voltage_min_pu"),
+            "loading_max_pct": a.number("grid.loading_max_pct")}
+
+
+def community_kw(district: District, scenario: Scenario) -> np.ndarray | None:
+    """Hourly power of each community battery (K, T), charge positive."""
+    if not scenario.community_batteries:
+        return None
+    from dashboard.energy import grid as g
+    from dashboard.scenarios import evaluate
+
+    result = evaluate(district, scenario, resilience=False)
+    return np.stack([s[g.S_NET].astype(np.float64) - s[g.S_NET_BTM].astype(np.float64)
+                     for s in result.transformer_series])

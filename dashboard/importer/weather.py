@@ -1,0 +1,137 @@
+"""The weather of an imported district: a file (EPW, TMY3, DWD TRY), PVGIS, or the nearest bundled
+DWD test reference year, on the district's clock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from dashboard.domain.district import Site
+from dashboard.domain.errors import DecentraError
+from dashboard.importer.report import Notes
+from dashboard.io.formats import (
+    Limits,
+    check_size,
+)
+
+MAX_WEATHER_DISTANCE_KM = 1500.0     # bundled weather is used as a stand-in up to this far
+
+
+FAR_WEATHER_KM = 200.0               # a weather file further than this gets a warning
+
+
+def _num(meta: Mapping[str, object], key: str, default: float | None = None) -> float:
+    value = meta.get(key, default)
+    if value is None:
+        raise DecentraError(f"the weather file does not give its {key.replace('_', ' ')}")
+    try:
+        return float(str(value))
+    except ValueError:
+        raise DecentraError(f"the weather file's {key.replace('_', ' ')} is not a number "
+                            f"({value!r})") from None
+
+
+@lru_cache(maxsize=1)
+def _try_stations() -> tuple[tuple[int, str, float, float, float], ...]:
+    from dashboard.io.weather import bundled_try_path, parse_try_meta
+
+    out = []
+    for region in range(1, 16):
+        path = bundled_try_path(region)
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            head = [next(fh) for _ in range(40)]
+        meta = parse_try_meta(head, path)
+        out.append((region, str(meta.get("station", "?")), _num(meta, "latitude_deg"),
+                    _num(meta, "longitude_deg"), _num(meta, "altitude_m", 0.0)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=4)
+def _try_weather(region: int, year: int) -> pd.DataFrame:
+    """A bundled DWD TRY year on its own clock (UTC+1), direct horizontal split into DNI with
+    its station's sun."""
+    from dashboard.energy.weather import hourly_index, weather_from_horizontal
+    from dashboard.io.weather import bundled_try_path, read_dwd_try, timezone_name
+
+    _, _, slat, slon, salt = _try_stations()[region - 1]
+    raw, _ = read_dwd_try(bundled_try_path(region))
+    tz = timezone_name(1.0)
+    return weather_from_horizontal(hourly_index(year, tz), Site(slat, slon, salt, tz),
+                                   raw["bhi"].to_numpy(), raw["dhi"].to_numpy(),
+                                   raw["temp_air"].to_numpy(), raw["wind_speed"].to_numpy())
+
+
+def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def site_weather(spec: str | Path | None, lat: float, lon: float, year: int, notes: Notes,
+             cache_dir: Path | None, limits: Limits) -> tuple[pd.DataFrame, Site, str]:
+    from dashboard.energy.weather import hourly_index, weather_from_horizontal
+    from dashboard.io.weather import (
+        fetch_pvgis,
+        read_weather_file,
+        timezone_name,
+    )
+
+    if spec is None:
+        lowland = [s for s in _try_stations() if s[4] < 1000.0]   # not the mountain region 11
+        region, station, slat, slon, salt = min(
+            lowland, key=lambda s: _distance_km(lat, lon, s[2], s[3]))
+        dist = _distance_km(lat, lon, slat, slon)
+        if dist > MAX_WEATHER_DISTANCE_KM:
+            raise DecentraError(
+                f"no weather given, and the nearest bundled weather (DWD TRY region {region}, "
+                f"{station}) is {dist:,.0f} km away: upload an EPW, TMY3 or DWD TRY file for "
+                "this site, or fetch PVGIS when online", source="weather")
+        tz = timezone_name(1.0)
+        weather = _try_weather(region, year).copy()
+        source = (f"assumed: DWD TRY2010 region {region} ({station}), {dist:,.0f} km away, "
+                  "© Deutscher Wetterdienst")
+        notes.add(f"No weather file given: weather assumed from DWD TRY2010 region {region} "
+                  f"({station}, {dist:,.0f} km away)"
+                  + ("; upload a weather file for this site" if dist > FAR_WEATHER_KM else ""))
+        return weather, Site(lat, lon, salt, tz), source
+    if str(spec).lower() == "pvgis":
+        from dashboard.cache import cache_dir as private_cache_dir
+
+        rows, meta = fetch_pvgis(lat, lon, cache_dir / "pvgis" if cache_dir else
+                                 private_cache_dir("pvgis"))
+    else:
+        path = Path(spec)
+        if not path.exists():
+            raise DecentraError("file not found", source=str(path))
+        check_size(path, limits)
+        rows, meta = read_weather_file(path)
+    for warning in list(meta.get("warnings") or ()):          # type: ignore[call-overload]
+        notes.add(str(warning))
+    tz = timezone_name(_num(meta, "utc_offset_h", 1.0))
+    index = hourly_index(year, tz)
+    altitude = _num(meta, "altitude_m", 0.0)
+    site = Site(lat, lon, altitude, tz)
+    if "bhi" in rows.columns:   # DWD TRY: split direct horizontal with the station's sun
+        weather = weather_from_horizontal(index, Site(_num(meta, "latitude_deg", lat),
+                                                      _num(meta, "longitude_deg", lon),
+                                                      altitude, tz),
+                                          rows["bhi"].to_numpy(), rows["dhi"].to_numpy(),
+                                          rows["temp_air"].to_numpy(),
+                                          rows["wind_speed"].to_numpy())
+    else:
+        weather = rows.set_index(index)
+    if "latitude_deg" in meta and "longitude_deg" in meta:
+        dist = _distance_km(lat, lon, _num(meta, "latitude_deg"), _num(meta, "longitude_deg"))
+        if dist > MAX_WEATHER_DISTANCE_KM:
+            raise DecentraError(f"the weather is of a site {dist:,.0f} km from the district "
+                                "(its latitude and longitude): use weather of this site",
+                                source=str(meta.get("source", "weather")))
+        if dist > FAR_WEATHER_KM:
+            notes.add(f"The weather file's site is {dist:,.0f} km from the district")
+    return weather, site, str(meta.get("source", spec))

@@ -1,0 +1,73 @@
+"""The export job: any format of the registry, with progress, as a download."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dash import ALL, Dash, Input, Output, State, dcc, html
+
+import dashboard as dc
+from dashboard.domain.errors import DecentraError
+from dashboard.export.registry import export_bytes, file_name, format_of
+from dashboard.ui import ids
+from dashboard.ui.base import Deps, bind, out
+from dashboard.ui.jobs import failure_text
+from dashboard.ui.scenarios.logic import file_stem
+
+EXPORT = {"file": Output(ids.DOWNLOAD, "data", allow_duplicate=True),
+          "status": Output(ids.EXPORT_STATUS, "children")}
+
+
+def export(deps: Deps, set_progress: Callable, clicks: Any, report: Any, session: Any,
+           color_by: Any, basemap: Any, trigger: Any = None) -> dict:
+    """Make one file of the scenario on screen (a background job with progress)."""
+    if trigger == ids.REPORT:
+        name = "report"
+    elif isinstance(trigger, dict):
+        name = str(trigger.get("format"))
+    else:
+        return out(EXPORT)
+    try:
+        label = format_of(name).label
+        set_progress(("5", f"{label}: evaluating …"))
+        _, district, scenario = deps.current(session)
+        result = dc.evaluate(district, scenario)
+        set_progress(("20", f"{label}: drawing …"))
+        data = export_bytes(district, result, dc.baseline(district), name,
+                            str(color_by or "self_sufficiency"),
+                            tiles_url=deps.tiles_url if basemap == "osm" else None,
+                            progress=lambda f, m: set_progress((str(int(20 + 75 * f)),
+                                                                f"{label}: {m}")))
+    except DecentraError as err:
+        set_progress(("0", ""))
+        return out(EXPORT, status=html.Span(str(err), className="error-text"))
+    fname = file_name(file_stem(scenario.name), name)
+    size = f"{len(data) / 1e6:.1f} MB" if len(data) >= 1e5 else f"{len(data) / 1e3:.0f} kB"
+    return out(EXPORT, file=dcc.send_bytes(data, fname),
+               status=f"{label} ready ({size}): {fname}")
+
+
+def export_failed(err: Exception) -> dict:
+    return out(EXPORT, status=html.Span(f"The export failed: {failure_text(err)}. Press the "
+                                        "button again to retry.", className="error-text"))
+
+
+def register(app: Dash, deps: Deps) -> None:
+    app.callback(
+        output=EXPORT,
+        inputs={"clicks": Input({"type": "export", "format": ALL}, "n_clicks"),
+                "report": Input(ids.REPORT, "n_clicks")},
+        state={"session": State(ids.SESSION, "data"), "color_by": State(ids.COLOR_BY, "value"),
+               "basemap": State(ids.BASEMAP, "value")},
+        background=True,
+        running=[(Output(ids.REPORT, "disabled"), True, False),
+                 (Output(ids.EXPORT_GRID, "className"), "export-grid busy", "export-grid"),
+                 (Output(ids.EXPORT_PROGRESS, "style"), {"visibility": "visible"},
+                  {"visibility": "hidden"})],
+        progress=[Output(ids.EXPORT_PROGRESS, "value"), Output(ids.EXPORT_STATUS, "children")],
+        on_error=export_failed, prevent_initial_call=True,
+    )(bind(export, deps))
+
+
+__all__ = ["export", "register"]

@@ -1,0 +1,1 @@
+"""The Grid tab and the power flow on the map."""

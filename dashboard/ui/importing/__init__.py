@@ -1,0 +1,1 @@
+"""Importing a city: the dialog, staging uploads, the check and its report."""

@@ -1,0 +1,1 @@
+"""Planning: the map, placing PV and storage, the KPI strip, the detail charts."""

@@ -1,0 +1,1 @@
+"""Saving, sharing, scenario files and the comparison."""
