@@ -156,7 +156,7 @@ class Planner:
                 self.stats.add("rule (job)", time.perf_counter() - job.started, job.error)
 
         self._timed("rule (start)", run)
-        if new != self.expected:
+        if "PV placed" in p.text("message.children") and new != self.expected:
             self.history.append(self.expected)
             self.expected = new
         self.check("rule")
@@ -369,11 +369,13 @@ def run_faults(n_faults: int, sessions: int) -> tuple[str, dict]:
                 if "did not work" in pl.page.text("message.children"):
                     raise DashError("rename failed")
                 pl.page.click("save-new")
-                sid = (pl.page.get("session.data") or {}).get("saved_id")
+                session = pl.page.get("session.data") or {}
+                sid = session.get("saved_id")
                 if sid and "Saved" in pl.page.text("message.children"):
+                    # what the server said it saved: its scenario on this tab, and the name
                     with stats.lock:
                         stats.acknowledged_saves.append(
-                            (sid, pl.expected.name, pl.expected.content_hash()))
+                            (sid, pl.expected.name, str(session["scenario"]).split("-")[0]))
                 time.sleep(pl.rng.uniform(0.2, 0.8))
             except Exception:
                 pl.page = None                     # the server went away: a new tab

@@ -530,7 +530,7 @@ def _name_of(bkey: str) -> str:
 
 # ---- Celery (scripts/serve) ------------------------------------------------------------------
 def celery_manager(celery_app: Any, queue_timeout_s: float = 300.0,
-                   heartbeat_s: float = 2.0, lost_after_s: float = 30.0) -> Any:
+                   heartbeat_s: float = 2.0, lost_after_s: float = 15.0) -> Any:
     """Dash's CeleryManager with a result slot per job and lost / stuck jobs reported."""
     from celery import signals
     from dash import CeleryManager
