@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 
 _apps: dict[str, Any] = {}
 JOB_TIME_LIMIT_S = 600
+WARM_TIMEOUT_S = 300.0       # a new pool process may take this long to warm up
 
 
 def celery_app_for(redis_url: str) -> Any:
@@ -31,6 +32,10 @@ def celery_app_for(redis_url: str) -> Any:
         task_time_limit=limit, task_soft_time_limit=max(limit - 10, 1),
         worker_prefetch_multiplier=1, task_acks_late=False,
         worker_max_tasks_per_child=500, worker_max_memory_per_child=2_000_000,   # kB
+        # a pool process reports "up" only after _warm below; Celery's default 4 s made a
+        # busy machine kill every replacement process in a loop (the pool never refilled
+        # after a killed worker, and jobs sent to it were lost)
+        worker_proc_alive_timeout=WARM_TIMEOUT_S,
         result_expires=3600, broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False, worker_send_task_events=False,
         broker_transport_options={"visibility_timeout": 2 * limit},

@@ -94,7 +94,7 @@ def test_sessions_are_isolated_and_identical_requests_are_two_jobs(stack):
 
 
 def test_killed_workers_are_reported_and_replaced(stack):
-    proc, url, _ = stack
+    proc, url, tmp = stack
     p = page(url)
     p.wait_jobs()
     # the Celery pool processes killed in the middle of a power flow
@@ -117,6 +117,8 @@ def test_killed_workers_are_reported_and_replaced(stack):
     assert status.startswith("failed") and "Run power flow" in status, status
     p.click("grid-run")                    # the pool was refilled: retry works
     assert grid_verified(p, timeout_s=120).startswith("verified")
+    logs = "".join(f.read_text() for f in tmp.rglob("celery-*.log"))
+    assert "Timed out waiting for UP" not in logs      # replacements were not killed
     # a gunicorn worker killed: the master starts another, pages keep working
     web = [c for c in named(proc.pid, "gunicorn") if c.parent() and
            "gunicorn" in " ".join(c.parent().cmdline())]
