@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from dashboard.energy import grid
 from dashboard.engine import building_hourly, model_from_arrays, placements_from_arrays, simulate
+from tests.reference import dispatch
 
 
 @st.composite
@@ -67,18 +68,25 @@ def test_indicators_in_range_and_balances_close(case):
     b = sim.b_stats
     d, g = b[:, grid.B_DEMAND], b[:, grid.B_PV]
     imp, exp = b[:, grid.B_IMPORT], b[:, grid.B_EXPORT]
+    eta = np.sqrt(case["rt"])
     for i in range(len(case["annual"])):
-        # every building-hour, from the hourly dispatch (a code path of its own): the
-        # balance closes, flows are never negative, the state of charge stays in bounds
+        # every building-hour of the engine's hourly dispatch against the plain hour-by-hour
+        # reference (tests/reference.py, no shared code): charge, discharge, import, export
         h = building_hourly(model, pl, i)
-        balance = h["demand"] + h["battery_charge"] + h["export"] - (
-            h["pv"] + h["battery_discharge"] + h["import"])
-        assert np.abs(balance).max() < 1e-9
-        flows = h[["battery_charge", "battery_discharge", "import", "export"]].to_numpy()
-        assert flows.min() >= -1e-12
-        assert ((h["import"] > 1e-12) & (h["export"] > 1e-12)).sum() == 0
-        assert h["soc_kwh"].min() >= -1e-9 and h["soc_kwh"].max() <= pl.cap_kwh[i] + 1e-9
-        # and its sums are what the engine's kernel found
+        ref = dispatch(h["demand"].to_numpy(), h["pv"].to_numpy(), pl.cap_kwh[i],
+                       pl.battery_kw[i], case["rt"], pl.soc0_kwh[i])
+        for col, key in (("battery_charge", "charge"), ("battery_discharge", "discharge"),
+                         ("import", "import"), ("export", "export")):
+            want = np.array([r[key] for r in ref])
+            assert np.abs(h[col].to_numpy() - want).max() <= 1e-9 * max(1.0, want.max()), col
+        # the state of charge (at the start of each hour) is the reference's, follows the
+        # storage equation and stays in bounds
+        soc = h["soc_kwh"].to_numpy()
+        assert np.abs(soc - [r["soc_start"] for r in ref]).max() <= 1e-9 * max(1.0, soc.max())
+        step = eta * h["battery_charge"].to_numpy() - h["battery_discharge"].to_numpy() / eta
+        assert np.abs(np.diff(soc) - step[:-1]).max(initial=0) < 1e-9 * max(1.0, pl.cap_kwh[i])
+        assert soc.min() >= -1e-9 and soc.max() <= pl.cap_kwh[i] + 1e-9
+        # and its sums are what the engine's kernel found (an interleaved code path)
         for col, key in (("import", grid.B_IMPORT), ("export", grid.B_EXPORT),
                          ("battery_charge", grid.B_CHARGE),
                          ("battery_discharge", grid.B_DISCHARGE)):
