@@ -54,10 +54,13 @@ def stop(proc, sig=signal.SIGTERM, timeout_s=30.0) -> list[int]:
     return workers
 
 
-def page(url: str, http: requests.Session | None = None) -> DashPage:
-    """A tab; ``http`` shares a browser's cookies (its workspace) between tabs."""
+def page(url: str, http: requests.Session | None = None, power_flow: bool = True) -> DashPage:
+    """A tab; ``http`` shares a browser's cookies (its workspace) between tabs;
+    ``power_flow``: run it after edits as the page does (False: a tab whose power flow is not
+    under test)."""
     p = DashPage(url, timeout_s=60, http=http)
-    p.on_change["session.data"] = grid_debounce
+    if power_flow:
+        p.on_change["session.data"] = grid_debounce
     return p.open()
 
 
@@ -80,11 +83,13 @@ def no_server_errors(p: DashPage) -> None:
     assert not p.unfinished_jobs()
 
 
-def round_trip(url: str, name: str, http: requests.Session | None = None) -> str:
+def round_trip(url: str, name: str, http: requests.Session | None = None,
+               power_flow: bool = True) -> str:
     """What a planner does in a session: the power flow of what is on screen, a rule, a
     rename, save, compare with the current scenario. Returns the saved id."""
-    p = page(url, http)
-    assert grid_verified(p).startswith("verified")
+    p = page(url, http, power_flow)
+    if power_flow:
+        assert grid_verified(p).startswith("verified")
     p.set("rule-min-roof.value", 150, fire=False)
     p.click("rule-apply")
     p.wait_jobs()
@@ -98,8 +103,9 @@ def round_trip(url: str, name: str, http: requests.Session | None = None) -> str
     p.set("compare-pick.value", ["current", sid])
     body = p.text("compare-body.children")
     assert "Self-sufficiency" in body and name in body, body[:300]
-    status = grid_verified(p)
-    assert status.startswith("verified"), status
+    if power_flow:
+        status = grid_verified(p)
+        assert status.startswith("verified"), status
     no_server_errors(p)
     if http is None:
         p.close()
@@ -121,9 +127,10 @@ def test_restart_ten_times_on_a_used_cache_and_store(tmp_path):
     for i in range(10):
         proc, url = start_app(tmp_path)
         try:
-            saved.append(round_trip(url, f"Option {i}", browser))
+            # the power flow on the first and the last start (every start runs the other jobs)
+            saved.append(round_trip(url, f"Option {i}", browser, power_flow=i in (0, 9)))
             # every scenario saved before is still there, under its name
-            p = page(url, browser)
+            p = page(url, browser, power_flow=False)
             p.set("tabs.value", "saved")
             names = {v for k, v in p.props.items() if '"saved-name"' in k
                      and k.endswith(".value")}
