@@ -109,3 +109,55 @@
   // plotly creates the map after the first render and may re-create it: keep checking
   setInterval(attach, 400);
 })();
+
+/* Decentra: the OpenStreetMap base map falls back to the plain background, visibly, when its
+ * tiles cannot be loaded (offline, blocked): MapLibre only logs "Map error" to the console. */
+(function () {
+  "use strict";
+  var failures = 0;
+  var noted = false;
+
+  function watch() {
+    var gd = document.querySelector("#map .js-plotly-plot");
+    var layout = gd && gd._fullLayout;
+    var map = layout && layout.map && layout.map._subplot && layout.map._subplot.map;
+    if (!map) { setTimeout(watch, 500); return; }
+    if (map.__decentraTiles) return;
+    map.__decentraTiles = true;
+    map.on("error", function (e) {
+      var raster = e && (e.tile || (e.source && e.source.type === "raster") ||
+                         String(e.error && e.error.message || "").indexOf("tile") >= 0);
+      if (!raster) return;
+      failures += 1;
+      if (failures < 3 || noted || !window.dash_clientside || !window.dash_clientside.set_props) {
+        return;
+      }
+      noted = true;
+      window.dash_clientside.set_props("basemap-note", {children:
+        "OpenStreetMap tiles could not be loaded (offline?): the plain background is shown."});
+      window.dash_clientside.set_props("basemap", {value: "plain"});
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", watch);
+  } else { watch(); }
+})();
+
+/* Esc leaves the presentation, unless it closes an open dropdown or popover first (that
+   is checked before the dropdown reacts, in the capture phase). */
+(function () {
+  var closedSomething = false;
+  window.addEventListener("keydown", function (e) {
+    if (e.key === "Escape") {
+      closedSomething = !!document.querySelector(
+        ".dash-dropdown-content, [aria-expanded='true']");
+    }
+  }, true);
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape" || closedSomething || e.defaultPrevented) { return; }
+    if (document.querySelector(".app.view-present")) {
+      var close = document.getElementById("present-close");
+      if (close) { close.click(); }
+    }
+  });
+})();

@@ -107,6 +107,26 @@ def format_value(key: str, value: float | None) -> str:
     return f"{_number(v)} {ind.unit}"
 
 
+def compact_value(key: str, value: float | None) -> str:
+    """:func:`format_value` in fewer characters, for narrow tiles: thousands of kW, kWh, kWp,
+    euros and tonnes in the next unit (1.15 MW, €6.57 M, 1.86 kt), hours without "/a"."""
+    ind = INDICATORS_BY_KEY.get(key)
+    if ind is None or value is None or value != value:
+        return format_value(key, value)
+    v = float(value)
+    scaled = {"kW": ("MW", 1e3), "kWp": ("MWp", 1e3), "kWh": ("MWh", 1e3),
+              "kWh/a": ("MWh/a", 1e3), "t/a": ("kt/a", 1e3)}
+    if ind.unit in scaled and abs(v) >= 1000:
+        unit, f = scaled[ind.unit]
+        return f"{v / f:,.3g} {unit}" if abs(v) < 1e5 else f"{v / f:,.0f} {unit}"
+    if ind.unit == "EUR":
+        return (f"€{v / 1e6:,.2f} M" if abs(v) >= 1e6 else f"€{v / 1e3:,.0f} k"
+                if abs(v) >= 1e4 else f"€{v:,.0f}")
+    if ind.unit == "h/a":
+        return f"{v:,.0f} h"
+    return format_value(key, v)
+
+
 def _number(v: float) -> str:
     a = abs(v)
     if a == 0 or a >= 100:
@@ -138,7 +158,9 @@ def delta(key: str, value: float | None, base: float | None) -> tuple[str, str]:
     step = _display_step(ind.unit, max(abs(value), abs(base)))
     if abs(d) < max(step / 2, 1e-9):
         return "±0", ""
-    if ind.unit == "1":
+    if ind.unit in ("EUR", "EUR/a"):
+        text = ("+" if d > 0 else "−") + f"€{abs(d):,.0f}" + ("/a" if ind.unit == "EUR/a" else "")
+    elif ind.unit == "1":
         text = f"{100 * d:+.1f} pp"
     elif ind.unit == "%":
         text = f"{d:+.0f} pp"

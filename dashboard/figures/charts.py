@@ -7,19 +7,26 @@ import pandas as pd
 import plotly.graph_objects as go
 
 FONT = "Inter, system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
-COLORS = {"demand": "#334e68", "pv": "#f7b32b", "battery": "#2bb673", "import": "#d64545",
-          "export": "#2f80ed", "pooled": "#7b61ff", "building": "#0f9d8a"}
+# the map's colour language: PV yellow, storage purple, export (upstream, reverse flow) blue
+COLORS = {"demand": "#1f2933", "pv": "#f5b700", "battery": "#7048e8", "import": "#52606d",
+          "export": "#3b7dd8", "pooled": "#7048e8", "building": "#0f766e"}
 
 # (label, start day of year) of the weeks offered in the detail chart
 WEEKS = {"winter": ("Winter week (from 14 Jan)", 13), "spring": ("Spring week (from 15 Apr)", 104),
          "summer": ("Summer week (from 15 Jul)", 195), "autumn": ("Autumn week (from 14 Oct)", 286)}
 
 
-def _layout(title: str, ytitle: str) -> dict:
+def _layout(title: str, ytitle: str, subtitle: str = "") -> dict:
+    """Title on its own line (and a smaller subtitle under it), legend under the plot: nothing
+    cut at the side panel's width."""
+    text = f"{title}<br><span style='font-size:11px;color:#616e7c'>{subtitle}</span>" \
+        if subtitle else title
     return dict(
-        title={"text": title, "font": {"size": 14}, "x": 0.01, "xanchor": "left"},
-        margin={"l": 48, "r": 12, "t": 36, "b": 36}, height=260, font={"family": FONT},
-        legend={"orientation": "h", "y": -0.22, "x": 0, "font": {"size": 11}},
+        title={"text": text, "font": {"size": 13}, "x": 0.01, "xanchor": "left", "y": 0.97,
+               "yanchor": "top"},
+        margin={"l": 44, "r": 10, "t": 52 if subtitle else 34, "b": 30}, height=300,
+        font={"family": FONT, "size": 11},
+        legend={"orientation": "h", "y": -0.16, "x": 0, "font": {"size": 11}},
         yaxis={"title": {"text": ytitle}, "gridcolor": "#e4e7eb", "zerolinecolor": "#9aa5b1"},
         xaxis={"gridcolor": "#f0f2f5"}, plot_bgcolor="white", paper_bgcolor="white",
         hovermode="x unified")
@@ -33,8 +40,8 @@ def week_chart(hourly: pd.DataFrame, title: str, week: str = "summer",
         hours = (start_day * 24 + np.arange(-14 * 24, 14 * 24)) % len(hourly)
         window = hourly.iloc[hours]
         data = window.groupby(window.index.hour).mean()
-        x = [f"{h:02d}:00" for h in data.index]
-        subtitle = "average day, 4 weeks around the chosen week"
+        x = list(data.index)                       # hour of the day, labelled every 3 h
+        subtitle = "average day of the 4 weeks around it"
     else:
         data = hourly.iloc[start_day * 24: start_day * 24 + 7 * 24]
         x = data.index.tz_localize(None) if data.index.tz is not None else data.index
@@ -43,7 +50,7 @@ def week_chart(hourly: pd.DataFrame, title: str, week: str = "summer",
     fig.add_scatter(x=x, y=data["demand"], name="Demand", line={"color": COLORS["demand"],
                                                                 "width": 2})
     fig.add_scatter(x=x, y=data["pv"], name="PV", fill="tozeroy",
-                    line={"color": COLORS["pv"], "width": 1}, fillcolor="rgba(247,179,43,0.35)")
+                    line={"color": COLORS["pv"], "width": 1}, fillcolor="rgba(245,183,0,0.35)")
     if "battery_discharge" in data and (data["battery_discharge"].abs().sum()
                                         + data["battery_charge"].abs().sum()) > 0:
         fig.add_bar(x=x, y=data["battery_discharge"] - data["battery_charge"],
@@ -52,10 +59,15 @@ def week_chart(hourly: pd.DataFrame, title: str, week: str = "summer",
                     line={"color": COLORS["import"], "width": 1.5, "dash": "dot"})
     fig.add_scatter(x=x, y=-data["export"], name="Grid export (−)",
                     line={"color": COLORS["export"], "width": 1.5, "dash": "dot"})
-    fig.update_layout(**_layout(f"{title} — {subtitle}", "kW"))
+    fig.update_layout(**_layout(title, "kW", subtitle))
     fig.update_layout(barmode="relative")
-    if not typical_day:   # a typical year: show the day, not the reference year
-        fig.update_xaxes(tickformat="%a %d %b", hoverformat="%a %d %b %H:%M")
+    if typical_day:
+        fig.update_xaxes(tickvals=list(range(0, 24, 3)),
+                         ticktext=[f"{h:02d}:00" for h in range(0, 24, 3)], range=[-0.5, 23.5])
+    else:                 # a typical year: show the day, not the reference year
+        # one short label per day, centred on the day; the date is in the subtitle and hover
+        fig.update_xaxes(tickformat="%a", dtick=86_400_000, ticklabelmode="period",
+                         tickangle=0, hoverformat="%a %d %b %H:%M")
     return fig
 
 

@@ -13,6 +13,7 @@ from dash import html
 from dashboard.domain.indicators import (
     INDICATORS_BY_KEY,
     PAYBACK_SHOWN_MAX_A,
+    compact_value,
     delta,
     format_value,
 )
@@ -29,6 +30,10 @@ SHORT_LABELS = {"self_sufficiency": "Self-sufficiency", "self_consumption": "Sel
                 "p_survive_24h": "Survive 24 h", "capex_eur": "Investment",
                 "payback_years": "Payback", "co2_avoided_t": "CO₂ avoided",
                 "pv_kwp": "PV installed", "battery_kwh": "Batteries"}
+TINY_LABELS = {"self_sufficiency": "Self-suff.", "self_consumption": "Self-cons.",
+               "survival_mean_h": "Outage surv."}
+"""Labels for the strip on screens up to 1300 px wide (CSS picks one; the tooltip has the
+full name)."""
 
 
 def value_text(key: str, value: Any) -> str:
@@ -36,13 +41,14 @@ def value_text(key: str, value: Any) -> str:
 
 
 def change_text(key: str, value: float, base: float) -> tuple[str, str]:
-    """The change against the district without DER, and its CSS class."""
+    """The change against the district without DER (the strip says so once), and its CSS
+    class."""
     if not isinstance(value, float | int) or math.isnan(value):
         return "", "delta"
     if not isinstance(base, float | int) or math.isnan(base):
-        return "no DER: —", "delta"     # e.g. self-consumption or payback without PV
+        return "", "delta"     # e.g. self-consumption or payback without PV: nothing to compare
     text, kind = delta(key, value, base)
-    return f"{text} vs no DER", {"good": "delta good", "bad": "delta bad"}.get(kind, "delta")
+    return text, {"good": "delta good", "bad": "delta bad"}.get(kind, "delta")
 
 
 def explanation(key: str, summary: Mapping[str, float], base: Mapping[str, float]) -> str:
@@ -77,13 +83,18 @@ def kpi_strip(summary: Mapping[str, float], baseline: Mapping[str, float],
         value = summary.get(key, math.nan)
         text, css = change_text(key, value, baseline.get(key, math.nan))
         why = explanation(key, summary, baseline)
-        tip: dict[str, Any] = {"data-tip": f"{ind.label} = {ind.formula}"
+        tip: dict[str, Any] = {"data-tip": f"{ind.label}: {format_value(key, value)}\n"
+                                           f"= {ind.formula}"
+                                           + (f" — change against the district without DER: "
+                                              f"{text}" if text else "")
                                            + (f"\n\n{why}" if why else "")}
         tiles.append(html.Div([
-            html.Div([SHORT_LABELS.get(key, ind.label),
+            html.Div([html.Span(SHORT_LABELS.get(key, ind.label), className="long"),
+                      html.Span(TINY_LABELS.get(key, SHORT_LABELS.get(key, ind.label)),
+                                className="tiny"),
                       html.Span(" ⓘ", className="why", title=why) if why else None],
                      className="kpi-label"),
-            html.Div(format_value(key, value), className="kpi-value", id=f"{prefix}-{key}"),
+            html.Div(compact_value(key, value), className="kpi-value", id=f"{prefix}-{key}"),
             html.Div(text, className=css),
         ], className="kpi" + (" explained" if why else ""), **tip))
     return tiles

@@ -77,7 +77,6 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
          notice: html.Div | None = None) -> html.Div:
     imported = (meta or {}).get("description", "").startswith("Imported")
     side = html.Aside([
-        html.Div(id=ids.KPIS, className="kpis"),
         dcc.Tabs([
             dcc.Tab(placement_panel(), label="Place", value="place", id="tab-place"),
             dcc.Tab(transformer_tab(), label="Grid", value="transformers",
@@ -85,11 +84,15 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
             dcc.Tab(details_tab(), label="Details", value="details", id="tab-details"),
             dcc.Tab(saved_tab(), label="Saved", value="saved", id="tab-saved"),
             dcc.Tab(export_tab(), label="Export", value="export", id="tab-export"),
-        ], value="place", className="tabs", id=ids.TABS),
+        ], value="place", className="tabs", id=ids.TABS, parent_className="side-tabs",
+            content_className="side-tab-content"),
         html.Footer(credits(meta), className="credits"),
     ], className="side")
-    body = html.Div([map_pane(figure, basemap, notice, present_overlay()), side,
-                     compare_view()], className="main")
+    # the KPI strip runs along the top of the map: every figure in one row, the side panel
+    # free for the controls the planner uses next
+    plan = html.Div([html.Div(id=ids.KPIS, className="kpis"),
+                     map_pane(figure, basemap, notice, present_overlay())], className="map-col")
+    body = html.Div([plan, side, compare_view()], className="main")
     return html.Div([*stores(session), top_bar(district_name, synthetic, imported), body,
                      import_dialog()], className="app view-plan", id=ids.APP)
 

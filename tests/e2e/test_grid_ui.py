@@ -28,9 +28,10 @@ def test_power_flow_layers_table_and_violations(page, app_url):
     page.click("#tab-transformers")
     status = wait_verified(page)
     assert "8,760 h" in status
-    basis = page.eval_on_selector_all("#transformer-table td[data-dash-column='basis']",
-                                      "els => els.map(e => e.innerText)")
-    assert basis and set(basis) == {"power flow"}
+    # verified rows upright, estimated ones italic
+    styles = page.eval_on_selector_all("#transformer-table td[data-dash-column='loading_pct']",
+                                       "els => els.map(e => getComputedStyle(e).fontStyle)")
+    assert styles and set(styles) == {"normal"}
     assert "No limit broken" in page.inner_text("#grid-violations")
     page.wait_for_function(f"() => ({BUSES_JS})() > 50", timeout=30_000)
     assert "buses" in page.inner_text("#grid-legend")
@@ -91,9 +92,9 @@ def test_an_earlier_scenarios_figures_are_never_shown_as_verified(page, app_url)
     grid = text_of(page, "#grid-status")
     assert not grid.startswith("verified") and "out of date" in grid, grid
     assert "being recomputed" in text_of(page, "#grid-violations")
-    basis = page.eval_on_selector_all("#transformer-table td[data-dash-column='basis']",
-                                      "els => els.map(e => e.innerText)")
-    assert set(basis) == {"estimate"}
+    styles = page.eval_on_selector_all("#transformer-table td[data-dash-column='loading_pct']",
+                                       "els => els.map(e => getComputedStyle(e).fontStyle)")
+    assert styles and set(styles) == {"italic"}          # estimates, not verified figures
     assert page.evaluate(f"({BUSES_JS})()") == 0          # no voltages of the old scenario
     # then the power flow of this scenario (with its community battery) comes back
     page.wait_for_function("() => document.querySelector('#grid-status').textContent"

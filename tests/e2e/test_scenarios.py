@@ -29,7 +29,8 @@ def pick(page, dropdown: str, label: str) -> None:
     if page.get_attribute(dropdown, "aria-expanded") != "true":
         page.click(dropdown)
     page.click(f".dash-dropdown-content >> text={label}")
-    page.keyboard.press("Escape")
+    if page.get_attribute(dropdown, "aria-expanded") == "true":     # a multi-select stays
+        page.keyboard.press("Escape")                                # open: close it
 
 
 def save_as(page, name: str) -> str:

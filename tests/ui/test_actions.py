@@ -116,7 +116,8 @@ def test_kpi_strip_shows_units_deltas_and_formulas(district, rule_scenario):
     assert len(cards) == 10
     first_card = cards[0]
     _label, value, delta = first_card.children
-    assert value.children.endswith("%") and "pp vs no DER" in delta.children
+    assert value.children.endswith("%") and delta.children.endswith(" pp")
+    assert "without DER" in getattr(first_card, "data-tip")
     assert "good" in delta.className
     assert "ΣD" in getattr(first_card, "data-tip")
     result = dc.evaluate(district, rule_scenario)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dash import dash_table, html
 
 from dashboard.ui import ids
-from dashboard.ui.grid.logic import TRANSFORMER_COLUMNS
+from dashboard.ui.grid.logic import TRANSFORMER_COLUMNS, TRANSFORMER_HEADER_TIPS
 from dashboard.ui.widgets import button
 
 
@@ -30,13 +30,13 @@ def transformer_tab() -> html.Div:
             id=ids.TRANSFORMER_TABLE,
             columns=[{"name": n, "id": k, "type": t} for k, n, t in TRANSFORMER_COLUMNS],
             data=[], sort_action="native", page_size=15, row_selectable=False,
+            tooltip_header=TRANSFORMER_HEADER_TIPS, tooltip_delay=300, tooltip_duration=None,
             style_table={"overflowX": "auto"},
-            style_cell={"fontFamily": "inherit", "fontSize": 11.5, "padding": "3px 5px",
-                        "textAlign": "right", "minWidth": 40, "whiteSpace": "normal"},
+            style_cell={"fontFamily": "inherit", "fontSize": 11.5, "padding": "3px 4px",
+                        "textAlign": "right", "minWidth": 36, "whiteSpace": "normal"},
             style_cell_conditional=[{"if": {"column_id": "transformer_id"},
                                      "textAlign": "left", "fontWeight": 600},
-                                    {"if": {"column_id": "basis"}, "textAlign": "left",
-                                     "fontSize": 11}],
+                                    {"if": {"column_id": "voltage_pu"}, "fontSize": 10.5}],
             style_header={"backgroundColor": "#f5f7fa", "fontWeight": 600,
                           "fontFamily": "inherit", "whiteSpace": "normal", "height": "auto"},
             style_data_conditional=[
@@ -48,10 +48,8 @@ def transformer_tab() -> html.Div:
                         "column_id": "reverse_flow_hours"}, "color": "#1f5fbf"},
                 {"if": {"filter_query": "{hours_outside} > 0", "column_id": "hours_outside"},
                  "backgroundColor": "#fde8e8", "color": "#b42318", "fontWeight": 600},
-                {"if": {"filter_query": '{basis} = "power flow"', "column_id": "basis"},
-                 "color": "#05603a", "fontWeight": 600},
-                {"if": {"filter_query": '{basis} = "estimate"', "column_id": "basis"},
-                 "color": "#8a5a00"},
+                {"if": {"filter_query": '{basis} = "estimate"'},
+                 "fontStyle": "italic", "color": "#8a5a00"},
             ]),
         html.H4("Limits broken (power flow)"),
         html.Div(id=ids.GRID_VIOLATIONS, className="violations"),

@@ -21,6 +21,7 @@ from dashboard.figures.maps import (
     BROKEN,
     EMPTY_GEOJSON,
     LAYER,
+    LINE_CLASSES,
     NEAR,
     REVERSE,
     TRACE,
@@ -85,6 +86,11 @@ def grid_patch(patch: Patch, layers: LayerService, district: District,
     patch["data"][TRACE["transformers"]]["customdata"] = custom.tolist()
     patch["data"][TRACE["transformers"]]["hovertemplate"] = (
         TRANSFORMER_HOVER_VERIFIED if verified else TRANSFORMER_HOVER)
+    if pf_on and verified and study is not None:
+        # the discs in the power flow's legend colours: by the transformer's own loading
+        loading = study.transformers.reindex(transformers.index)["trafo_loading_max_pct"]
+        patch["data"][TRACE["transformers"]]["marker"]["color"] = [
+            LINE_CLASSES[c][1] for c in loading_class(loading.fillna(0).to_numpy(float))]
     return patch
 
 
@@ -226,15 +232,29 @@ def _kwp(v: float) -> str:
 
 
 TRANSFORMER_COLUMNS = [
-    ("transformer_id", "Transformer", "text"),
+    ("transformer_id", "Trafo", "text"),
     ("pv_kwp", "PV kWp", "numeric"),
-    ("loading_pct", "Max loading %", "numeric"),
-    ("reverse_flow_hours", "Reverse flow h/a", "numeric"),
+    ("loading_pct", "Max load %", "numeric"),
+    ("reverse_flow_hours", "Rev. flow h/a", "numeric"),
     ("voltage_pu", "Voltage pu", "text"),
-    ("hours_outside", "Hours outside limits", "numeric"),
+    ("hours_outside", "Off-limit h/a", "numeric"),
     ("hosting_capacity_kwp", "Hosting kWp", "numeric"),
-    ("basis", "Basis", "text"),
 ]
+"""The columns shown (id, header, type); each row also carries ``basis`` ("power flow" or
+"estimate"), shown as the row's style and in the status line rather than as a column, so the
+table fits the side panel at 1280 px."""
+
+TRANSFORMER_HEADER_TIPS = {
+    "transformer_id": "Transformer (secondary substation)",
+    "pv_kwp": "Rooftop PV installed on the transformer's buildings [kWp]",
+    "loading_pct": "Highest hourly loading over the year of the transformer or any of its "
+                   "lines [% of rating]",
+    "reverse_flow_hours": "Hours a year in which power flows back into the medium-voltage grid",
+    "voltage_pu": "Lowest and highest bus voltage over the year [per unit]",
+    "hours_outside": "Hours a year in which a voltage or loading limit is broken",
+    "hosting_capacity_kwp": "PV the transformer can still host before a limit breaks [kWp]; "
+                            "italic rows are estimates from the energy balance",
+}
 
 
 def transformer_rows(frame: pd.DataFrame, study: Any = None) -> list[dict]:
@@ -283,6 +303,6 @@ def _num(v: Any, digits: int) -> float | None:
     return round(x, digits) if digits else round(x)
 
 
-__all__ = ["AUTO_MAX_BUILDINGS", "TRANSFORMER_COLUMNS", "building_frame", "cached_study",
-           "feeder_legend", "grid_patch", "status_text", "store_study", "transformer_panel",
-           "transformer_rows", "violation_items"]
+__all__ = ["AUTO_MAX_BUILDINGS", "TRANSFORMER_COLUMNS", "TRANSFORMER_HEADER_TIPS",
+           "building_frame", "cached_study", "feeder_legend", "grid_patch", "status_text",
+           "store_study", "transformer_panel", "transformer_rows", "violation_items"]

@@ -271,8 +271,10 @@ def map_patch(urls: Any, spec: Any, show: set[str], basemap: str | None) -> Patc
 
 
 def clean_patch(patch: Patch) -> None:
-    """The map a council sees: feeders, bus dots and the selection outline hidden."""
+    """The map a council sees: feeders, bus dots, transformer dots and the selection outline
+    hidden; buildings, PV, batteries and community storage stay."""
     layers = patch["layout"]["map"]["layers"]
+    patch["data"][TRACE["transformers"]]["visible"] = False
     for i in range(len(LINE_CLASSES)):
         layers[LAYER.LINE0 + i]["visible"] = False
     for i in range(len(VOLTAGE_CLASSES)):

@@ -92,7 +92,7 @@ def refresh(deps: Deps, session: Any, action: Any, view: Any, tab: Any) -> dict:
         items = deps.store.list(ws, sess["district"])
     except DecentraError as err:
         return out(LIST, rows=[html.P(str(err), className="hint")], compare=[], present=[])
-    options = [{"label": "Current scenario (with unsaved changes)", "value": logic.CURRENT},
+    options = [{"label": "Current scenario (unsaved)", "value": logic.CURRENT},
                *[{"label": s.name, "value": s.id} for s in items]]
     mine = sess["saved_id"] if any(s.id == sess["saved_id"] for s in items) else None
     return out(LIST, rows=logic.saved_rows(deps.store, ws, sess["district"], mine),
