@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -295,7 +295,7 @@ TRANSFORMER_HOVER = ("<b>Transformer %{text}</b><br>Rating %{customdata[0]:,.0f}
                      "<br>Max loading %{customdata[1]:.0f} %<br>Reverse flow "
                      "%{customdata[2]:,.0f} h/a<br>Hosting capacity %{customdata[3]:,.0f} kWp "
                      "(estimate)<br>Community battery %{customdata[4]:,.0f} kWh"
-                     "<extra></extra>")
+                     "%{hovertext}<extra></extra>")
 TRANSFORMER_HOVER_VERIFIED = TRANSFORMER_HOVER.replace(
     "(estimate)", "(verified by power flow)").replace(
     "Max loading %{customdata[1]:.0f} %", "Max loading %{customdata[1]:.0f} % (power flow)"
@@ -339,6 +339,7 @@ def transformer_trace(base: MapBase, transformers: pd.DataFrame, visible: bool) 
     return go.Scattermap(
         lon=base.t_lon, lat=base.t_lat, mode="markers", name="Transformer",
         text=base.transformer_ids, customdata=transformer_custom(transformers),
+        hovertext=base.t_note,
         marker={"size": transformer_sizes(base.rating_kva),
                 "color": transformer_colors(transformers), "opacity": 0.95},
         hovertemplate=TRANSFORMER_HOVER, showlegend=False, visible=visible)
@@ -367,6 +368,7 @@ class MapBase:
     rating_kva: np.ndarray
     center: dict
     zoom: float
+    t_note: list[str] = field(default_factory=list)   # hover lines: MV connection, limits
 
     @classmethod
     def from_district(cls, buildings: pd.DataFrame, transformers: pd.DataFrame) -> MapBase:
@@ -377,7 +379,24 @@ class MapBase:
                    transformers["transformer_id"].astype(str).tolist(),
                    np.round(transformers.geometry.x.to_numpy(), 6),
                    np.round(transformers.geometry.y.to_numpy(), 6),
-                   transformers["rating_kva"].to_numpy(float), center, zoom)
+                   transformers["rating_kva"].to_numpy(float), center, zoom,
+                   transformer_notes(transformers))
+
+
+def transformer_notes(transformers: pd.DataFrame) -> list[str]:
+    """Hover lines of each transformer: an MV-connected building's own substation, and a
+    synthesized substation the planning could not keep within its limits."""
+    n = len(transformers)
+    conn = transformers.get("connection", pd.Series([""] * n, index=transformers.index))
+    note = transformers.get("note", pd.Series([""] * n, index=transformers.index))
+    out = []
+    for c, w in zip(conn.fillna("").astype(str), note.fillna("").astype(str), strict=True):
+        text = "<br>MV connection: the building's own customer substation" \
+            if c == "MV connection" else ""
+        if w:
+            text += f"<br>⚠ synthesized beyond the planning limits: {w}"
+        out.append(text)
+    return out
 
 
 def view_center(bounds: Sequence[float], width_px: float = 800.0,

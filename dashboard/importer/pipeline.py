@@ -194,6 +194,8 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
         except DecentraError as err:
             raise DecentraError(err.message, source=src.label) from None
         table, tr, ln = net.buildings, net.transformers, net.lines
+        for note in net.notes:
+            notes.add(note)
         network_source = f"{how} (dashboard.synthesis.feeders)"
         extra_meta = {}
 
