@@ -128,12 +128,15 @@ def test_bank_computes_each_orientation_once(district):
     bank = _bank(district)
     i1, m1 = bank.columns(np.array([30, 30, 30]), np.array([180, 180.05, 176]))
     assert i1[0] == i1[1] != i1[2] and m1.shape[1] == 3      # column 0 is the zero column
-    grid = bank.grid_points
-    assert grid == 16 + 4          # two stencils in neighbouring cells share 12 points
+    # on a grid line only that line of the 4 x 4 stencil is needed: (30, 180) is one grid point,
+    # (30, 176) the four at azimuth 170, 175, 180, 185
+    assert bank.grid_points == 4
     i2, m2 = bank.columns(np.array([30]), np.array([180]))
     assert i2[0] == i1[0] and m2 is m1
-    bank.columns(np.array([31.2]), np.array([183.4]))        # same cell: no new pvlib point
-    assert bank.grid_points == grid
+    bank.columns(np.array([31.2]), np.array([183.4]))   # 16 points, 3 of them known
+    assert bank.grid_points == 4 + 13
+    bank.columns(np.array([32.8]), np.array([181.6]))   # same cell: no new pvlib point
+    assert bank.grid_points == 17
     assert not m1[:, 0].any()
 
 

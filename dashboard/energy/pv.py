@@ -221,7 +221,8 @@ class ProfileBank:
         self._transposed: tuple[np.ndarray, np.ndarray] | None = None
         self._day = np.flatnonzero(daylight(weather, geometry))
         self._grid_index: dict[int, int] = {}
-        self._grid = np.zeros((len(self._day), 0), dtype=np.float32)   # daylight rows only
+        # (grid points, daylight hours): rows gather fast, night hours are zero anyway
+        self._grid = np.zeros((0, len(self._day)), dtype=np.float32)
 
     def matrix_t(self, matrix: np.ndarray) -> np.ndarray:
         """``matrix`` (a value returned by :meth:`columns`) transposed to (columns, hours),
@@ -241,7 +242,12 @@ class ProfileBank:
     @property
     def grid_points(self) -> int:
         """Number of grid orientations computed with pvlib so far."""
-        return self._grid.shape[1]
+        return self._grid.shape[0]
+
+    @property
+    def grid_nbytes(self) -> int:
+        """Bytes held by the grid profiles (grid points x daylight hours, float32)."""
+        return self._grid.nbytes
 
     def columns(self, tilt_deg: np.ndarray, azimuth_deg: np.ndarray,
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -264,35 +270,41 @@ class ProfileBank:
             return idx[inverse.reshape(-1)], self._matrix
 
     def _grid_columns(self, tilt: np.ndarray, az: np.ndarray) -> np.ndarray:
-        """Grid column of each grid orientation (any shape); computes the missing ones."""
+        """Grid row of each grid orientation (1-d arrays); computes the missing ones."""
         uniq, first, inverse = np.unique(orientation_code(tilt, az), return_index=True,
                                          return_inverse=True)
         keys = uniq.tolist()
-        flat_t, flat_a = tilt.reshape(-1), az.reshape(-1)
         new = [j for j, k in enumerate(keys) if k not in self._grid_index]
         if new:
             rows = first[np.array(new)]
-            parts = [unit_profiles(self.weather, self.geometry, flat_t[rows[i:i + PVLIB_CHUNK]],
-                                   flat_a[rows[i:i + PVLIB_CHUNK]], self.model)[self._day]
+            parts = [unit_profiles(self.weather, self.geometry, tilt[rows[i:i + PVLIB_CHUNK]],
+                                   az[rows[i:i + PVLIB_CHUNK]], self.model)[self._day].T
                      for i in range(0, len(rows), PVLIB_CHUNK)]
-            start = self._grid.shape[1]
-            self._grid = np.ascontiguousarray(np.hstack([self._grid, *parts]))
+            start = self._grid.shape[0]
+            self._grid = np.ascontiguousarray(np.vstack([self._grid, *parts]))
             for j, pos in enumerate(new):
                 self._grid_index[keys[pos]] = start + j
         idx = np.array([self._grid_index[k] for k in keys], dtype=np.int64)
-        return idx[inverse.reshape(-1)].reshape(tilt.shape)
+        return idx[inverse.reshape(-1)]
 
     def _interpolate(self, tilt: np.ndarray, az: np.ndarray) -> np.ndarray:
         """(hours, n) profiles of n orientations, bicubic in the grid profiles."""
         g_tilt, g_az, weight = grid_stencil(tilt, az, self.model)
-        g_col = self._grid_columns(g_tilt, g_az)
-        weight32 = weight.astype(np.float32)
+        # an orientation on a grid line needs one row (or column) of its stencil only
+        used = weight != 0.0
+        g_row = np.zeros(weight.shape, dtype=np.int64)
+        g_row[used] = self._grid_columns(g_tilt[used], g_az[used])
+        weight32 = weight.astype(np.float32)[:, :, None]
         out = np.zeros((len(self.weather), len(tilt)), dtype=np.float32)
         for lo in range(0, len(tilt), INTERPOLATION_CHUNK):
             hi = min(lo + INTERPOLATION_CHUNK, len(tilt))
-            acc = np.zeros((len(self._day), hi - lo), dtype=np.float32)
-            for k in range(g_col.shape[0]):
-                acc += self._grid[:, g_col[k, lo:hi]] * weight32[k, lo:hi]
+            acc = np.zeros((hi - lo, len(self._day)), dtype=np.float32)
+            term = np.empty_like(acc)
+            for k in range(g_row.shape[0]):
+                if used[k, lo:hi].any():
+                    np.multiply(self._grid[g_row[k, lo:hi]], weight32[k, lo:hi], out=term)
+                    acc += term
             # cubic weights may overshoot a little at dawn and dusk; power is never negative
-            out[self._day, lo:hi] = np.clip(acc, 0.0, None)
+            np.clip(acc, 0.0, None, out=acc)
+            out[self._day, lo:hi] = acc.T
         return out
