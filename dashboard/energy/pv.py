@@ -300,7 +300,7 @@ class ProfileBank:
             hi = min(lo + INTERPOLATION_CHUNK, len(tilt))
             acc = np.zeros((hi - lo, len(self._day)), dtype=np.float32)
             term = np.empty_like(acc)
-            for k in range(g_row.shape[0]):
+            for k in range(len(g_row)):
                 if used[k, lo:hi].any():
                     np.multiply(self._grid[g_row[k, lo:hi]], weight32[k, lo:hi], out=term)
                     acc += term
