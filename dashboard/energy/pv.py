@@ -261,9 +261,11 @@ class ProfileBank:
             new = [j for j, k in enumerate(keys) if k not in self._index]
             if new:
                 rows = first[np.array(new)]
-                cols = self._interpolate(tilt[rows], az[rows])
                 start = self._matrix.shape[1]
-                self._matrix = np.ascontiguousarray(np.hstack([self._matrix, cols]))
+                grown = np.zeros((self._matrix.shape[0], start + len(new)), dtype=np.float32)
+                grown[:, :start] = self._matrix
+                self._interpolate(tilt[rows], az[rows], grown[:, start:])
+                self._matrix = grown
                 for j, pos in enumerate(new):
                     self._index[keys[pos]] = start + j
             idx = np.array([self._index[k] for k in keys], dtype=np.int32)
@@ -287,15 +289,15 @@ class ProfileBank:
         idx = np.array([self._grid_index[k] for k in keys], dtype=np.int64)
         return idx[inverse.reshape(-1)]
 
-    def _interpolate(self, tilt: np.ndarray, az: np.ndarray) -> np.ndarray:
-        """(hours, n) profiles of n orientations, bicubic in the grid profiles."""
+    def _interpolate(self, tilt: np.ndarray, az: np.ndarray, out: np.ndarray) -> None:
+        """Write the (hours, n) profiles of n orientations, bicubic in the grid profiles, into
+        ``out`` (zeros; night hours stay so)."""
         g_tilt, g_az, weight = grid_stencil(tilt, az, self.model)
         # an orientation on a grid line needs one row (or column) of its stencil only
         used = weight != 0.0
         g_row = np.zeros(weight.shape, dtype=np.int64)
         g_row[used] = self._grid_columns(g_tilt[used], g_az[used])
         weight32 = weight.astype(np.float32)[:, :, None]
-        out = np.zeros((len(self.weather), len(tilt)), dtype=np.float32)
         for lo in range(0, len(tilt), INTERPOLATION_CHUNK):
             hi = min(lo + INTERPOLATION_CHUNK, len(tilt))
             acc = np.zeros((hi - lo, len(self._day)), dtype=np.float32)
@@ -307,4 +309,3 @@ class ProfileBank:
             # cubic weights may overshoot a little at dawn and dusk; power is never negative
             np.clip(acc, 0.0, None, out=acc)
             out[self._day, lo:hi] = acc.T
-        return out
