@@ -47,8 +47,11 @@ column). *matrix* is the (8760 × columns) float32 table the engine reads, *grid
 profiles kept beside it (daylight hours only), *peak* the largest traced allocation during the
 call. *ModelChain* is one `ModelChain.with_pvwatts` run per distinct orientation (timed on a
 sample, extrapolated); *max error* is the largest |annual energy / ModelChain − 1| over that
-sample. The former 5° bins needed at most 1,387 columns (48 MB) but were up to 4.6 % off
-ModelChain (tests/test_pv.py on the old code).
+sample (tests/test_pv.py holds 40 orientations, worst cases included, to < 0.5 %; 0.21 % worst).
+The former 5° bins needed at most 1,297 columns (45 MB) but were up to 4.6 % off ModelChain
+(the same test on the old code: 25 of 40 orientations beyond 0.5 %). The engine also keeps the
+matrix transposed (`ProfileBank.matrix_t`), so with every building its own orientation it holds
+about 2 × 348 MB for 10,000 buildings; districts whose roofs share the default tilt stay small.
 """
 
 
@@ -141,7 +144,7 @@ def main() -> None:
             + table(rows))
     print(text)
     if args.write:
-        write_results("pv", text, heading=HEADING)
+        write_results("pv", text, heading=HEADING.strip())
 
 
 if __name__ == "__main__":
