@@ -69,8 +69,13 @@ class ColorSpec:
     scale_name: str
     factor: float = 1.0
     breaks: tuple[float, ...] | None = None   # N_CLASSES + 1 edges; None: from the data
+    categories: tuple[str, ...] = ()          # labels of the values 0, 1, ... (categorical)
 
     def colors(self) -> list[str]:
+        if self.categories:       # the same scale, one step per category (padded)
+            k = len(self.categories)
+            steps = sample_colorscale(self.scale_name, list(np.linspace(0.08, 1.0, k)))
+            return steps + [steps[-1]] * (N_CLASSES - k)
         return sample_colorscale(self.scale_name, list(np.linspace(0.08, 1.0, N_CLASSES)))
 
 
@@ -87,7 +92,16 @@ COLOR_SPECS: dict[str, ColorSpec] = {s.key: s for s in (
     ColorSpec("peak_export_kw", "Peak export", "kW", BUILDING_SCALE),
     ColorSpec("self_consumption", "Self-consumption", "%", BUILDING_SCALE, 100.0,
               (0, 10, 20, 30, 40, 50, 60, 80, 100)),
+    # how many of storeys, use type and demand came from the data (the rest assumed): light =
+    # all assumed, dark = all from data (categories 0..3 on the building scale)
+    ColorSpec("data_known", "Data vs assumed", "of 3 from data", BUILDING_SCALE, 1.0,
+              tuple(float(i) for i in range(N_CLASSES + 1)),
+              ("all assumed", "1 of storeys, use, demand from data",
+               "2 of storeys, use, demand from data", "storeys, use and demand from data")),
 )}
+
+# The flags a "Data vs assumed" map counts (district building columns).
+ASSUMED_FLAGS = ("storeys_assumed", "use_type_assumed", "demand_assumed")
 
 
 def nice_breaks(top: float, n: int = N_CLASSES) -> tuple[float, ...]:
@@ -127,7 +141,14 @@ def legend_items(spec: ColorSpec, breaks: Sequence[float]) -> list[tuple[str, st
     def fmt(x: float) -> str:
         return f"{x:,.0f}" if abs(x) >= 10 or x == int(x) else f"{x:,.1f}"
     colors = spec.colors()
+    if spec.categories:
+        return list(zip(colors, spec.categories, strict=False))
     return [(colors[i], f"{fmt(breaks[i])}–{fmt(breaks[i + 1])}") for i in range(N_CLASSES)]
+
+
+def class_name(spec: ColorSpec, label: str) -> str:
+    """A legend entry's text: the class label with the unit (categories carry none)."""
+    return label if spec.categories else f"{label} {spec.unit}"
 
 
 # ---- base map ------------------------------------------------------------------------------
@@ -470,4 +491,6 @@ def building_frame(district: District, result: Result) -> pd.DataFrame:
     """Result per building plus district attributes, in district row order."""
     frame = result.buildings.reset_index(drop=True)
     frame["pv_potential_kwp"] = district.buildings["pv_potential_kwp"].to_numpy(float)
+    assumed = district.buildings[list(ASSUMED_FLAGS)].to_numpy(bool).sum(axis=1)
+    frame["data_known"] = (len(ASSUMED_FLAGS) - assumed).astype(float)
     return frame
