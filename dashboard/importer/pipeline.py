@@ -24,6 +24,7 @@ from dashboard.domain.assumptions import Assumptions
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
 from dashboard.importer.attributes import file_attributes, file_placements
+from dashboard.importer.calendar import site_holidays
 from dashboard.importer.footprints import clean_footprints
 from dashboard.importer.network import check_transformer_distance, lines_layer, transformer_points
 from dashboard.importer.report import ImportReport, ImportResult, Notes
@@ -36,9 +37,6 @@ from dashboard.io.formats import (
     sniff,
 )
 from dashboard.io.plausibility import check_values
-
-# Czech public holidays apply inside the Czech Republic's bounding box only.
-CZ_BBOX = (12.09, 48.55, 18.87, 51.06)
 
 
 def import_district(buildings: str | Path, *, layer: str | None = None,
@@ -102,11 +100,7 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
     year = int(a.number("time.reference_year"))
     weather_df, site, weather_source = site_weather(weather, lat, lon, year, notes, cache_dir,
                                                 limits)
-    in_cz = CZ_BBOX[0] <= lon <= CZ_BBOX[2] and CZ_BBOX[1] <= lat <= CZ_BBOX[3]
-    holidays = "CZ" if in_cz else ""
-    if not in_cz:
-        notes.add("Public holidays: none applied (only the Czech calendar is built in); "
-                  "load profiles treat holidays as working days")
+    holidays = site_holidays(lat, lon, year, notes)   # the site's country, offline
     a = a.with_values(time__timezone=site.timezone, time__holidays=holidays)
     names = tuple(dict.fromkeys(a.use_text(u, "load_profile") for u in a.use_types()))
     try:
