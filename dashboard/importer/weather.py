@@ -176,7 +176,7 @@ def _pvgis_within_deadline(lat: float, lon: float, cache_dir: Path | None, notes
     err = box.get("error")
     why = (err.message if isinstance(err, DecentraError) else
            f"{type(err).__name__}" if err is not None else
-           f"no answer within {PVGIS_DEADLINE_S:.0f} s")
+           f"no answer within {PVGIS_DEADLINE_S:g} s")
     notes.add(f"PVGIS not used: {why}")
     return None
 
