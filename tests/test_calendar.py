@@ -162,6 +162,7 @@ def test_a_german_site_gets_german_holidays_and_its_dwd_climate_region(tmp_path)
 
 
 def test_helsinki_gets_finnish_holidays_and_a_far_weather_warning(tmp_path):
+    from dashboard.ui.importing.logic import report_view
     from dashboard.ui.shell import credits
 
     lat, lon = 60.17, 24.94
@@ -179,7 +180,10 @@ def test_helsinki_gets_finnish_holidays_and_a_far_weather_warning(tmp_path):
     assert abs(shown - km) < 0.005 * km                # sphere vs ellipsoid: well under 0.5 %
     text = f"{shown:,} km from the district — an estimate; upload a local EPW"
     assert text in rep.weather_source
-    assert any(text in line for line in rep.summary_lines())      # the import dialog
+    assert any(text in line for line in rep.summary_lines())      # the import dialog,
+    items = report_view(result, "/").children[1].children         # where it is marked
+    marked = [li.children for li in items if li.className == "warn"]
+    assert len(marked) == 2 and all(text in m for m in marked)    # Weather: line and note
     assert text in "".join(map(str, credits(d.meta)))               # the app's footer
 
 

@@ -29,11 +29,17 @@ from dashboard.importer.sources import (
     read_source,
     source_layers,
 )
-from dashboard.importer.weather import FAR_WEATHER_KM, MAX_WEATHER_DISTANCE_KM, site_weather
+from dashboard.importer.weather import (
+    FAR_WEATHER_KM,
+    FAR_WEATHER_MARK,
+    MAX_WEATHER_DISTANCE_KM,
+    site_weather,
+)
 
 __all__ = [
     'FAR_TRANSFORMER_KM',
     'FAR_WEATHER_KM',
+    'FAR_WEATHER_MARK',
     'FEEDER_KINDS',
     'FEEDER_LAYERS',
     'MAX_TRANSFORMER_KM',

@@ -39,10 +39,13 @@ PVGIS_RETRY_S = 600.0                # after PVGIS failed, imports skip it for t
 _pvgis_down_until = [0.0]            # time.monotonic() until which PVGIS is not tried
 
 
+FAR_WEATHER_MARK = "km from the district — an estimate"   # the import dialog marks such lines
+
+
 def far_weather_text(distance_km: float) -> str:
     """What the report and the app's footer say of weather from ``distance_km`` away."""
-    return (f"{distance_km:,.0f} km from the district — an estimate; upload a local EPW, "
-            "TMY3 or DWD TRY file")
+    return (f"{distance_km:,.0f} {FAR_WEATHER_MARK}; upload a local EPW, TMY3 or DWD TRY "
+            "file")
 
 
 def pvgis_url() -> str | None:
