@@ -7,9 +7,10 @@
 
 What a city lacks is filled in and said so in the report: attributes from the assumptions table
 (flagged ``*_assumed``), feeders synthesized along the streets (from the upload, the OSM extract,
-or, failing both, the shortest lines joining the buildings), weather from the nearest bundled DWD
-test reference year. Every problem with a file is one :class:`DecentraError` naming the file, the
-problem and the first offending rows; nothing is returned or written half.
+or, failing both, the shortest lines joining the buildings), weather from PVGIS or a bundled DWD
+test reference year, public holidays of the site's country. Every problem with a file is one
+:class:`DecentraError` naming the file, the problem and the first offending rows; nothing is
+returned or written half.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
         nearest. A GeoPackage's ``lines`` layer is kept as the feeders.
     weather:
         An EPW, TMY3 or DWD TRY file, ``"pvgis"`` to download a typical year for the
-        district's location (cached), or None for the nearest bundled DWD test reference year.
+        district's location (cached), or None: PVGIS if it answers within 5 s, else a bundled
+        DWD test reference year (:mod:`dashboard.importer.weather`).
 
     Raises
     ------
