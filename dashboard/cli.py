@@ -262,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--network", help="pandapower network (pandapower.to_json) with geodata")
     im.add_argument("--transformers", help="transformer points (GIS file)")
     im.add_argument("--weather", help="EPW, TMY3 or DWD TRY file, or 'pvgis' to download "
-                                      "(default: nearest bundled DWD test reference year)")
+                                      "(default: PVGIS if it answers within 5 s, else the bundled "
+                                      "DWD TRY year of the site's region)")
     im.add_argument("--name", help="district name (default: from the file name)")
     im.add_argument("--max-mb", type=float, default=None,
                     help="largest accepted file in MB (default 200, DECENTRA_MAX_UPLOAD_MB)")

@@ -7,6 +7,9 @@ import os
 import pytest
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "2")
+# imports without a weather file use the bundled year, online or not (tests/test_calendar.py
+# tries PVGIS against a server of its own)
+os.environ["DECENTRA_PVGIS_URL"] = "off"
 
 import dashboard as dc
 

@@ -132,8 +132,9 @@ def test_osm_extract_imports_with_its_streets(tmp_path):
     main = d.lines[d.lines["kind"] == "main"]
     assert main.groupby("transformer_id")["length_m"].sum().max() < 20_000
     assert any("repaired" in n for n in rep.notes)
-    assert "Rostock" in rep.weather_source and any("upload a weather file" in n
-                                                    for n in rep.notes)
+    assert "Rostock" in rep.weather_source and "km from the district — an estimate; upload a " \
+        "local EPW" in rep.weather_source                  # a Finnish town: far weather, said
+    assert d.assumptions.text("time.holidays") == "FI"
     assert set(d.buildings.geom_type) == {"Polygon", "MultiPolygon"}
     survives_saving(d, tmp_path)
 

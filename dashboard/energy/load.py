@@ -11,34 +11,44 @@ import datetime as dt
 from functools import lru_cache
 
 import pandas as pd
-from dateutil.easter import easter
 
+from dashboard.domain.errors import DecentraError
 from dashboard.energy.weather import hourly_index
 
 SUPPORTED_PROFILES = ("H25", "G25", "L25", "P25", "S25")
 
 
-def czech_public_holidays(year: int) -> dict[dt.date, str]:
-    """Public holidays of the Czech Republic (Act No. 245/2000 Coll., as amended)."""
-    e = easter(year)
-    return {
-        dt.date(year, 1, 1): "Restoration Day of the Independent Czech State / New Year",
-        e - dt.timedelta(days=2): "Good Friday",
-        e + dt.timedelta(days=1): "Easter Monday",
-        dt.date(year, 5, 1): "Labour Day",
-        dt.date(year, 5, 8): "Liberation Day",
-        dt.date(year, 7, 5): "Saints Cyril and Methodius Day",
-        dt.date(year, 7, 6): "Jan Hus Day",
-        dt.date(year, 9, 28): "Czech Statehood Day",
-        dt.date(year, 10, 28): "Independent Czechoslovak State Day",
-        dt.date(year, 11, 17): "Struggle for Freedom and Democracy Day",
-        dt.date(year, 12, 24): "Christmas Eve",
-        dt.date(year, 12, 25): "Christmas Day",
-        dt.date(year, 12, 26): "St Stephen's Day",
-    }
+def public_holidays(country: str, year: int) -> dict[dt.date, str]:
+    """The nationwide public holidays of a country in a year, from the ``holidays`` package.
 
+    Parameters
+    ----------
+    country:
+        ISO 3166-1 alpha-2 code (``"CZ"``, ``"DE"``); ``""`` for none.
+    year:
+        Calendar year.
 
-HOLIDAY_CALENDARS = {"CZ": czech_public_holidays}
+    Returns
+    -------
+    dict
+        date -> holiday name; regional (state, canton) holidays are not included.
+
+    Raises
+    ------
+    DecentraError
+        When ``holidays`` has no calendar for ``country``.
+    """
+    if not country:
+        return {}
+    import holidays as holidays_pkg  # its calendars load on first use
+
+    try:
+        days = holidays_pkg.country_holidays(country.upper(), years=int(year))
+    except NotImplementedError:
+        raise DecentraError(f"no public holiday calendar for the country code '{country}' "
+                            "(time.holidays): use an ISO 3166 code such as CZ or DE, or "
+                            "leave it empty", source="assumptions") from None
+    return dict(sorted(days.items()))
 
 
 def bdew_profiles(year: int, timezone: str, names: tuple[str, ...] = ("H25", "G25", "L25"),
@@ -47,7 +57,9 @@ def bdew_profiles(year: int, timezone: str, names: tuple[str, ...] = ("H25", "G2
 
     The 15-minute profiles are averaged to hourly steps ``[i, i+1)``; holidays count as Sundays
     (BDEW convention). Profiles are laid on the fixed-offset clock of the weather (no daylight
-    saving shift). Memoized (a fresh copy each call): imports build them repeatedly.
+    saving shift). ``holidays`` is the country code of the public holidays
+    (:func:`public_holidays`; ``time.holidays`` in the assumptions), None or ``""`` for none.
+    Memoized (a fresh copy each call): imports build them repeatedly.
     """
     return _bdew_profiles(int(year), str(timezone), tuple(names), holidays or None).copy()
 
@@ -63,7 +75,7 @@ def _bdew_profiles(year: int, timezone: str, names: tuple[str, ...],
     index = hourly_index(year, timezone)
     naive = index.tz_localize(None)
     quarter = pd.date_range(naive[0], periods=len(naive) * 4, freq="15min")
-    days = HOLIDAY_CALENDARS[holidays](year) if holidays else None
+    days = public_holidays(holidays, year) if holidays else None
     out = {}
     for name in names:
         series = getattr(bdew, name)(quarter, holidays=days)
@@ -79,13 +91,14 @@ def peak_to_mean(profiles: pd.DataFrame) -> pd.Series:
 
 
 def holiday_count(year: int, holidays: str = "CZ") -> int:
-    return len(HOLIDAY_CALENDARS[holidays](year))
+    """How many public holidays ``holidays`` (a country code) has in ``year``."""
+    return len(public_holidays(holidays, year))
 
 
 __all__ = [
     "SUPPORTED_PROFILES",
     "bdew_profiles",
-    "czech_public_holidays",
     "holiday_count",
     "peak_to_mean",
+    "public_holidays",
 ]

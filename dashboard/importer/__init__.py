@@ -2,12 +2,14 @@
 (pandapower, GIS transformers, streets or synthesized) and weather (EPW, TMY3, DWD TRY, PVGIS).
 
 By job: :mod:`.sources` (reading files), :mod:`.footprints`, :mod:`.attributes`,
-:mod:`.weather`, :mod:`.network`, :mod:`.report`, and :mod:`.pipeline` (``import_district``).
+:mod:`.weather`, :mod:`.calendar` (the site's public holidays), :mod:`.network`,
+:mod:`.report`, and :mod:`.pipeline` (``import_district``).
 """
 
 from __future__ import annotations
 
 from dashboard.importer.attributes import file_attributes, file_placements
+from dashboard.importer.calendar import site_country, site_holidays
 from dashboard.importer.footprints import clean_footprints
 from dashboard.importer.network import (
     FAR_TRANSFORMER_KM,
@@ -18,7 +20,7 @@ from dashboard.importer.network import (
     lines_layer,
     transformer_points,
 )
-from dashboard.importer.pipeline import CZ_BBOX, import_district, sniff_district
+from dashboard.importer.pipeline import import_district, sniff_district
 from dashboard.importer.report import ImportReport, ImportResult, Notes
 from dashboard.importer.sources import (
     FEEDER_KINDS,
@@ -27,12 +29,17 @@ from dashboard.importer.sources import (
     read_source,
     source_layers,
 )
-from dashboard.importer.weather import FAR_WEATHER_KM, MAX_WEATHER_DISTANCE_KM, site_weather
+from dashboard.importer.weather import (
+    FAR_WEATHER_KM,
+    FAR_WEATHER_MARK,
+    MAX_WEATHER_DISTANCE_KM,
+    site_weather,
+)
 
 __all__ = [
-    'CZ_BBOX',
     'FAR_TRANSFORMER_KM',
     'FAR_WEATHER_KM',
+    'FAR_WEATHER_MARK',
     'FEEDER_KINDS',
     'FEEDER_LAYERS',
     'MAX_TRANSFORMER_KM',
@@ -50,6 +57,8 @@ __all__ = [
     'import_district',
     'lines_layer',
     'read_source',
+    'site_country',
+    'site_holidays',
     'site_weather',
     'sniff_district',
     'source_layers',

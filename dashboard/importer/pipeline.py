@@ -7,9 +7,10 @@
 
 What a city lacks is filled in and said so in the report: attributes from the assumptions table
 (flagged ``*_assumed``), feeders synthesized along the streets (from the upload, the OSM extract,
-or, failing both, the shortest lines joining the buildings), weather from the nearest bundled DWD
-test reference year. Every problem with a file is one :class:`DecentraError` naming the file, the
-problem and the first offending rows; nothing is returned or written half.
+or, failing both, the shortest lines joining the buildings), weather from PVGIS or a bundled DWD
+test reference year, public holidays of the site's country. Every problem with a file is one
+:class:`DecentraError` naming the file, the problem and the first offending rows; nothing is
+returned or written half.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dashboard.domain.assumptions import Assumptions
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
 from dashboard.importer.attributes import file_attributes, file_placements
+from dashboard.importer.calendar import site_holidays
 from dashboard.importer.footprints import clean_footprints
 from dashboard.importer.network import check_transformer_distance, lines_layer, transformer_points
 from dashboard.importer.report import ImportReport, ImportResult, Notes, attribute_counts
@@ -36,9 +38,6 @@ from dashboard.io.formats import (
     sniff,
 )
 from dashboard.io.plausibility import check_values
-
-# Czech public holidays apply inside the Czech Republic's bounding box only.
-CZ_BBOX = (12.09, 48.55, 18.87, 51.06)
 
 
 def import_district(buildings: str | Path, *, layer: str | None = None,
@@ -64,7 +63,8 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
         nearest. A GeoPackage's ``lines`` layer is kept as the feeders.
     weather:
         An EPW, TMY3 or DWD TRY file, ``"pvgis"`` to download a typical year for the
-        district's location (cached), or None for the nearest bundled DWD test reference year.
+        district's location (cached), or None: PVGIS if it answers within 5 s, else a bundled
+        DWD test reference year (:mod:`dashboard.importer.weather`).
 
     Raises
     ------
@@ -102,11 +102,7 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
     year = int(a.number("time.reference_year"))
     weather_df, site, weather_source = site_weather(weather, lat, lon, year, notes, cache_dir,
                                                 limits)
-    in_cz = CZ_BBOX[0] <= lon <= CZ_BBOX[2] and CZ_BBOX[1] <= lat <= CZ_BBOX[3]
-    holidays = "CZ" if in_cz else ""
-    if not in_cz:
-        notes.add("Public holidays: none applied (only the Czech calendar is built in); "
-                  "load profiles treat holidays as working days")
+    holidays = site_holidays(lat, lon, year, notes)   # the site's country, offline
     a = a.with_values(time__timezone=site.timezone, time__holidays=holidays)
     names = tuple(dict.fromkeys(a.use_text(u, "load_profile") for u in a.use_types()))
     try:

@@ -8,7 +8,9 @@ into DNI, solar geometry) is :mod:`dashboard.energy.weather`.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from importlib import resources
 from pathlib import Path
 
@@ -188,6 +190,11 @@ def _read_weather_file(path: str | Path) -> tuple[pd.DataFrame, dict[str, object
 PVGIS_URL = "https://re.jrc.ec.europa.eu/api/"   # pvlib's default
 
 
+def pvgis_cache_path(latitude_deg: float, longitude_deg: float, cache_dir: Path) -> Path:
+    """Where :func:`fetch_pvgis` keeps the year of a site (degrees to 3 decimals)."""
+    return cache_dir / f"pvgis_{latitude_deg:.3f}_{longitude_deg:.3f}.csv"
+
+
 def fetch_pvgis(latitude_deg: float, longitude_deg: float, cache_dir: Path,
                 timeout_s: float = 20.0, url: str = PVGIS_URL
                 ) -> tuple[pd.DataFrame, dict[str, object]]:
@@ -197,7 +204,7 @@ def fetch_pvgis(latitude_deg: float, longitude_deg: float, cache_dir: Path,
     import pvlib
 
     cache_dir.mkdir(parents=True, exist_ok=True)
-    key = cache_dir / f"pvgis_{latitude_deg:.3f}_{longitude_deg:.3f}.csv"
+    key = pvgis_cache_path(latitude_deg, longitude_deg, cache_dir)
     offset = round(longitude_deg / 15.0)
     if not key.exists():
         try:
@@ -209,7 +216,9 @@ def fetch_pvgis(latitude_deg: float, longitude_deg: float, cache_dir: Path,
                                 source="PVGIS") from None
         utc = data[list(CANONICAL)].reset_index(drop=True)
         local = pd.DataFrame(np.roll(utc.to_numpy(float), offset, axis=0), columns=CANONICAL)
-        local.to_csv(key, index=False)
+        tmp = key.with_name(f"{key.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        local.to_csv(tmp, index=False)
+        os.replace(tmp, key)        # whole or absent: a reader never sees half a year
     rows = _year_rows(pd.read_csv(key), "PVGIS")
     meta: dict[str, object] = {"latitude_deg": latitude_deg, "longitude_deg": longitude_deg,
                                "utc_offset_h": float(offset),

@@ -60,8 +60,9 @@ def import_dialog(limits: Limits | None = None) -> html.Div:
                  style={"display": "none"}),
         html.H4("3 · Weather (optional)"),
         upload_slot(ids.IMPORT_WEATHER, ids.IMPORT_WEATHER_INFO, "Weather", limits),
-        html.Div("EPW, TMY3 or DWD TRY. Without one, the nearest bundled DWD test reference "
-                 "year is used.", className="hint small"),
+        html.Div("EPW, TMY3 or DWD TRY. Without one, PVGIS when online, else the bundled DWD "
+                 "test reference year of the site's region or nearest station.",
+                 className="hint small"),
         html.Div(id=ids.IMPORT_WEATHER_INFO, className="file-info"),
         dcc.Checklist(id=ids.IMPORT_PVGIS, className="radio", value=[],
                       options=[{"label": "Download a typical year from PVGIS instead (needs "

@@ -18,7 +18,7 @@ from dash import dash_table, html
 
 from dashboard.cache import cache_dir
 from dashboard.domain.errors import DecentraError
-from dashboard.importer import FEEDER_KINDS, ImportResult, feeder_file_kind
+from dashboard.importer import FAR_WEATHER_MARK, FEEDER_KINDS, ImportResult, feeder_file_kind
 from dashboard.io.staging import StagedFile, staged_file
 from dashboard.ui import ids
 
@@ -65,7 +65,8 @@ def report_view(result: ImportResult, url: str) -> html.Div:
         html.Div([html.B(f"Ready: {rep.name}"), html.Span(f" from {rep.source}",
                                                           className="muted")],
                  className="ready-head"),
-        html.Ul([html.Li(line) for line in lines], className="report-lines"),
+        html.Ul([html.Li(line, className="warn" if FAR_WEATHER_MARK in line else None)
+                 for line in lines], className="report-lines"),
         html.H4("Attribute mapping") if table is not None else None,
         table,
         html.Div([html.A(f"Open {rep.name}", href=url, className="btn primary",
