@@ -178,7 +178,8 @@ def clean_footprints(frame: gpd.GeoDataFrame, label: str, limits: Limits, notes:
                   f"were skipped: {_first(names[out.index[tiny]])}")
         out, metric = out.loc[~tiny], metric.loc[~tiny]
     # the same outline twice (to ~1 cm): one building drawn or exported twice
-    outline = shapely.normalize(shapely.set_precision(out.geometry.values, 1e-7))
+    outline = shapely.transform(shapely.normalize(out.geometry.values),
+                                lambda xy: np.round(xy, 7))     # 1e-7 deg: ~1 cm
     twice = (pd.Series(shapely.to_wkb(outline)).duplicated().to_numpy()
              & ~shapely.is_empty(outline))
     if twice.any():
