@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dashboard.domain.errors import DecentraError
-from dashboard.domain.indicators import SUMMARY_INDICATORS, format_value
+from dashboard.domain.indicators import SUMMARY_INDICATORS, format_value, hosting_text
 from dashboard.export.registry import NAMES, export_bytes
 
 MAX_SCENARIO_BYTES = 50 * 1024 * 1024
@@ -107,6 +107,8 @@ def cmd_grid(args: argparse.Namespace) -> int:
             "converged": study.converged, "nonconverged_hours": study.nonconverged_hours,
             "fallback_hours": study.fallback_hours, "limits": study.limits,
             "summary": {k: _json_value(v) for k, v in study.summary.items()},
+            # null in "summary" means not computed (``--no-hosting``), never zero
+            "not_computed": [k for k, v in study.summary.items() if v != v],
             "transformers": [{"transformer_id": tid, **{
                 k: (_json_value(v) if isinstance(v, float) else
                     (v.item() if hasattr(v, "item") else v)) for k, v in row.items()}}
@@ -133,7 +135,12 @@ def cmd_grid(args: argparse.Namespace) -> int:
     cols = ["vm_min_pu", "vm_max_pu", "overvoltage_hours", "undervoltage_hours",
             "line_loading_max_pct", "trafo_loading_max_pct", "overload_hours",
             "hosting_capacity_kwp", "hosting_limit"]
-    print(t[cols].round(3).to_string())
+    table = t[cols].round(3)
+    table["hosting_capacity_kwp"] = [hosting_text(x) for x in t["hosting_capacity_kwp"]]
+    print(table.to_string())
+    print(f"Hosting capacity of the district: "
+          f"{hosting_text(study.summary['hosting_capacity_kwp'])}"
+          + (" (run without --no-hosting)" if args.no_hosting else ""))
     v = study.violations
     print()
     if v.empty:

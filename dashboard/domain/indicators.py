@@ -107,6 +107,19 @@ def format_value(key: str, value: float | None) -> str:
     return f"{_number(v)} {ind.unit}"
 
 
+NOT_COMPUTED = "not computed"
+
+
+def hosting_text(value_kwp: float | None) -> str:
+    """A hosting capacity as text: "not computed" when the power flow ran without the hosting
+    search (NaN, never shown as 0 or "nan"), "unlimited" when no limit breaks at the cap."""
+    if value_kwp is None or value_kwp != value_kwp:  # NaN
+        return NOT_COMPUTED
+    if value_kwp in (float("inf"), float("-inf")):
+        return "unlimited"
+    return f"{value_kwp:,.0f} kWp"
+
+
 def compact_value(key: str, value: float | None) -> str:
     """:func:`format_value` in fewer characters, for narrow tiles: thousands of kW, kWh, kWp,
     euros and tonnes in the next unit (1.15 MW, €6.57 M, 1.86 kt), hours without "/a"."""

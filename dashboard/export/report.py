@@ -20,7 +20,7 @@ import plotly.io as pio
 
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
-from dashboard.domain.indicators import SUMMARY_INDICATORS, delta, format_value
+from dashboard.domain.indicators import SUMMARY_INDICATORS, delta, format_value, hosting_text
 from dashboard.domain.result import Result
 from dashboard.export.images import chromium_path, figure_bytes
 from dashboard.figures import charts
@@ -253,7 +253,7 @@ def report_html(district: District, result: Result, baseline: Result,
 
 
 def _num(v: float) -> str:
-    return "unlimited" if not math.isfinite(v) else f"{v:,.0f}"
+    return hosting_text(v).removesuffix(" kWp")
 
 
 def html_to_pdf(document: str, footer_text: str = "Decentra") -> bytes:

@@ -321,6 +321,9 @@ TRANSFORMER_HOVER_VERIFIED = TRANSFORMER_HOVER.replace(
     "(estimate)", "(verified by power flow)").replace(
     "Max loading %{customdata[1]:.0f} %", "Max loading %{customdata[1]:.0f} % (power flow)"
     "<br>Voltage %{customdata[6]:.3f}–%{customdata[5]:.3f} pu")
+TRANSFORMER_HOVER_NO_HOSTING = TRANSFORMER_HOVER_VERIFIED.replace(
+    "Hosting capacity %{customdata[3]:,.0f} kWp (verified by power flow)",
+    "Hosting capacity not computed")
 COMMUNITY_HOVER = ("<b>%{text}</b><br>Community battery %{customdata[0]:,.0f} kWh"
                    "<extra></extra>")
 

@@ -74,12 +74,16 @@ class GridStudy:
     @property
     def summary(self) -> dict[str, float]:
         t = self.transformers
+        hosting = t["hosting_capacity_kwp"]
         return {"vm_max_pu": float(t["vm_max_pu"].max()), "vm_min_pu": float(t["vm_min_pu"].min()),
                 "overvoltage_hours": float(t["overvoltage_hours"].max()),
                 "undervoltage_hours": float(t["undervoltage_hours"].max()),
                 "line_loading_max_pct": float(t["line_loading_max_pct"].max()),
                 "overload_hours": float(t["overload_hours"].max()),
-                "hosting_capacity_kwp": float(t["hosting_capacity_kwp"].sum()),
+                # NaN (not computed) unless every transformer's capacity was: a sum over
+                # the computed ones would understate the district's
+                "hosting_capacity_kwp": float(hosting.sum()) if len(hosting)
+                and hosting.notna().all() else float("nan"),
                 "nonconverged_hours": float(self.nonconverged_hours)}
 
 

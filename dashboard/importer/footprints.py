@@ -14,6 +14,7 @@ import shapely
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.geo import metric_crs
 from dashboard.importer.report import Notes
+from dashboard.io import attributes as attrs
 from dashboard.io.formats import (
     Limits,
 )
@@ -43,9 +44,32 @@ def _polygonal(geom: shapely.Geometry | None) -> shapely.Geometry | None:
     return None
 
 
-def clean_footprints(frame: gpd.GeoDataFrame, label: str, limits: Limits, notes: Notes
-                ) -> tuple[gpd.GeoDataFrame, float]:
-    """Polygons in EPSG:4326, repaired, plausibly placed; the district's extent [km]."""
+def _names(frame: pd.DataFrame, id_column: str | None) -> np.ndarray:
+    """What to call each feature in a note: its id where the file has one, else its number."""
+    col = id_column or attrs.find_columns(list(frame.columns)).get("building_id")
+    names = np.array([f"feature {i + 1}" for i in range(len(frame))], dtype=object)
+    if col is not None and col in frame.columns:
+        raw = frame[col]
+        known = raw.notna().to_numpy()
+        names[known] = raw[known].astype(str).str.strip().str[:40].to_numpy(object)
+    return names
+
+
+def _first(names: np.ndarray, n: int = 5) -> str:
+    """The first few names of a selection, for a note ("b1, b7, b9, ...")."""
+    more = ", ..." if len(names) > n else ""
+    return ", ".join(str(v) for v in names[:n]) + more
+
+
+def clean_footprints(frame: gpd.GeoDataFrame, label: str, limits: Limits, notes: Notes,
+                     id_column: str | None = None) -> tuple[gpd.GeoDataFrame, float]:
+    """Polygons in EPSG:4326, repaired, plausibly placed; the district's extent [km].
+
+    Self-intersecting polygons are repaired (``shapely.make_valid``, the polygonal part
+    kept), duplicates (the same outline twice) and slivers skipped; each step is a note with
+    its count and the first ids (``id_column``, else the id column the file seems to have).
+    Raises DecentraError when nothing usable is left.
+    """
     if len(frame) == 0:
         raise DecentraError("the layer is empty (no features)", source=label)
     if len(frame) > limits.max_buildings:
@@ -69,6 +93,7 @@ def clean_footprints(frame: gpd.GeoDataFrame, label: str, limits: Limits, notes:
     if other.any():
         notes.add(f"{int(other.sum()):,} features that are not polygons (points or lines) "
                   "were skipped")
+    names = _names(frame, id_column)
     keep = polygonal.copy()
     frame = frame.loc[keep].copy()
     geoms = geoms[keep]
@@ -96,9 +121,12 @@ def clean_footprints(frame: gpd.GeoDataFrame, label: str, limits: Limits, notes:
         geoms = geoms.copy()
         geoms[invalid] = repaired
         lost = int(sum(g is None for g in repaired))
+        kept_names = names[keep]
         notes.add(f"{int(invalid.sum()):,} invalid or self-intersecting polygons were "
-                  "repaired (make_valid)" + (f"; {lost:,} had no area left and were skipped"
-                                             if lost else ""))
+                  f"repaired (make_valid: {_first(kept_names[invalid])})"
+                  + (f"; {lost:,} had no area left and were skipped "
+                     f"({_first(kept_names[invalid][[g is None for g in repaired]])})"
+                     if lost else ""))
     collections = np.flatnonzero(shapely.get_type_id(geoms) == 7)
     if len(collections):
         geoms = geoms.copy()
@@ -139,13 +167,43 @@ def clean_footprints(frame: gpd.GeoDataFrame, label: str, limits: Limits, notes:
         raise DecentraError(f"the buildings spread over {extent_km:,.0f} km; a district is at "
                             f"most {limits.max_extent_km:,.0f} km across. Are some coordinates "
                             "wrong, or is the CRS wrong?", source=label, rows=rows)
-    area_m2 = out.to_crs(metric_crs(out)).geometry.area.to_numpy(float)
+    metric = out.to_crs(metric_crs(out))
+    area_m2 = metric.geometry.area.to_numpy(float)
     tiny = area_m2 < limits.min_footprint_m2
     if tiny.all():
         raise DecentraError(f"every footprint is smaller than {limits.min_footprint_m2:g} m2: "
                             "are the coordinates in the units the CRS says?", source=label)
     if tiny.any():
         notes.add(f"{int(tiny.sum()):,} slivers smaller than {limits.min_footprint_m2:g} m2 "
-                  "were skipped")
-        out = out.loc[~tiny]
+                  f"were skipped: {_first(names[out.index[tiny]])}")
+        out, metric = out.loc[~tiny], metric.loc[~tiny]
+    # the same outline twice (to ~1 cm): one building drawn or exported twice
+    outline = shapely.transform(shapely.normalize(out.geometry.values),
+                                lambda xy: np.round(xy, 7))     # 1e-7 deg: ~1 cm
+    twice = (pd.Series(shapely.to_wkb(outline)).duplicated().to_numpy()
+             & ~shapely.is_empty(outline))
+    if twice.any():
+        notes.add(f"{int(twice.sum()):,} duplicate footprints (the same outline as an earlier "
+                  f"one) were skipped: {_first(names[out.index[twice]])}")
+        out, metric = out.loc[~twice], metric.loc[~twice]
+    _note_strays(metric, names, notes)
     return out, max(extent_km, 0.01)
+
+
+STRAY_M = 1000.0    # a building farther than this from every other is worth a look
+
+
+def _note_strays(metric: gpd.GeoDataFrame, names: np.ndarray, notes: Notes) -> None:
+    """A note naming buildings far from all others (a typo in coordinates, or a farm)."""
+    if len(metric) < 2:
+        return
+    from scipy.spatial import cKDTree
+
+    c = shapely.centroid(metric.geometry.values)
+    xy = np.column_stack([shapely.get_x(c), shapely.get_y(c)])
+    gap_m = cKDTree(xy).query(xy, k=2)[0][:, 1]
+    far = gap_m > STRAY_M
+    if far.any():
+        notes.add(f"{int(far.sum()):,} buildings stand more than {STRAY_M / 1000:g} km from "
+                  f"any other (check their coordinates): {_first(names[metric.index[far]])}; "
+                  "their feeders are long")

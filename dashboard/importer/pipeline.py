@@ -89,7 +89,7 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
     if sniff_district(path):
         return _existing_district(path)
     src = read_source(path, layer, "buildings", limits, siblings=True)
-    frame, extent_km = clean_footprints(src.frame, src.label, limits, notes)
+    frame, extent_km = clean_footprints(src.frame, src.label, limits, notes, src.id_column)
     canon, mapping = file_attributes(frame, src.label, src.id_column, notes)
     ids = canon["building_id"].tolist()
     district_name = (name or _default_name(path)).strip()[:200] or "Imported district"

@@ -734,24 +734,32 @@ def proxy_streets(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     as a radial LV cable network roughly does). EPSG:4326 lines."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import minimum_spanning_tree
-    from scipy.spatial import Delaunay
+    from scipy.spatial import Delaunay, QhullError
 
     crs = metric_crs(buildings)
     pts = buildings.to_crs(crs).geometry.representative_point()
     xy = np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
     n = len(xy)
-    if n == 1:
-        x, y = xy[0]
+    if n == 1 or np.ptp(xy, axis=0).max() < 1.0:       # one building, or all at one point
+        x, y = xy.mean(axis=0)
         lines = [LineString([(x - 15, y - 15), (x + 15, y - 15)])]
     else:
-        if n == 2 or np.linalg.matrix_rank(xy - xy.mean(axis=0)) < 2:
-            order = np.lexsort((xy[:, 1], xy[:, 0]))
+        centred = xy - xy.mean(axis=0)
+        # in a row within 1 m: reprojection noise must not make a row look like a plane
+        flat = n == 2 or np.linalg.matrix_rank(centred, tol=1.0) < 2
+        if not flat:
+            try:
+                tri = Delaunay(xy)
+            except QhullError:                                  # nearly flat: a row after all
+                flat = True
+        if flat:
+            axis = np.linalg.svd(centred, full_matrices=False)[2][0]   # along the row
+            order = np.argsort(centred @ axis, kind="stable")
             pairs = np.column_stack([order[:-1], order[1:]])
         else:
-            tri = Delaunay(xy)
             edges = np.vstack([tri.simplices[:, [0, 1]], tri.simplices[:, [1, 2]],
-                               tri.simplices[:, [0, 2]]])
-            pairs = np.unique(np.sort(edges, axis=1), axis=0)
+                               tri.simplices[:, [0, 2]], tri.coplanar[:, [0, 2]]])
+            pairs = np.unique(np.sort(edges, axis=1), axis=0)   # coplanar: duplicates joined
         weights = np.hypot(*(xy[pairs[:, 0]] - xy[pairs[:, 1]]).T) + 1e-6
         graph = coo_matrix((weights, (pairs[:, 0], pairs[:, 1])), shape=(n, n))
         tree = minimum_spanning_tree(graph).tocoo()

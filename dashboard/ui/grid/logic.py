@@ -16,6 +16,7 @@ from dash import Patch, html
 
 import dashboard as dc
 from dashboard.domain.district import District
+from dashboard.domain.indicators import NOT_COMPUTED, hosting_text
 from dashboard.domain.scenario import Scenario
 from dashboard.figures.maps import (
     BROKEN,
@@ -26,6 +27,7 @@ from dashboard.figures.maps import (
     REVERSE,
     TRACE,
     TRANSFORMER_HOVER,
+    TRANSFORMER_HOVER_NO_HOSTING,
     TRANSFORMER_HOVER_VERIFIED,
     VOLTAGE_CLASSES,
     WITHIN,
@@ -84,8 +86,11 @@ def grid_patch(patch: Patch, layers: LayerService, district: District,
         map_layers[LAYER.BUS0 + i]["visible"] = bool(pf_on and "feeders" in show)
     custom, verified = transformer_custom_pf(transformers, study)
     patch["data"][TRACE["transformers"]]["customdata"] = custom.tolist()
+    no_hosting = verified and study is not None and bool(
+        study.transformers["hosting_capacity_kwp"].isna().all())
     patch["data"][TRACE["transformers"]]["hovertemplate"] = (
-        TRANSFORMER_HOVER_VERIFIED if verified else TRANSFORMER_HOVER)
+        TRANSFORMER_HOVER_NO_HOSTING if no_hosting
+        else TRANSFORMER_HOVER_VERIFIED if verified else TRANSFORMER_HOVER)
     if pf_on and verified and study is not None:
         # the discs in the power flow's legend colours: by the transformer's own loading
         loading = study.transformers.reindex(transformers.index)["trafo_loading_max_pct"]
@@ -229,12 +234,12 @@ def transformer_panel(district: District, scenario: Scenario, tid: str) -> list:
         limit = f", limit: {p['hosting_limit']}" if p["hosting_limit"] else ""
         grid_line: list = [f"power flow: loading {loading:.0f} % · voltage "
                            f"{p['vm_min_pu']:.3f}–{p['vm_max_pu']:.3f} pu · hosting "
-                           f"capacity {_kwp(p['hosting_capacity_kwp'])} kWp "
+                           f"capacity {_kwp_text(p['hosting_capacity_kwp'])} "
                            f"(verified{limit})"]
     else:
         grid_line = [html.Span("power flow: out of date, recomputing for this scenario",
                                className="stale-text"), html.Br(),
-                     f"hosting capacity {_kwp(row['hosting_capacity_kwp'])} kWp (estimate)"]
+                     f"hosting capacity {_kwp_text(row['hosting_capacity_kwp'])} (estimate)"]
     return [html.B(f"Transformer {tid}"), html.Br(),
             f"{row['rating_kva']:,.0f} kVA · {int(row['n_buildings'])} buildings · "
             f"PV {row['pv_kwp']:,.0f} kWp", html.Br(),
@@ -243,8 +248,13 @@ def transformer_panel(district: District, scenario: Scenario, tid: str) -> list:
             *grid_line]
 
 
+def _kwp_text(v: float) -> str:
+    text = _kwp(v)
+    return text if text == NOT_COMPUTED else f"{text} kWp"
+
+
 def _kwp(v: float) -> str:
-    return "∞" if not math.isfinite(v) else f"{v:,.0f}"
+    return "∞" if v == math.inf else hosting_text(v).removesuffix(" kWp")
 
 
 TRANSFORMER_COLUMNS = [
