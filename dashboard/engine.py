@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.cache import Memo
-from dashboard.domain.district import District
+from dashboard.domain.district import District, profile_names
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.result import RES_COLUMNS, SURVIVAL_THRESHOLDS_H
 from dashboard.domain.scenario import Scenario
@@ -88,10 +88,9 @@ def _build_model(district: District) -> DistrictModel:
     a = district.assumptions
     b = district.buildings
     profiles = list(district.load_profiles.columns)
-    use_profile = {u: a.use_text(u, "load_profile") for u in a.use_types()}
     use_crit = {u: a.use(u, "critical_load_fraction") for u in a.use_types()}
     use = b["use_type"].astype(str)
-    prof_idx = use.map(lambda u: profiles.index(use_profile[u])).to_numpy(np.int64)
+    prof_idx = pd.Index(profiles).get_indexer(profile_names(b, a)).astype(np.int64)
     crit = use.map(use_crit).to_numpy(np.float64)
     tids = pd.Index(district.transformers["transformer_id"].astype(str))
     b_tr = tids.get_indexer(b["transformer_id"].astype(str)).astype(np.int64)

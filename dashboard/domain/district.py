@@ -62,6 +62,9 @@ BUILDING_COLUMNS: tuple[Column, ...] = (
     Column("annual_demand_kwh", "float", "kWh/a", "annual electricity demand", lo=0.0,
            hi=2e8),
     Column("demand_assumed", "bool", "", "demand = floor area x specific demand (assumed)"),
+    Column("load_profile", "str", "",
+           "the building's own load profile column, e.g. 'meter:<building_id>' for measured "
+           "meter data; empty: the standard profile of its use type", default=""),
     Column("transformer_id", "str", "", "the transformer this building hangs on"),
 )
 
@@ -112,6 +115,32 @@ def _check_columns(frame: pd.DataFrame, columns: tuple[Column, ...], what: str,
             raise DecentraError(f"{what}: {c.name} of {worst:.6g} {c.unit} is impossible "
                                 f"(possible: {c.lo:g} to {c.hi:g} {c.unit})",
                                 rows=list(names[bad][:10]))
+
+
+def profile_names(buildings: pd.DataFrame, assumptions: Assumptions) -> np.ndarray:
+    """Each building's column of the load profile table: its own (``load_profile``, e.g. a
+    measured series ``meter:<building_id>``) where it has one, else its use type's standard
+    profile.
+
+    Parameters
+    ----------
+    buildings:
+        The buildings table (``use_type`` and, optionally, ``load_profile``).
+    assumptions:
+        The assumptions table naming each use type's standard profile.
+
+    Returns
+    -------
+    numpy.ndarray
+        Profile column names (object array, one per building, in row order).
+    """
+    use = buildings["use_type"].astype(str)
+    standard = use.map({u: assumptions.use_text(u, "load_profile")
+                        for u in assumptions.use_types()})
+    if "load_profile" not in buildings.columns:
+        return standard.to_numpy(object)
+    own = buildings["load_profile"].fillna("").astype(str)
+    return np.where(own.str.len() > 0, own, standard).astype(object)
 
 
 _OFFSET_NAME = re.compile(r"^UTC([+-])(\d{2}):(\d{2})$")
@@ -224,6 +253,7 @@ class District:
             raise DecentraError(
                 f"use types {', '.join(unknown)} have no rows in the assumptions table")
         profiles = {self.assumptions.use_text(u, "load_profile") for u in used}
+        profiles |= set(profile_names(self.buildings, self.assumptions))
         missing = sorted(profiles - set(self.load_profiles.columns))
         if missing:
             raise DecentraError(f"load profiles {', '.join(missing)} are missing")

@@ -45,6 +45,7 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
                     streets: str | Path | None = None, network: str | Path | None = None,
                     transformers: str | Path | None = None,
                     weather: str | Path | None = None, name: str | None = None,
+                    meter_data: str | Path | None = None,
                     assumptions: Assumptions | None = None, limits: Limits | None = None,
                     cache_dir: Path | None = None) -> ImportResult:
     """A complete District from a city's files.
@@ -65,6 +66,10 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
     weather:
         An EPW, TMY3 or DWD TRY file, ``"pvgis"`` to download a typical year for the
         district's location (cached), or None for the nearest bundled DWD test reference year.
+    meter_data:
+        A CSV of measured demand: a ``timestamp`` column (ISO 8601, hourly or 15-minute, one
+        calendar year) and one column per building id [kW average]; measured buildings use
+        their series (:mod:`dashboard.io.timeseries`), the others their standard profile.
 
     Raises
     ------
@@ -87,6 +92,9 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
         raise DecentraError("file not found", source=str(path))
     check_size(path, limits)
     if sniff_district(path):
+        if meter_data is not None:
+            raise DecentraError("a Decentra district file is loaded as it is; give meter data "
+                                "with the building footprints instead", source=path.name)
         return _existing_district(path)
     src = read_source(path, layer, "buildings", limits, siblings=True)
     frame, extent_km = clean_footprints(src.frame, src.label, limits, notes)
@@ -120,6 +128,13 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
                "annual_demand_kwh": int(table["demand_assumed"].sum()),
                "roof_area_m2": int(canon["roof_area_m2"].isna().sum())
                if "roof_area_m2" in canon else len(canon)}
+    if meter_data is not None:
+        from dashboard.importer.meters import apply_meter_data
+        from dashboard.io.timeseries import read_measured_csv
+
+        series = read_measured_csv(meter_data, ids, year, site.timezone, limits=limits)
+        table, profiles = apply_meter_data(table, profiles, series, notes)
+        assumed["annual_demand_kwh"] = int(table["demand_assumed"].sum())
     if mapping.get("footprint_area_m2"):
         notes.add(f"Footprint areas are measured from the geometry; the column "
                   f"'{mapping['footprint_area_m2']}' was checked but not used")
@@ -201,7 +216,8 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
             "description": f"Imported from {src.label}",
             "buildings_source": src.label,
             "weather_source": weather_source,
-            "load_profile_source": "BDEW standard load profiles 2025 via demandlib",
+            "load_profile_source": "BDEW standard load profiles 2025 via demandlib"
+            + (f"; measured meter data from {Path(meter_data).name}" if meter_data else ""),
             "network_source": network_source, **extra_meta}
     streets_out = (gpd.GeoDataFrame(geometry=street_frame.to_crs(4326).geometry.values, crs=4326)
                    if street_frame is not None else gpd.GeoDataFrame(geometry=[], crs=4326))

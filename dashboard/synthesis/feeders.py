@@ -34,6 +34,7 @@ from shapely.geometry import LineString, Point
 from shapely.ops import substring
 
 from dashboard.domain.assumptions import Assumptions
+from dashboard.domain.district import profile_names
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.geo import metric_crs
 
@@ -114,7 +115,7 @@ def synthesize_network(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame,
 
     profiles = load_profiles.to_numpy(float)
     names = list(load_profiles.columns)
-    prof_idx = np.array([names.index(a.use_text(u, "load_profile")) for u in b_m["use_type"]])
+    prof_idx = pd.Index(names).get_indexer(profile_names(b_m, a))
     annual = b_m["annual_demand_kwh"].to_numpy(float)
     pf = a.number("grid.power_factor")
     share = a.number("grid.transformer_planning_loading")
@@ -517,7 +518,7 @@ def network_from_transformers(buildings: gpd.GeoDataFrame, transformers: gpd.Geo
     tids = t_m["transformer_id"].astype(str).tolist()
     profiles = load_profiles.to_numpy(float)
     names = list(load_profiles.columns)
-    prof_idx = np.array([names.index(a.use_text(u, "load_profile")) for u in b_m["use_type"]])
+    prof_idx = pd.Index(names).get_indexer(profile_names(b_m, a))
     annual = b_m["annual_demand_kwh"].to_numpy(float)
     pf = a.number("grid.power_factor")
     share = a.number("grid.transformer_planning_loading")
