@@ -4,7 +4,7 @@
     python -m dashboard export [DISTRICT] [--scenario FILE] -f FORMAT -o OUT
     python -m dashboard import BUILDINGS [--layer L] [--streets F] [--network F]
                                [--transformers F] [--weather F|pvgis] [--meter-data CSV]
-                               -o DISTRICT.gpkg
+                               [--pv-data CSV] -o DISTRICT.gpkg
 
 Errors in user input print one line on stderr and exit with status 2; no traceback.
 """
@@ -181,7 +181,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     result = import_district(args.buildings, layer=args.layer, streets=args.streets,
                              network=args.network, transformers=args.transformers,
                              weather=args.weather, name=args.name,
-                             meter_data=args.meter_data, limits=limits)
+                             meter_data=args.meter_data, pv_data=args.pv_data, limits=limits)
     if args.json:
         print(json.dumps(result.report.to_dict(), indent=2))
     else:
@@ -267,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "(default: nearest bundled DWD test reference year)")
     im.add_argument("--meter-data", help="CSV of measured demand: 'timestamp' (ISO 8601, "
                     "hourly or 15-minute, one year) and one column per building id [kW]")
+    im.add_argument("--pv-data", help="CSV of the measured output of existing PV systems, "
+                    "same format as --meter-data [kW AC]")
     im.add_argument("--name", help="district name (default: from the file name)")
     im.add_argument("--max-mb", type=float, default=None,
                     help="largest accepted file in MB (default 200, DECENTRA_MAX_UPLOAD_MB)")

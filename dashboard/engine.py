@@ -58,6 +58,8 @@ class DistrictModel:
     econ: dict[str, float] = field(default_factory=dict)
     hosting_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     pairs: PairCache = field(default_factory=lambda: PairCache(np.zeros((0, 0), np.float32)))
+    # (N,) bank column of each building's measured PV output per kWp, -1: modelled; empty: none
+    pv_measured_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def n_buildings(self) -> int:
@@ -100,6 +102,12 @@ def _build_model(district: District) -> DistrictModel:
     default_tilt = a.number("pv.default_tilt_deg")
     idx, matrix = bank.columns(np.array([default_tilt]), np.array([180.0]))
     hosting_unit = np.ascontiguousarray(matrix[:, idx[0]])
+    pv_measured = np.zeros(0, np.int64)
+    if district.pv_profiles is not None and len(district.pv_profiles.columns):
+        fixed = bank.add_columns(district.pv_profiles.to_numpy(np.float32))
+        pv_measured = pd.Index(district.pv_profiles.columns).get_indexer(
+            b["pv_profile"].fillna("").astype(str))
+        pv_measured = np.where(pv_measured >= 0, fixed[pv_measured], -1).astype(np.int64)
     return DistrictModel(
         content_hash=district.content_hash,
         building_ids=pd.Index(b["building_id"].astype(str)),
@@ -134,6 +142,7 @@ def _build_model(district: District) -> DistrictModel:
         },
         hosting_unit=hosting_unit,
         pairs=PairCache(np.ascontiguousarray(district.load_profiles.to_numpy(np.float32))),
+        pv_measured_idx=pv_measured,
     )
 
 
@@ -249,7 +258,16 @@ def _pv_columns(model: DistrictModel, kwp: np.ndarray, tilt: np.ndarray, az: np.
         pv_idx[has] = cols
     else:
         matrix = model.bank.matrix
-    return pv_idx, matrix
+    return _measured_pv(model, pv_idx, has), matrix
+
+
+def _measured_pv(model: DistrictModel, pv_idx: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """``pv_idx`` with buildings whose existing PV was measured pointing at that series."""
+    if model.pv_measured_idx.size == 0:
+        return pv_idx
+    use = has & (model.pv_measured_idx >= 0)
+    pv_idx[use] = model.pv_measured_idx[use]
+    return pv_idx
 
 
 def _check_roof_fit(model: DistrictModel, rows: np.ndarray, kwp: np.ndarray) -> None:
@@ -291,6 +309,9 @@ def patch_placements(model: DistrictModel, prev: Placements, scenario: Scenario,
         assert model.bank is not None
         cols, pv_unit = model.bank.columns(tilt[changed_pv], az[changed_pv])
         pv_idx[changed_pv] = cols
+        has = np.zeros(len(kwp), bool)
+        has[changed_pv] = True
+        pv_idx = _measured_pv(model, pv_idx, has)
         pv_unit_t = model.bank.matrix_t(pv_unit)
     return Placements(
         kwp=kwp, tilt_deg=tilt, azimuth_deg=az, pv_idx=pv_idx, pv_unit=pv_unit,

@@ -256,3 +256,90 @@ def test_reader_guards(tmp_path):
     b = read_measured_csv(semi, MEASURED, 2019, "Etc/GMT-1").kw
     pd.testing.assert_frame_equal(a, b)
     assert a.index[0] == pd.Timestamp("2019-01-01 00:00", tz="Etc/GMT-1")
+
+
+# ---- measured output of existing PV -----------------------------------------------------
+def pv_curve(peak_kw: float, shift_h: int = 0) -> np.ndarray:
+    """A clear-day-like curve: a half sine from 06:00 to 18:00, peak ``peak_kw``."""
+    h = (np.arange(8760) - shift_h) % 24
+    return np.clip(np.sin(np.pi * (h - 6) / 12), 0.0, None) * peak_kw
+
+
+def test_measured_pv_output_is_used_for_existing_systems(tmp_path):
+    frame = bubenec_footprints(12)
+    frame["pv_kwp"] = [6.0] + [0.0] * 11            # B001 has a known system of 6 kWp
+    frame["pv_tilt_deg"] = 25.0
+    frame["pv_azimuth_deg"] = 200.0
+    src = tmp_path / "with_pv.geojson"
+    src.write_text(frame.to_json(), encoding="utf-8")
+    measured = {"B001": pv_curve(4.5), "B005": pv_curve(7.0, shift_h=1)}
+    csv = write_csv(tmp_path / "pv.csv", hourly_stamps(2022), measured)
+    result = import_district(src, pv_data=csv)
+    d, scen = result.district, result.scenario
+    placed = {p.building_id: p for p in scen.pv}
+    assert placed["B001"].kwp == 6.0 and placed["B001"].tilt_deg == 25.0
+    b = d.buildings.set_index("building_id")
+    assert b.loc["B001", "pv_profile"] == "pvmeter:B001"
+    assert (b.drop(index=["B001", "B005"])["pv_profile"] == "").all()
+    # the imported systems produce the measured series, hour by hour
+    res = dc.evaluate(d, scen)
+    for bid, kw in measured.items():
+        np.testing.assert_allclose(res.hourly(bid)["pv"].to_numpy(), kw, rtol=2e-6, atol=1e-6)
+    # B005 had no pv_kwp: sized so that the modelled yield of its roof gives the measured
+    # energy; the engine's modelled yield of that orientation on another building checks it
+    p5 = placed["B005"]
+    probe = dc.Scenario(name="probe").with_pv(dc.PvPlacement("B007", 1.0, p5.tilt_deg,
+                                                            p5.azimuth_deg))
+    yield_kwh_per_kwp = dc.evaluate(d, probe).hourly("B007")["pv"].sum()
+    assert p5.kwp == pytest.approx(measured["B005"].sum() / yield_kwh_per_kwp, abs=2e-3)
+    assert any("PV output (pv.csv): 2 existing systems" in n and "1 sized from" in n
+               for n in result.report.notes)
+    # a larger system on the same roof scales the measured shape
+    bigger = scen.with_pv(dc.PvPlacement("B001", 9.0, 25.0, 200.0))
+    np.testing.assert_allclose(dc.evaluate(d, bigger).hourly("B001")["pv"].to_numpy(),
+                               measured["B001"] * 1.5, rtol=2e-6, atol=1e-6)
+    # the district file keeps the measured output
+    again = read_district(write_district(d, tmp_path / "pv.gpkg"))
+    assert again.content_hash == d.content_hash and again.pv_profiles is not None
+    np.testing.assert_allclose(dc.evaluate(again, scen).hourly("B005")["pv"].to_numpy(),
+                               measured["B005"], rtol=2e-6, atol=1e-6)
+
+
+def test_impossible_pv_output_is_refused(tmp_path, footprints, capsys):
+    frame = bubenec_footprints(12)
+    frame["pv_kwp"] = [5.0] + [0.0] * 11
+    src = tmp_path / "small.geojson"
+    src.write_text(frame.to_json(), encoding="utf-8")
+    # 5 kWp delivering 4 kW around the clock: 7,008 kWh per kWp and year
+    csv = write_csv(tmp_path / "pv_bad.csv", hourly_stamps(2023), {"B001": np.full(8760, 4.0)})
+    with pytest.raises(DecentraError, match=r"pv_bad\.csv: PV output: 'measured output per "
+                       r"kWp' \(PV yield\) of 7,008 kWh/kWp a is impossible.*B001"):
+        import_district(src, pv_data=csv)
+    out = tmp_path / "o.gpkg"
+    gap = write_csv(tmp_path / "pv_gap.csv", hourly_stamps(2023).delete(5),
+                    {"B001": np.ones(8759)})
+    assert main(["import", str(src), "--pv-data", str(gap), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: pv_gap.csv: PV output: a gap") and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_hostile_csv_shapes(tmp_path):
+    stamps = hourly_stamps(2023)
+    ok = write_csv(tmp_path / "ok.csv", stamps, {"B001": np.ones(8760)})
+    spaced = tmp_path / "spaced.csv"      # spaces around names and values read the same
+    spaced.write_text(ok.read_text().replace("timestamp,B001", "timestamp , B001 ")
+                      .replace(",1.0", ", 1.0 "))
+    got = read_measured_csv(spaced, ["B001"], 2019, "Etc/GMT-1").kw["B001"]
+    assert got.sum() == 8760.0
+    cases = {"header_only": ("timestamp,B001\n", r"no rows below the header"),
+             "extra_field": ("timestamp,B001\n2023-01-01T00:00,1,2\n", r"not a readable CSV"),
+             "overflow": (ok.read_text().replace(",1.0\n", ",1e400\n", 1),
+                          r"not finite .* '1e400' in column 'B001'. First offending: row 2\."),
+             "nul": ("timestamp,B001\x00\n", r"NUL bytes"),
+             "empty_id": ("timestamp,\n2023-01-01T00:00,1\n", r"not building ids")}
+    for name, (text, match) in cases.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_text(text)
+        with pytest.raises(DecentraError, match=rf"{name}\.csv: meter data: .*{match}"):
+            read_measured_csv(path, ["B001"], 2019, "Etc/GMT-1")

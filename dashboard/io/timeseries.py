@@ -101,17 +101,28 @@ def read_measured_csv(path: str | Path, ids: Iterable[str], reference_year: int,
     if unknown:
         raise fail(f"{len(unknown):,} columns are not building ids of the district "
                    "(columns must be named by building id)", rows=unknown)
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=dialect, dtype=str, keep_default_na=False,
-                            skipinitialspace=True, engine="c")
-    except (pd.errors.ParserError, ValueError) as err:
-        raise fail(f"not a readable CSV ({str(err).splitlines()[0][:120]})") from None
+    stamp_col = header[lower.index("timestamp")]
+    options = {"sep": dialect, "keep_default_na": False, "skipinitialspace": True,
+               "engine": "c"}
+    try:                        # the fast path: every cell a number
+        frame = pd.read_csv(io.StringIO(text), **options,
+                            dtype={stamp_col: str, **{c: np.float64 for c in columns}})
+        numeric = True
+    except ValueError:          # then as text, to find the first bad cells (or fail)
+        try:
+            frame = pd.read_csv(io.StringIO(text), dtype=str,
+                                **options)
+        except (pd.errors.ParserError, ValueError) as err:
+            raise fail(f"not a readable CSV ({str(err).splitlines()[0][:120]})") from None
+        numeric = False
+    if not isinstance(frame.index, pd.RangeIndex):   # pandas took extra fields as an index
+        raise fail("not a readable CSV (rows have more fields than the header)")
     frame.columns = [str(c).strip() for c in frame.columns]
     if list(frame.columns) != header:
         raise fail("the header cannot be read (quoted or unnamed columns)", rows=header[:5])
     if len(frame) == 0:
         raise fail("no rows below the header")
-    stamps_text = frame[header[lower.index("timestamp")]].str.strip()
+    stamps_text = frame[stamp_col].astype(str).str.strip()
     row_names = np.array([f"row {i + 2}" for i in range(len(frame))])   # file line numbers
 
     # ---- timestamps --------------------------------------------------------------------
@@ -134,7 +145,7 @@ def read_measured_csv(path: str | Path, ids: Iterable[str], reference_year: int,
         raise fail(f"timestamps appear twice (first: {stamps[dup][0]:%Y-%m-%d %H:%M})",
                    rows=row_names[dup])
     order = np.argsort(stamps.asi8, kind="stable")
-    stamps, frame, row_names = stamps[order], frame.iloc[order], row_names[order]
+    stamps, row_names = stamps[order], row_names[order]
     step = np.diff(stamps.asi8) // 60_000_000_000 if len(stamps) > 1 else np.array([60])
     step_minutes = int(pd.Series(step).mode().iloc[0])
     if step_minutes not in (15, 60):
@@ -168,19 +179,25 @@ def read_measured_csv(path: str | Path, ids: Iterable[str], reference_year: int,
                    f"{'23:00' if step_minutes == 60 else '23:45'}")
 
     # ---- values ------------------------------------------------------------------------
-    cells = frame[columns]
-    values = cells.apply(lambda col: pd.to_numeric(col.str.strip(), errors="coerce")
-                         ).to_numpy(np.float64)
-    blank = (cells.apply(lambda col: col.str.strip()) == "").to_numpy()
-    if blank.any():
-        r, c = np.nonzero(blank)
-        raise fail(f"missing values (empty cells), first in column '{columns[c[0]]}'",
-                   rows=row_names[r])
+    if numeric and all(frame[c].dtype == np.float64 for c in columns):
+        values = frame[columns].to_numpy(np.float64)[order]
+        cells = None
+    else:
+        cells = frame[columns].astype(str).apply(lambda col: col.str.strip()
+                                                 ).to_numpy(str)[order]
+        blank = cells == ""
+        if blank.any():
+            r, c = np.nonzero(blank)
+            raise fail(f"missing values (empty cells), first in column '{columns[c[0]]}'",
+                       rows=row_names[r])
+        values = pd.DataFrame(cells).apply(lambda col: pd.to_numeric(col, errors="coerce")
+                                           ).to_numpy(np.float64)
     nonnum = ~np.isfinite(values)
     if nonnum.any():
         r, c = np.nonzero(nonnum)
+        shown = (str(values[r[0], c[0]]) if cells is None else cells[int(r[0]), int(c[0])])
         raise fail(f"values that are not finite numbers in kW, first "
-                   f"'{cells.iat[int(r[0]), int(c[0])][:30]}' in column '{columns[c[0]]}'",
+                   f"'{shown[:30]}' in column '{columns[c[0]]}'",
                    rows=row_names[r])
     negative = values < 0
     if negative.any():

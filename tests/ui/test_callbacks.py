@@ -266,9 +266,17 @@ def test_import_dialog_passes_the_meter_file_through(deps, tmp_path, monkeypatch
                              staged["files"], trigger=ids.IMPORT_METERS)
     assert "1 building, 8,760 rows" in str(meters["meters_info"])
     assert meters["files"]["meters"]["name"] == "loads.csv" and not meters["run_disabled"]
-    ok = importing.check(deps, lambda _p: None, 1, meters["files"], None, "auto", [], "M")
+    pv = pd.DataFrame({"timestamp": hours.strftime("%Y-%m-%dT%H:%M"),
+                       "B003": np.clip(np.sin(np.arange(8760) / 24 * 2 * np.pi), 0, None)})
+    both = importing.stage(deps, {"pv": url(pv.to_csv(index=False).encode())},
+                           {"pv": "pv.csv"}, meters["files"], trigger=ids.IMPORT_PV)
+    assert "1 building, 8,760 rows" in str(both["pv_info"])
+    assert set(both["files"]) == {"buildings", "meters", "pv"}
+    ok = importing.check(deps, lambda _p: None, 1, both["files"], None, "auto", [], "M")
     assert "Ready: M" in str(ok["result"])
     assert "Meter data (loads.csv): 1 building uses its measured demand" in str(ok["result"])
+    assert "PV output (pv.csv): 1 existing system uses its measured output" in str(
+        ok["result"])
     # a file that is not meter data is refused when dropped, and the import says so
     bad = importing.stage(deps, {"meters": url(b"time,B002\n1,2\n")}, {"meters": "x.csv"},
                           staged["files"], trigger=ids.IMPORT_METERS)

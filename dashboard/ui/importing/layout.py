@@ -73,6 +73,12 @@ def import_dialog(limits: Limits | None = None) -> html.Div:
                  "buildings use their series, the others standard load profiles.",
                  className="hint small"),
         html.Div(id=ids.IMPORT_METERS_INFO, className="file-info"),
+        html.H4("5 · Existing PV output (optional)"),
+        upload_slot(ids.IMPORT_PV, ids.IMPORT_PV_INFO, "Measured PV output", limits),
+        html.Div("The same CSV format with the measured AC output [kW] of existing PV systems. "
+                 "They are placed in the imported scenario (kWp from the buildings' pv_kwp, "
+                 "else estimated) and keep their measured output.", className="hint small"),
+        html.Div(id=ids.IMPORT_PV_INFO, className="file-info"),
         html.Div([html.Span("District name", className="field-label"),
                   dcc.Input(id=ids.IMPORT_NAME, value="", placeholder="from the file name",
                             className="num", maxLength=200)], className="field name-field"),

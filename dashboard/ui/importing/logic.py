@@ -103,6 +103,9 @@ def run_import(files: dict[str, Any], layer: str | None, grid_kind: str | None,
     meters = (files or {}).get("meters")
     if meters:
         options["meter_data"] = staged_file(root, meters.get("token"))
+    pv = (files or {}).get("pv")
+    if pv:
+        options["pv_data"] = staged_file(root, pv.get("token"))
     progress("Reading the files and filling in what they lack …")
     return import_district(buildings, **options)
 
@@ -111,7 +114,7 @@ def run_import(files: dict[str, Any], layer: str | None, grid_kind: str | None,
 
 def stage_file(role: str, contents: Any, filename: Any, files: dict | None,
                root: Path) -> dict[str, Any]:
-    """Stage one upload of the dialog (buildings, grid, weather or meters) and say what it is:
+    """Stage one upload of the dialog (buildings, grid, weather, meters or pv) and say what it is:
     the named outputs of the stage callback. A refused grid, weather or meter file is kept as
     refused,
     so that "Check import" says so instead of importing without it."""
@@ -123,7 +126,7 @@ def stage_file(role: str, contents: Any, filename: Any, files: dict | None,
 
     files = dict(files or {})
     info = {"buildings": "buildings_info", "grid": "grid_info", "weather": "weather_info",
-            "meters": "meters_info"}[role]
+            "meters": "meters_info", "pv": "pv_info"}[role]
     shown: dict[str, Any] = {"result": None}     # a new file makes an earlier report stale
     files.pop(role, None)
     try:
@@ -143,9 +146,10 @@ def stage_file(role: str, contents: Any, filename: Any, files: dict | None,
             kind = feeder_file_kind(path)
             shown.update(grid_info=file_chip(staged, f"read as {GRID_KIND_LABELS[kind]}"),
                          grid_kind=kind, grid_box={"display": "block"})
-        elif role == "meters":
-            shown.update(meters_info=file_chip(staged, describe_measured_csv(path)
-                                               + " · checked against the buildings on import"))
+        elif role in ("meters", "pv"):
+            what = "meter data" if role == "meters" else "PV output"
+            shown[info] = file_chip(staged, describe_measured_csv(path, what)
+                                    + " · checked against the buildings on import")
         else:
             rows, meta = read_weather_file(path)
             shown.update(weather_info=file_chip(staged, str(meta.get(
