@@ -10,7 +10,7 @@ For each size it measures, in one run (minimum over repeats, warm JIT caches):
   60 %) and "PV + batteries" (also a 10 kWh / 5 kW battery on every second PV building);
 - one-edit recompute: one building's PV changed, evaluated incrementally from the cached parent;
 - resilience alone (outage from every hour, horizon 168 h);
-- PV unit profiles for all orientation bins of the district (fresh profile bank);
+- PV unit profiles for all distinct orientations of the district (fresh profile bank);
 - reference: pvlib ModelChain per building on a sample, extrapolated to all buildings.
 
 ``--write`` replaces the results table in benchmarks/RESULTS.md.
@@ -92,7 +92,7 @@ def scenarios(city: dc.District) -> dict[str, dc.Scenario]:
 def pv_profiles_ms(city: dc.District, repeat: int) -> tuple[float, int]:
     model = district_model(city)
     b = city.buildings
-    bins = PvModel.from_assumptions(city.assumptions).bin_orientation(
+    bins = PvModel.from_assumptions(city.assumptions).quantize_orientation(
         b["roof_tilt_deg"].to_numpy(), b["azimuth_deg"].to_numpy())
     n_bins = len(set(zip(*bins, strict=True)))
 

@@ -45,8 +45,9 @@ def test_attributes_follow_the_assumptions(district):
         assert row["floor_area_m2"] == pytest.approx(row["footprint_area_m2"] * row["storeys"],
                                                      rel=1e-3)
         specific = a.use(row["use_type"], "specific_demand_kwh_m2")
-        assert row["annual_demand_kwh"] == pytest.approx(row["floor_area_m2"] * specific,
-                                                         rel=1e-3)
+        per_dwelling = a.number("use.residential.demand_per_dwelling_kwh")
+        assert row["annual_demand_kwh"] == pytest.approx(
+            row["floor_area_m2"] * specific + row["dwellings"] * per_dwelling, rel=1e-3)
         potential = row["roof_area_m2"] * a.number("pv.max_roof_coverage") / a.number(
             "pv.module_area_m2_per_kwp")
         assert row["pv_potential_kwp"] == pytest.approx(potential, abs=0.01)

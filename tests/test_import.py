@@ -67,7 +67,7 @@ def test_footprints_alone_become_a_working_district(tmp_path):
     # everything not in the file is flagged assumed and reported
     assert d.buildings["use_type_assumed"].all() and d.buildings["demand_assumed"].all()
     assert report.assumed == {"use_type": 144, "storeys": 144, "annual_demand_kwh": 144,
-                              "roof_area_m2": 144}
+                              "roof_area_m2": 144, "construction_period": 144}
     assert any("shortest lines joining the buildings" in n for n in report.notes)
     # weather: the nearest lowland DWD test reference year, Chemnitz, as for the default
     assert "region 9 (Chemnitz)" in report.weather_source
@@ -433,11 +433,22 @@ def test_duplicated_ids(tmp_path, footprints):
 
 def test_non_numeric_numbers(tmp_path, footprints):
     frame = footprints.copy()
-    frame["levels"] = ["3"] * 12
-    frame.loc[4, "levels"] = "three"
+    frame["kwh"] = [3000.0] * 12
+    frame["kwh"] = frame["kwh"].astype(object)
+    frame.loc[4, "kwh"] = "three"
     e = fails(geojson(frame, tmp_path / "nan.geojson"),
-              r"'levels' \(storeys\) has values that are not numbers \(e.g. 'three'\)")
+              r"'kwh' \(annual_demand_kwh\) has values that are not numbers "
+              r"\(e.g. 'three'\)")
     assert e.rows == (frame.loc[4, "id"],)
+    # storeys are read like OSM tags: a value that is not one number is assumed, with a note
+    frame = footprints.copy()
+    frame["levels"] = ["3"] * 12
+    frame.loc[4, "levels"] = "III"
+    result = import_district(geojson(frame, tmp_path / "roman.geojson"))
+    b = result.district.buildings.set_index("building_id")
+    assert b.loc[frame.loc[4, "id"], "storeys_assumed"] and b.loc[frame.loc[3, "id"],
+                                                                 "storeys"] == 3
+    assert any("'levels' are not one number (e.g. 'III')" in n for n in result.report.notes)
 
 
 def test_negative_areas_or_demand(tmp_path, footprints):

@@ -14,6 +14,20 @@ from dataclasses import dataclass, field
 
 from dashboard.domain.errors import DecentraError
 
+# Construction periods (age classes). Boundaries: the age classes of the TABULA / IWU German
+# residential building typology (Loga et al. 2015), merged into six classes.
+PERIODS: tuple[tuple[str, float, float], ...] = (
+    ("before_1919", -math.inf, 1918),
+    ("1919_1948", 1919, 1948),
+    ("1949_1978", 1949, 1978),
+    ("1979_1994", 1979, 1994),
+    ("1995_2009", 1995, 2009),
+    ("since_2010", 2010, math.inf),
+)
+PERIOD_LABELS = {"before_1919": "before 1919", "1919_1948": "1919–1948",
+                 "1949_1978": "1949–1978", "1979_1994": "1979–1994",
+                 "1995_2009": "1995–2009", "since_2010": "2010 or later"}
+
 
 @dataclass(frozen=True)
 class Assumption:

@@ -21,7 +21,7 @@ import hashlib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -69,8 +69,13 @@ class ColorSpec:
     scale_name: str
     factor: float = 1.0
     breaks: tuple[float, ...] | None = None   # N_CLASSES + 1 edges; None: from the data
+    categories: tuple[str, ...] = ()          # labels of the values 0, 1, ... (categorical)
 
     def colors(self) -> list[str]:
+        if self.categories:       # the same scale, one step per category (padded)
+            k = len(self.categories)
+            steps = sample_colorscale(self.scale_name, list(np.linspace(0.08, 1.0, k)))
+            return steps + [steps[-1]] * (N_CLASSES - k)
         return sample_colorscale(self.scale_name, list(np.linspace(0.08, 1.0, N_CLASSES)))
 
 
@@ -87,7 +92,16 @@ COLOR_SPECS: dict[str, ColorSpec] = {s.key: s for s in (
     ColorSpec("peak_export_kw", "Peak export", "kW", BUILDING_SCALE),
     ColorSpec("self_consumption", "Self-consumption", "%", BUILDING_SCALE, 100.0,
               (0, 10, 20, 30, 40, 50, 60, 80, 100)),
+    # how many of storeys, use type and demand came from the data (the rest assumed): light =
+    # all assumed, dark = all from data (categories 0..3 on the building scale)
+    ColorSpec("data_known", "Data vs assumed", "of 3 from data", BUILDING_SCALE, 1.0,
+              tuple(float(i) for i in range(N_CLASSES + 1)),
+              ("all assumed", "1 of storeys, use, demand from data",
+               "2 of storeys, use, demand from data", "storeys, use and demand from data")),
 )}
+
+# The flags a "Data vs assumed" map counts (district building columns).
+ASSUMED_FLAGS = ("storeys_assumed", "use_type_assumed", "demand_assumed")
 
 
 def nice_breaks(top: float, n: int = N_CLASSES) -> tuple[float, ...]:
@@ -127,7 +141,14 @@ def legend_items(spec: ColorSpec, breaks: Sequence[float]) -> list[tuple[str, st
     def fmt(x: float) -> str:
         return f"{x:,.0f}" if abs(x) >= 10 or x == int(x) else f"{x:,.1f}"
     colors = spec.colors()
+    if spec.categories:
+        return list(zip(colors, spec.categories, strict=False))
     return [(colors[i], f"{fmt(breaks[i])}–{fmt(breaks[i + 1])}") for i in range(N_CLASSES)]
+
+
+def class_name(spec: ColorSpec, label: str) -> str:
+    """A legend entry's text: the class label with the unit (categories carry none)."""
+    return label if spec.categories else f"{label} {spec.unit}"
 
 
 # ---- base map ------------------------------------------------------------------------------
@@ -295,7 +316,7 @@ TRANSFORMER_HOVER = ("<b>Transformer %{text}</b><br>Rating %{customdata[0]:,.0f}
                      "<br>Max loading %{customdata[1]:.0f} %<br>Reverse flow "
                      "%{customdata[2]:,.0f} h/a<br>Hosting capacity %{customdata[3]:,.0f} kWp "
                      "(estimate)<br>Community battery %{customdata[4]:,.0f} kWh"
-                     "<extra></extra>")
+                     "%{hovertext}<extra></extra>")
 TRANSFORMER_HOVER_VERIFIED = TRANSFORMER_HOVER.replace(
     "(estimate)", "(verified by power flow)").replace(
     "Max loading %{customdata[1]:.0f} %", "Max loading %{customdata[1]:.0f} % (power flow)"
@@ -339,6 +360,7 @@ def transformer_trace(base: MapBase, transformers: pd.DataFrame, visible: bool) 
     return go.Scattermap(
         lon=base.t_lon, lat=base.t_lat, mode="markers", name="Transformer",
         text=base.transformer_ids, customdata=transformer_custom(transformers),
+        hovertext=base.t_note,
         marker={"size": transformer_sizes(base.rating_kva),
                 "color": transformer_colors(transformers), "opacity": 0.95},
         hovertemplate=TRANSFORMER_HOVER, showlegend=False, visible=visible)
@@ -367,6 +389,7 @@ class MapBase:
     rating_kva: np.ndarray
     center: dict
     zoom: float
+    t_note: list[str] = field(default_factory=list)   # hover lines: MV connection, limits
 
     @classmethod
     def from_district(cls, buildings: pd.DataFrame, transformers: pd.DataFrame) -> MapBase:
@@ -377,7 +400,24 @@ class MapBase:
                    transformers["transformer_id"].astype(str).tolist(),
                    np.round(transformers.geometry.x.to_numpy(), 6),
                    np.round(transformers.geometry.y.to_numpy(), 6),
-                   transformers["rating_kva"].to_numpy(float), center, zoom)
+                   transformers["rating_kva"].to_numpy(float), center, zoom,
+                   transformer_notes(transformers))
+
+
+def transformer_notes(transformers: pd.DataFrame) -> list[str]:
+    """Hover lines of each transformer: an MV-connected building's own substation, and a
+    synthesized substation the planning could not keep within its limits."""
+    n = len(transformers)
+    conn = transformers.get("connection", pd.Series([""] * n, index=transformers.index))
+    note = transformers.get("note", pd.Series([""] * n, index=transformers.index))
+    out = []
+    for c, w in zip(conn.fillna("").astype(str), note.fillna("").astype(str), strict=True):
+        text = "<br>MV connection: the building's own customer substation" \
+            if c == "MV connection" else ""
+        if w:
+            text += f"<br>⚠ synthesized beyond the planning limits: {w}"
+        out.append(text)
+    return out
 
 
 def view_center(bounds: Sequence[float], width_px: float = 800.0,
@@ -451,4 +491,6 @@ def building_frame(district: District, result: Result) -> pd.DataFrame:
     """Result per building plus district attributes, in district row order."""
     frame = result.buildings.reset_index(drop=True)
     frame["pv_potential_kwp"] = district.buildings["pv_potential_kwp"].to_numpy(float)
+    assumed = district.buildings[list(ASSUMED_FLAGS)].to_numpy(bool).sum(axis=1)
+    frame["data_known"] = (len(ASSUMED_FLAGS) - assumed).astype(float)
     return frame

@@ -33,6 +33,7 @@ from dashboard.figures.maps import (
     MapBase,
     building_frame,
     class_breaks,
+    class_name,
     classify,
     community_sizes,
     geometry_strings,
@@ -236,7 +237,7 @@ def export_geo_map(district: District, result: Result, color_key: str = "self_su
     if show_legend:
         for color, label in legend_items(c.spec, c.breaks):
             fig.add_trace(go.Scattergeo(
-                lon=[None], lat=[None], mode="markers", name=f"{label} {c.spec.unit}",
+                lon=[None], lat=[None], mode="markers", name=class_name(c.spec, label),
                 marker={"size": 11, "color": color, "symbol": "square"},
                 legendgroup="classes",
                 legendgrouptitle={"text": f"Buildings: {c.spec.label}"}))
@@ -319,7 +320,7 @@ def export_map(district: District, result: Result, color_key: str = "self_suffic
         for color, label in legend_items(c.spec, c.breaks):
             fig.add_trace(go.Scattermap(lon=[None], lat=[None], mode="markers",
                                         marker={"size": 12, "color": color},
-                                        name=f"{label} {c.spec.unit}"))
+                                        name=class_name(c.spec, label)))
     heading = title if title is not None else result.scenario.name
     credit = credit_line(district) + (f" · map tiles {OSM_ATTRIBUTION}" if tiles_url else "")
     fig.update_layout(

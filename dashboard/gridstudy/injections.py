@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dashboard.domain.district import District
+from dashboard.domain.errors import DecentraError
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import powerflow as pf
 from dashboard.energy.storage import dispatch_series
@@ -74,11 +75,37 @@ def s_pu(nm: NetModel, inj_p_kw: np.ndarray, d_kw: np.ndarray, tan_phi: float) -
     return -(inj_p_kw + 1j * tan_phi * d_kw) / 1000.0 / nm.grid.base_mva
 
 
+MV_VOLTAGE_PU = (0.90, 1.10)     # EN 50160: MV supply voltage within +-10 % (older tables)
+
+
 def limits_of(district: District) -> dict[str, float]:
+    """Power-flow limits: LV voltage band, MV voltage band (``grid.mv_voltage_*``), loading."""
     a = district.assumptions
+
+    def number(key: str, default: float) -> float:
+        try:
+            return a.number(key)
+        except DecentraError:          # an assumptions table from before this row existed
+            return default
+
     return {"voltage_max_pu": a.number("grid.voltage_max_pu"),
             "voltage_min_pu": a.number("grid.voltage_min_pu"),
-            "loading_max_pct": a.number("grid.loading_max_pct")}
+            "loading_max_pct": a.number("grid.loading_max_pct"),
+            "mv_voltage_max_pu": number("grid.mv_voltage_max_pu", MV_VOLTAGE_PU[1]),
+            "mv_voltage_min_pu": number("grid.mv_voltage_min_pu", MV_VOLTAGE_PU[0])}
+
+
+def island_limits(nm: NetModel, island: int, limits: dict[str, float]) -> dict[str, float]:
+    """The limits of one island, by its voltage level: an island whose buses are mostly
+    medium voltage (>= 1 kV: an uploaded MV network) is held to the MV voltage band, an LV
+    island (every synthesized feeder, MV-connected buildings' own substations included) to
+    the LV band."""
+    bt = nm.bus_table
+    vn = bt.loc[bt["island"] == island, "vn_kv"].to_numpy(float)
+    if len(vn) and float(np.median(vn)) >= 1.0:
+        return {**limits, "voltage_max_pu": limits["mv_voltage_max_pu"],
+                "voltage_min_pu": limits["mv_voltage_min_pu"]}
+    return limits
 
 
 def community_kw(district: District, scenario: Scenario) -> np.ndarray | None:

@@ -10,8 +10,10 @@ model. Hours it cannot solve are handed to pandapower's Newton-Raphson (``runpp`
 neither solves are reported in ``nonconverged_hours`` and left out of every statistic, never
 filled in.
 
-Limits (assumptions table): voltage within ``grid.voltage_min_pu`` ... ``grid.voltage_max_pu``,
-line and transformer loading up to ``grid.loading_max_pct``.
+Limits (assumptions table) follow the voltage level: an LV island's buses within
+``grid.voltage_min_pu`` ... ``grid.voltage_max_pu``, an MV island's (an uploaded MV network)
+within ``grid.mv_voltage_min_pu`` ... ``grid.mv_voltage_max_pu``; line and transformer loading
+up to ``grid.loading_max_pct``.
 
 Hosting capacity of a transformer: the largest PV [kWp], added south-facing at the default
 tilt on its buildings in proportion to their remaining roof potential, for which no hour of
@@ -40,7 +42,13 @@ from dashboard.domain.errors import DecentraError
 from dashboard.domain.scenario import Scenario
 from dashboard.engine import DistrictModel, Placements, build_placements, district_model
 from dashboard.gridstudy.hosting import Hosting, Progress, hosting_capacity
-from dashboard.gridstudy.injections import community_kw, island_injections, limits_of, s_pu
+from dashboard.gridstudy.injections import (
+    community_kw,
+    island_injections,
+    island_limits,
+    limits_of,
+    s_pu,
+)
 from dashboard.gridstudy.network import NetModel, net_model, nets
 from dashboard.gridstudy.year import IslandYear, runpp_fallback, solve_island_year
 
@@ -159,7 +167,8 @@ def grid_study(district: District, scenario: Scenario | None = None, *, hosting:
         ts = time.perf_counter()
         inj = island_injections(nm, model, pl, i, community)
         s = s_pu(nm, inj.p_kw, inj.d_kw, tan_phi)
-        years[i] = solve_island_year(nm, i, s, limits,
+        lim = island_limits(nm, i, limits)
+        years[i] = solve_island_year(nm, i, s, lim,
                                      runpp_fallback(nm, i, inj.p_kw, inj.d_kw, tan_phi))
         th = time.perf_counter()
         solve_ms += 1e3 * (th - ts)
@@ -167,7 +176,7 @@ def grid_study(district: District, scenario: Scenario | None = None, *, hosting:
         if hosting:
             for tr in np.flatnonzero(nm.transformer_island == i):
                 try:
-                    hs.append(hosting_capacity(nm, model, pl, int(tr), s, limits))
+                    hs.append(hosting_capacity(nm, model, pl, int(tr), s, lim))
                 except DecentraError as err:   # one transformer's search, not the study
                     hs.append(Hosting(str(model.transformer_ids[tr]), float("nan"),
                                       f"not computed: {err.message}", -1, "", False, 0))
@@ -235,9 +244,10 @@ def _assemble(district: District, scenario: Scenario, nm: NetModel, model: Distr
             yi.groups == k).any() else -1
         if gi >= 0 and yi is not None:
             vmx, vmn, ldx = yi.vm_max_t[gi], yi.vm_min_t[gi], yi.loading_max_t[gi]
+            lim = island_limits(nm, i, limits)
             with np.errstate(invalid="ignore"):
-                hours_over = int((vmx > limits["voltage_max_pu"]).sum())
-                hours_under = int((vmn < limits["voltage_min_pu"]).sum())
+                hours_over = int((vmx > lim["voltage_max_pu"]).sum())
+                hours_under = int((vmn < lim["voltage_min_pu"]).sum())
                 hours_load = int((ldx > limits["loading_max_pct"]).sum())
         else:
             vmx = vmn = ldx = np.full(len(model.hourly_index), np.nan, np.float32)

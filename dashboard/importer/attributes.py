@@ -12,12 +12,23 @@ from dashboard.domain.errors import DecentraError
 from dashboard.domain.scenario import BatteryPlacement, PvPlacement, Scenario
 from dashboard.importer.report import Notes
 from dashboard.io import attributes as attrs
-from dashboard.io.plausibility import check_values
+from dashboard.io.osm_tags import (
+    first_present,
+    parse_height_m,
+    parse_number,
+    parse_period,
+)
+from dashboard.io.plausibility import BOUNDS, check_values
 
 
 def file_attributes(frame: gpd.GeoDataFrame, label: str, id_column: str | None, notes: Notes
                 ) -> tuple[gpd.GeoDataFrame, dict[str, str | None]]:
-    """Canonical input columns for :func:`building_attributes` and the mapping used."""
+    """Canonical input columns for :func:`building_attributes` and the mapping used.
+
+    Storeys, heights, roof levels, minimum levels and dwellings are read like OSM tags: a value
+    that is not one number (``"3;4"``, ``"III"``) is refused with a note and the building's
+    value assumed; construction dates become periods (``construction_period``) the same way.
+    """
     mapping = attrs.find_columns(list(frame.columns))
     if id_column is not None:
         mapping["building_id"] = id_column
@@ -30,10 +41,16 @@ def file_attributes(frame: gpd.GeoDataFrame, label: str, id_column: str | None, 
             col = mapping.get(key)
             if col is not None:
                 values[key] = attrs.numeric_column(frame, col, key, ids)
-                known = values[key].notna().to_numpy()
-                for warning in check_values(key, values[key].to_numpy(float)[known], label,
-                                            col, [i for i, k in zip(ids, known, strict=True)
-                                                  if k]):
+        for key in attrs.TAG_NUMBERS:
+            col = mapping.get(key)
+            if col is not None:
+                values[key] = _tag_number(frame, col, key, label, notes)
+        for key, series in values.items():
+            known = series.notna().to_numpy()
+            if key in BOUNDS:
+                for warning in check_values(key, series.to_numpy(float)[known], label,
+                                            mapping[key], [i for i, k in zip(ids, known,
+                                                                             strict=True) if k]):
                     notes.add(warning)
         use, unknown = attrs.use_types(frame, mapping["use_type"])
     except DecentraError as err:
@@ -54,7 +71,46 @@ def file_attributes(frame: gpd.GeoDataFrame, label: str, id_column: str | None, 
                               "treated as unknown")
                     v = np.where(zero, np.nan, v)
             out[key] = v
+    for key in ("roof_levels", "min_level"):
+        if key in values:
+            out[key] = values[key].to_numpy(float)
+    flats = (values["dwellings"].to_numpy(float) if "dwellings" in values
+             else np.full(len(frame), np.nan))
+    flats = np.where(flats > 0, flats, np.nan)
+    by_type = attrs.house_dwellings(frame, mapping["use_type"])
+    out["dwellings"] = np.where(np.isfinite(flats), flats, by_type)
+    out["construction_period"] = _periods(frame, mapping, label, notes)
     return out, mapping
+
+
+def _tag_number(frame: pd.DataFrame, column: str, key: str, label: str, notes: Notes
+                ) -> pd.Series:
+    parse = parse_height_m if key == "height_m" else parse_number
+    values, refused = parse(frame[column])
+    if refused.any():
+        examples = ", ".join(repr(str(v)) for v in
+                             frame[column][refused].drop_duplicates().head(3))
+        notes.add(f"{label}: {int(refused.sum()):,} values of '{column}' are not one number "
+                  f"(e.g. {examples}); they were ignored and the {key.replace('_', ' ')} of "
+                  "those buildings assumed")
+    return pd.Series(values, index=frame.index, dtype=float)
+
+
+def _periods(frame: pd.DataFrame, mapping: dict[str, str | None], label: str,
+             notes: Notes) -> np.ndarray:
+    """Construction period codes from the first date column present (None: unknown)."""
+    lower = {str(c).lower(): str(c) for c in frame.columns}
+    columns = [lower[a] for a in attrs.ALIASES["construction_period"] if a in lower]
+    if not columns:
+        return np.full(len(frame), None, dtype=object)
+    text = first_present(frame, columns)
+    periods, refused = parse_period(text)
+    if refused.any():
+        examples = ", ".join(repr(str(v)) for v in text[refused].drop_duplicates().head(3))
+        notes.add(f"{label}: {int(refused.sum()):,} construction dates in "
+                  f"'{mapping.get('construction_period')}' do not fall in one period (e.g. "
+                  f"{examples}); the period of those buildings is unknown")
+    return periods
 
 
 def file_placements(frame: gpd.GeoDataFrame, ids: list[str], label: str, name: str

@@ -119,7 +119,7 @@ def apply_pv_data(table: gpd.GeoDataFrame, series: MeasuredSeries, scenario: Sce
     DecentraError
         When a measured output is more than any PV system of that size could yield.
     """
-    from dashboard.energy.pv import PvModel, unit_profiles
+    from dashboard.energy.pv import ProfileBank, PvModel
     from dashboard.energy.weather import solar_geometry
 
     kw = series.kw.to_numpy(np.float64)
@@ -137,9 +137,9 @@ def apply_pv_data(table: gpd.GeoDataFrame, series: MeasuredSeries, scenario: Sce
     capped = np.zeros(len(bids), bool)
     if estimated.any():
         geometry = solar_geometry(weather.index, site, weather["temp_air"].to_numpy())
-        unit = unit_profiles(weather, geometry, tilt[estimated], az[estimated],
-                             PvModel.from_assumptions(assumptions))
-        modelled = unit.sum(axis=0, dtype=np.float64)          # kWh per kWp and year
+        bank = ProfileBank(weather, geometry, PvModel.from_assumptions(assumptions))
+        cols, unit = bank.columns(tilt[estimated], az[estimated])   # as the engine models it
+        modelled = unit[:, cols].sum(axis=0, dtype=np.float64)      # kWh per kWp and year
         roof_max = (table["roof_area_m2"].to_numpy(np.float64)[rows][estimated]
                     / assumptions.number("pv.module_area_m2_per_kwp"))
         guess = annual_kwh[estimated] / np.maximum(modelled, 1e-9)

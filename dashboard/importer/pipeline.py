@@ -26,7 +26,7 @@ from dashboard.domain.errors import DecentraError
 from dashboard.importer.attributes import file_attributes, file_placements
 from dashboard.importer.footprints import clean_footprints
 from dashboard.importer.network import check_transformer_distance, lines_layer, transformer_points
-from dashboard.importer.report import ImportReport, ImportResult, Notes
+from dashboard.importer.report import ImportReport, ImportResult, Notes, attribute_counts
 from dashboard.importer.sources import read_source
 from dashboard.importer.weather import site_weather
 from dashboard.io.formats import (
@@ -127,11 +127,7 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
     except DecentraError as err:
         raise DecentraError(err.message, source=src.label, rows=err.rows) from None
 
-    assumed = {"use_type": int(table["use_type_assumed"].sum()),
-               "storeys": int(table["storeys_assumed"].sum()),
-               "annual_demand_kwh": int(table["demand_assumed"].sum()),
-               "roof_area_m2": int(canon["roof_area_m2"].isna().sum())
-               if "roof_area_m2" in canon else len(canon)}
+    assumed, provenance = attribute_counts(table, canon)
     if meter_data is not None:
         from dashboard.importer.meters import apply_meter_data
         from dashboard.io.timeseries import read_measured_csv
@@ -223,6 +219,8 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
         except DecentraError as err:
             raise DecentraError(err.message, source=src.label) from None
         table, tr, ln = net.buildings, net.transformers, net.lines
+        for note in net.notes:
+            notes.add(note)
         network_source = f"{how} (dashboard.synthesis.feeders)"
         extra_meta = {}
 
@@ -258,7 +256,7 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
         assumed=assumed, notes=tuple(notes.items), network_source=network_source,
         weather_source=weather_source,
         placements=0 if scenario is None else len(scenario.pv) + len(scenario.batteries),
-        extent_km=round(extent_km, 2))
+        extent_km=round(extent_km, 2), provenance=provenance)
     return ImportResult(district, report, scenario)
 
 

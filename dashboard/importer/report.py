@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from dashboard.domain.district import District
 from dashboard.domain.scenario import Scenario
 
@@ -31,6 +33,8 @@ class ImportReport:
     weather_source: str
     placements: int = 0
     extent_km: float = 0.0
+    # attribute -> where its values came from -> buildings (storeys: levels / height / assumed)
+    provenance: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def summary_lines(self) -> list[str]:
         n = self.buildings
@@ -42,9 +46,12 @@ class ImportReport:
                f"{self.network_source}",
                f"Weather: {self.weather_source}"]
         for key, count in self.assumed.items():
-            if count:
+            if count and key not in self.provenance:
                 out.append(f"{key} assumed for {count:,} of {n:,} buildings "
                            f"({100 * count / n:.0f} %)")
+        for key, counts in self.provenance.items():
+            out.append(f"{key}: " + ", ".join(f"{c:,} {how}" for how, c in counts.items()
+                                              if c))
         if self.placements:
             out.append(f"{self.placements:,} placements read into a scenario")
         return out + list(self.notes)
@@ -64,7 +71,47 @@ class ImportReport:
                 "mapping": dict(self.mapping), "assumed": dict(self.assumed),
                 "notes": list(self.notes), "network_source": self.network_source,
                 "weather_source": self.weather_source, "placements": self.placements,
-                "extent_km": self.extent_km}
+                "extent_km": self.extent_km,
+                "provenance": {k: dict(v) for k, v in self.provenance.items()}}
+
+
+def attribute_counts(table: pd.DataFrame, canon: pd.DataFrame
+                     ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    """What was assumed for how many buildings, and where each attribute came from.
+
+    Parameters
+    ----------
+    table:
+        The building table of :func:`dashboard.synthesis.buildings.building_attributes`.
+    canon:
+        Its input columns (to tell whether roof areas were given).
+
+    Returns
+    -------
+    assumed, provenance:
+        attribute -> buildings where it was assumed; attribute -> source -> buildings
+        (storeys from building levels / from height / assumed; use type from the data or
+        tags / assumed; construction period known / unknown).
+    """
+    n = len(table)
+    use_assumed = int(table["use_type_assumed"].sum())
+    period_assumed = int(table["period_assumed"].sum())
+    source = table["storeys_source"].astype(str)
+    assumed = {"use_type": use_assumed,
+               "storeys": int(table["storeys_assumed"].sum()),
+               "annual_demand_kwh": int(table["demand_assumed"].sum()),
+               "roof_area_m2": int(canon["roof_area_m2"].isna().sum())
+               if "roof_area_m2" in canon else n,
+               "construction_period": period_assumed}
+    provenance = {
+        "storeys": {"from building levels": int((source == "levels").sum()),
+                    "from height": int((source == "height").sum()),
+                    "assumed": int((source == "assumed").sum())},
+        "use_type": {"from the data or tags": n - use_assumed, "assumed": use_assumed},
+        "construction_period": {"known": n - period_assumed,
+                                "unknown (typical dwelling size assumed)": period_assumed},
+    }
+    return assumed, provenance
 
 
 @dataclass(frozen=True, eq=False)

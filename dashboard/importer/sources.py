@@ -5,6 +5,7 @@ which kind of grid file, and the frame of each.
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,6 +182,39 @@ def _check_inner_json(inner: Path, label: str) -> None:
         raise DecentraError(err.message, source=f"{label}/{inner.name}") from None
 
 
+# OSM keys read from pyrosm's tags column when pyrosm did not make them columns.
+TAG_KEYS = ("building:levels", "roof:levels", "building:min_level", "height", "building:height",
+            "building:flats", "start_date", "building:year", "construction_date", "amenity",
+            "shop", "office")
+
+
+def _with_tag_columns(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``frame`` with the :data:`TAG_KEYS` that hide in pyrosm's ``tags`` (JSON text) as
+    columns (a column pyrosm already made is completed, never overwritten)."""
+    def parse(raw: object) -> dict:
+        if isinstance(raw, dict):
+            return raw
+        if not isinstance(raw, str) or not raw:
+            return {}
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    tags = frame["tags"].map(parse)
+    frame = frame.copy()
+    for key in TAG_KEYS:
+        found = tags.map(lambda d, k=key: d.get(k))
+        if not found.notna().any():
+            continue
+        if key in frame.columns:
+            frame[key] = frame[key].where(frame[key].notna(), found)
+        else:
+            frame[key] = found
+    return frame
+
+
 def _read_pbf(path: Path, label: str) -> _Source:
     import pyrosm
 
@@ -195,11 +229,11 @@ def _read_pbf(path: Path, label: str) -> _Source:
     frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=frame.crs or 4326)
     kind = frame["osm_type"].astype(str).str[0] if "osm_type" in frame else "w"
     frame["osm_ref"] = kind + frame["id"].astype("int64").astype(str)
-    for col in ("building:height", "height"):
+    if "tags" in frame.columns:   # pyrosm keeps rarer keys in a JSON tags column
+        frame = _with_tag_columns(frame).drop(columns="tags")
+    for col in ("height", "building:height"):
         if col in frame.columns and "height_m" not in frame.columns:
             frame = frame.rename(columns={col: "height_m"})
-    if "tags" in frame.columns:   # pyrosm keeps rarer keys (height) in a JSON-ish tags column
-        frame = frame.drop(columns="tags")
     siblings: dict[str, gpd.GeoDataFrame] = {}
     try:
         streets = osm.get_network("driving")

@@ -17,17 +17,29 @@ ALIASES: Mapping[str, Sequence[str]] = {
     "building_id": ("building_id", "id", "osm_id", "osmid", "uid", "fid", "gml_id", "objectid",
                     "gid", "bldg_id", "ref"),
     "use_type": ("use_type", "use", "usage", "building_use", "building", "building_type",
-                 "type", "function", "amenity"),
+                 "type", "function", "amenity", "shop", "office"),
     "storeys": ("storeys", "building:levels", "building_levels", "levels", "floors",
                 "num_floors", "stories", "storey_count", "n_floors"),
     "height_m": ("height_m", "height", "building:height", "building_height", "h"),
     "annual_demand_kwh": ("annual_demand_kwh", "annual_kwh", "demand_kwh", "consumption_kwh",
                           "electricity_kwh", "kwh"),
     "roof_area_m2": ("roof_area_m2", "roof_area", "roofarea"),
+    # OpenStreetMap's Simple 3D Buildings: levels in the roof, levels missing underneath
+    "roof_levels": ("roof_levels", "roof:levels"),
+    "min_level": ("min_level", "building:min_level"),
+    "dwellings": ("dwellings", "building:flats", "num_dwellings", "dwelling_units"),
+    "construction_period": ("construction_period", "start_date", "building:year",
+                            "construction_date", "year_built", "construction_year",
+                            "year_of_construction"),
     # declared areas are checked, not used: footprints are measured from the geometry
     "footprint_area_m2": ("footprint_area_m2", "area_m2", "area", "shape_area", "st_area"),
 }
-NUMERIC = ("storeys", "height_m", "annual_demand_kwh", "roof_area_m2", "footprint_area_m2")
+NUMERIC = ("annual_demand_kwh", "roof_area_m2", "footprint_area_m2")
+# Tag-like numbers (OpenStreetMap): a value that is not one number is refused with a note and
+# the building's value assumed, rather than refusing the file.
+TAG_NUMBERS = ("storeys", "height_m", "roof_levels", "min_level", "dwellings")
+# Where a use column says only "yes", these columns (OSM keys) may still tell the use.
+USE_FALLBACK_COLUMNS = ("amenity", "shop", "office")
 
 # Placement columns written by Decentra's own exports (GeoJSON / GeoPackage of placements).
 PLACEMENT_COLUMNS = ("pv_kwp", "pv_tilt_deg", "pv_azimuth_deg", "battery_kwh", "battery_kw")
@@ -52,6 +64,26 @@ USE_VOCABULARY: Mapping[str, str] = {
                      "storage", "parking", "toilets", "ancillary", "service_building"],
                     "ancillary"),
 }
+# OSM amenity=*, shop=*, office=* values where building=yes (any shop or office is
+# commercial unless listed here).
+AMENITY_VOCABULARY: Mapping[str, str] = {
+    **dict.fromkeys(["school", "university", "college", "kindergarten", "hospital", "clinic",
+                     "townhall", "library", "place_of_worship", "fire_station", "police",
+                     "courthouse", "theatre", "arts_centre", "community_centre", "museum",
+                     "government", "social_facility", "prison", "post_office", "childcare",
+                     "music_school", "concert_hall", "cinema"], "public"),
+    **dict.fromkeys(["bank", "pub", "bar", "cafe", "restaurant", "fast_food", "pharmacy",
+                     "marketplace", "nightclub", "doctors", "dentist", "fuel", "hotel",
+                     "company", "central_bank", "mall", "department_store", "supermarket"],
+                    "commercial"),
+    **dict.fromkeys(["shelter", "bandstand", "toilets", "parking", "bicycle_parking"],
+                    "ancillary"),
+}
+# building=* values that name one house (dwellings per building); apartments etc. do not.
+HOUSE_DWELLINGS: Mapping[str, float] = {
+    **dict.fromkeys(["house", "detached", "bungalow", "villa", "farmhouse", "home",
+                     "dwelling", "cabin"], 1.0),
+    "semidetached_house": 2.0, "semi": 2.0}
 
 
 def find_columns(columns: Sequence[str]) -> dict[str, str | None]:
@@ -118,11 +150,44 @@ def numeric_column(frame: pd.DataFrame, column: str, canonical: str, ids: Sequen
 
 def use_types(frame: pd.DataFrame, column: str | None) -> tuple[pd.Series, int]:
     """Mapped use types (None where unknown: then assumed from the footprint) and how many
-    values were not recognised."""
+    values were not recognised.
+
+    A generic value (OSM ``building=yes``) or an absent one is completed from the other OSM
+    keys present (``amenity``, ``shop``, ``office``, in that order): a ``building=yes`` with
+    ``amenity=school`` is public, with ``shop=*`` or ``office=*`` commercial.
+    """
+    mapped = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    unknown = 0
+    if column is not None:
+        raw = frame[column].astype("string").str.strip().str.lower()
+        vocab = USE_VOCABULARY if column.lower() not in USE_FALLBACK_COLUMNS else {
+            **USE_VOCABULARY, **AMENITY_VOCABULARY}
+        mapped = raw.map(lambda v: vocab.get(v) if isinstance(v, str) else None).astype(object)
+        generic = raw.isin(["yes", "true", "1", "building"])          # OSM building=yes
+        unknown_mask = raw.notna() & mapped.isna() & ~generic
+    lower = {str(c).lower(): c for c in frame.columns}
+    for key in USE_FALLBACK_COLUMNS:
+        col = lower.get(key)
+        if col is None or col == column:
+            continue
+        raw_k = frame[col].astype("string").str.strip().str.lower()
+        hit = raw_k.map(lambda v: AMENITY_VOCABULARY.get(v) if isinstance(v, str) else None)
+        if key in ("shop", "office"):       # any shop or office not listed: commercial
+            keep = (hit.notna() | raw_k.isna() | raw_k.isin(["no", "vacant"])).fillna(True)
+            hit = hit.where(keep.astype(bool), "commercial")
+        if key == "office":
+            hit = hit.where((raw_k != "government").fillna(True).astype(bool), "public")
+        mapped = mapped.where(mapped.notna(), hit.astype(object))
+    if column is not None:
+        unknown = int((unknown_mask & mapped.isna()).sum())
+    return mapped.where(mapped.notna(), None), unknown
+
+
+def house_dwellings(frame: pd.DataFrame, column: str | None) -> np.ndarray:
+    """Dwellings per building implied by its type (1 for ``building=house``, 2 for a
+    semi-detached house; NaN where the type does not say)."""
     if column is None:
-        return pd.Series([None] * len(frame), index=frame.index, dtype=object), 0
+        return np.full(len(frame), np.nan)
     raw = frame[column].astype("string").str.strip().str.lower()
-    mapped = raw.map(lambda v: USE_VOCABULARY.get(v) if isinstance(v, str) else None)
-    generic = raw.isin(["yes", "true", "1", "building"])          # OSM building=yes
-    unknown = int((raw.notna() & mapped.isna() & ~generic).sum())
-    return mapped.astype(object).where(mapped.notna(), None), unknown
+    return raw.map(lambda v: HOUSE_DWELLINGS.get(v, np.nan) if isinstance(v, str)
+                   else np.nan).to_numpy(float)

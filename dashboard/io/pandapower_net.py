@@ -376,6 +376,11 @@ def _build_network(district: Any) -> DistrictNet:
         node = str(getattr(row, "node", "") or "")
         if node in key_of:
             lv = bus_of[key_of[node]]
+        elif node.startswith("B:"):      # a building's own substation (MV connection)
+            lon, lat = float(row.geometry.x), float(row.geometry.y)
+            lv = pp.create_bus(net, vn_kv=0.4, name=node, geodata=(lon, lat))
+            key_of[node] = node
+            bus_of[node] = int(lv)
         elif len(lv_buses):
             p = trans_m.geometry.iloc[j]
             lv = int(lv_buses[((lv_xy - [p.x, p.y]) ** 2).sum(axis=1).argmin()])

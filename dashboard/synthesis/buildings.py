@@ -11,11 +11,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from dashboard.domain.assumptions import Assumptions
+from dashboard.domain.assumptions import PERIODS, Assumptions
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.geo import metric_crs
-
-STOREY_HEIGHT_M = 3.0  # used to turn a building height into storeys
 
 
 def long_axis_bearing_deg(polygons: gpd.GeoSeries) -> np.ndarray:
@@ -48,8 +46,26 @@ def building_attributes(footprints: gpd.GeoDataFrame, assumptions: Assumptions,
                         id_column: str | None = None) -> gpd.GeoDataFrame:
     """Canonical building table (EPSG:4326 geometry) from footprints.
 
-    Optional input columns used when present: ``use_type``, ``storeys``, ``height_m``,
+    Optional input columns used when present: ``use_type``, ``storeys`` (OSM
+    ``building:levels``), ``roof_levels``, ``min_level``, ``height_m``, ``dwellings``,
+    ``construction_period`` (a code of :data:`dashboard.domain.assumptions.PERIODS`),
     ``annual_demand_kwh``, ``roof_area_m2``.
+
+    Storeys: levels − min_level + roof levels × ``building.roof_level_floor_fraction``; else
+    height / ``building.storey_height_m``; else assumed (two for a one-dwelling house, else
+    the use type's default). Residential demand is a household model, not floor area alone:
+    ``dwellings × use.residential.demand_per_dwelling_kwh + floor area ×
+    use.residential.specific_demand_kwh_m2``, where the dwellings are known (``building:flats``,
+    a house type) or floor area / the typical dwelling size of the construction period. A house
+    has one dwelling whatever its size, a block of flats one per dwelling size: demand no
+    longer scales like the roof. Other uses: floor area × specific demand.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        :data:`dashboard.domain.district.BUILDING_COLUMNS` plus ``storeys_source``
+        ("levels", "height", "assumed"), ``dwellings``, ``construction_period`` ("" when
+        unknown) and ``period_assumed``.
     """
     if footprints.crs is None:
         raise DecentraError("the footprints have no CRS")
@@ -67,23 +83,45 @@ def building_attributes(footprints: gpd.GeoDataFrame, assumptions: Assumptions,
     by_area = np.where(area < small, "ancillary",
                        np.where(area >= large, "commercial", "residential"))
     use_filled = np.where(use_assumed, by_area, use.fillna("").to_numpy(str))
+    residential = use_filled == "residential"
 
-    storeys = _known(footprints, "storeys", float)
-    height = _known(footprints, "height_m", float)
-    from_height = np.maximum(1.0, np.round(height.to_numpy(float) / STOREY_HEIGHT_M))
-    storeys_v = storeys.to_numpy(float)
-    storeys_v = np.where(np.isfinite(storeys_v), storeys_v, from_height)
-    storeys_assumed = ~np.isfinite(storeys_v)
-    default_storeys = np.array([a.use(u, "default_storeys") for u in use_filled])
+    known_dw = _known(footprints, "dwellings", float).to_numpy(float)
+    house = residential & ((known_dw <= 2) | (~np.isfinite(known_dw) & use_assumed & (
+        area < a.number("building.house_max_footprint_m2"))))
+
+    levels = _known(footprints, "storeys", float).to_numpy(float)
+    levels = (levels - np.nan_to_num(_known(footprints, "min_level", float).to_numpy(float))
+              + a.number("building.roof_level_floor_fraction")
+              * np.nan_to_num(_known(footprints, "roof_levels", float).to_numpy(float)))
+    levels = np.where(levels > 0, levels, np.nan)
+    height = _known(footprints, "height_m", float).to_numpy(float)
+    from_height = np.maximum(1.0, np.round(height / a.number("building.storey_height_m")))
+    source = np.where(np.isfinite(levels), "levels",
+                      np.where(np.isfinite(from_height), "height", "assumed"))
+    storeys_v = np.where(np.isfinite(levels), levels, from_height)
+    storeys_assumed = source == "assumed"
+    default_storeys = _per_use(a, use_filled, "default_storeys")
+    default_storeys = np.where(house, a.number("use.residential.house_storeys"),
+                               default_storeys)
     storeys_v = np.where(storeys_assumed, default_storeys, storeys_v)
-
     floor = area * storeys_v
+
+    period = _known(footprints, "construction_period", str).fillna("").to_numpy(str)
+    period_known = np.isin(period, _PERIOD_CODES)
+    dwelling_m2 = np.full(n, a.number("use.residential.dwelling_m2"))
+    for code in _PERIOD_CODES:
+        dwelling_m2[period == code] = a.number(f"period.{code}.dwelling_m2")
+    dwellings = np.where(np.isfinite(known_dw), known_dw,
+                         np.where(house, 1.0, np.maximum(1.0, np.round(floor / dwelling_m2))))
+    dwellings = np.where(residential, dwellings, 0.0)
+
     roof = _known(footprints, "roof_area_m2", float).to_numpy(float)
     roof = np.where(np.isfinite(roof), roof, area)
-    specific = np.array([a.use(u, "specific_demand_kwh_m2") for u in use_filled])
+    specific = _per_use(a, use_filled, "specific_demand_kwh_m2")
+    modelled = floor * specific + dwellings * a.number("use.residential.demand_per_dwelling_kwh")
     demand = _known(footprints, "annual_demand_kwh", float).to_numpy(float)
     demand_assumed = ~np.isfinite(demand)
-    demand = np.where(demand_assumed, floor * specific, demand)
+    demand = np.where(demand_assumed, modelled, demand)
 
     bearing = long_axis_bearing_deg(metric.geometry)
     tilt = a.number("pv.default_tilt_deg")
@@ -92,7 +130,7 @@ def building_attributes(footprints: gpd.GeoDataFrame, assumptions: Assumptions,
         "building_id": ids,
         "use_type": use_filled,
         "use_type_assumed": use_assumed,
-        "storeys": storeys_v,
+        "storeys": np.round(storeys_v, 2),
         "storeys_assumed": storeys_assumed,
         "footprint_area_m2": np.round(area, 2),
         "floor_area_m2": np.round(floor, 2),
@@ -103,7 +141,22 @@ def building_attributes(footprints: gpd.GeoDataFrame, assumptions: Assumptions,
         "annual_demand_kwh": np.round(demand, 1),
         "demand_assumed": demand_assumed,
         "transformer_id": "",
+        "storeys_source": source,
+        "dwellings": dwellings,
+        "construction_period": np.where(period_known, period, ""),
+        "period_assumed": ~period_known,
     }, geometry=footprints.geometry.to_crs(4326).values, crs=4326)
+    return out
+
+
+_PERIOD_CODES = tuple(code for code, _, _ in PERIODS)
+
+
+def _per_use(a: Assumptions, use: np.ndarray, name: str) -> np.ndarray:
+    """A ``use.<type>.<name>`` number per building (looked up once per use type)."""
+    out = np.zeros(len(use))
+    for u in np.unique(use):
+        out[use == u] = a.use(str(u), name)
     return out
 
 

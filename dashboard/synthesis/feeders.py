@@ -1,4 +1,4 @@
-"""Synthesize a radial low-voltage network along real streets.
+"""Synthesize a radial low-voltage network along real streets, as a utility would plan it.
 
 Cities rarely have feeder data. Following common practice for synthetic LV grids (e.g. the
 street-following approach of Kerber's reference networks and of SimBench), the network is built
@@ -7,25 +7,38 @@ as follows, everything measured in a metric CRS:
 1. Streets are noded at their intersections and become a graph (edges weighted by length).
 2. Each building joins the nearest street at the nearest point (a "tap"); its service line runs
    from the tap to the building.
-3. Transformers sit at street nodes. Starting from the fewest transformers whose largest standard
-   rating covers the district's coincident peak, sites are chosen by demand-weighted k-means
-   snapped to street nodes, and each building is fed from the transformer nearest along the
-   streets. While a transformer's coincident peak exceeds the planning share of the largest
-   rating, or a building is further than the maximum feeder length, one more transformer is
-   added.
-4. Each transformer gets the smallest standard rating that keeps its baseline coincident peak
-   (apparent power) below the planning share, so none is overloaded at baseline.
-5. Feeder lines are the union of shortest street paths from each transformer to its taps — a
-   tree, hence radial.
+3. A building whose own peak (apparent power) exceeds the largest standard LV substation at the
+   planning share gets its own MV connection: a customer substation at the building
+   (``grid.mv_customer_ratings_kva``; several units where one is not enough), labelled
+   ``connection = "MV connection"``.
+4. LV substations sit at street nodes. Starting from the fewest whose largest standard rating
+   covers each street component's coincident peak, sites are chosen by demand-weighted k-means
+   snapped to street nodes (junctions preferred), and each building is fed from the substation
+   nearest along the streets (one multi-source Dijkstra), so feeders are the shortest-path
+   forest: radial.
+5. Cables: each line gets the smallest type (then parallel cables) that carries its downstream
+   coincident peak at the planning share and keeps the voltage drop to every building within
+   the budget left after the transformer's own drop (:func:`check_cables`).
+6. Repair until every planning limit holds: a substation with a feeder longer than
+   ``MAX_FEEDER_LENGTH_M``, a coincident peak above the largest rating, or a building its
+   cables cannot serve within current and drop limits gets one more substation half-way to
+   its worst building; a building still beyond limits at its own substation gets an MV
+   connection. What cannot be repaired is listed (``Network.infeasible``).
+7. Each substation gets the smallest standard rating that keeps its baseline coincident peak
+   below the planning share.
+
+The planning checks are conservative (segment peaks added along a path), so the synthesized
+grid is within the power-flow limits in every hour without DER; tests verify that with the
+full-year AC power flow on real OpenStreetMap extracts.
 """
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
@@ -39,6 +52,7 @@ from dashboard.domain.errors import DecentraError
 from dashboard.domain.geo import metric_crs
 
 MAX_FEEDER_LENGTH_M = 600.0   # longest street distance from a transformer to a tap
+MV_CUSTOMER_RATINGS_KVA = (800.0, 1000.0, 1250.0, 1600.0, 2000.0, 2500.0)
 SNAP_DECIMALS = 2             # node coordinates are rounded to 1 cm to join street ends
 
 
@@ -47,6 +61,12 @@ class Network:
     buildings: gpd.GeoDataFrame      # input buildings with transformer_id filled
     transformers: gpd.GeoDataFrame   # EPSG:4326 points
     lines: gpd.GeoDataFrame          # EPSG:4326 linestrings
+    notes: tuple[str, ...] = ()      # how it was synthesized and sized (for the import report)
+    infeasible: tuple[str, ...] = ()  # "T12: why" for substations still beyond a limit
+
+
+LV_SUBSTATION = "LV substation"
+MV_CONNECTION = "MV connection"
 
 
 def _node_key(x: float, y: float) -> tuple[float, float]:
@@ -69,163 +89,460 @@ def _coincident_peak_kw(annual_kwh: np.ndarray, prof_idx: np.ndarray,
     return float((profiles @ per_type).max())
 
 
+def _cluster_peaks_kw(owner: np.ndarray, n_clusters: int, annual_kwh: np.ndarray,
+                      prof_idx: np.ndarray, profiles: np.ndarray) -> np.ndarray:
+    """The coincident peak of every cluster at once: (hours x profiles) @ (profiles x
+    clusters)."""
+    per = np.zeros((profiles.shape[1], n_clusters))
+    np.add.at(per, (prof_idx, owner), annual_kwh)
+    return (profiles @ per).max(axis=0) if n_clusters else np.zeros(0)
+
+
+@dataclass
+class StreetGraph:
+    """Streets noded at their intersections and at every building's tap (metric CRS)."""
+
+    xy: np.ndarray                                 # (nodes, 2) [m]
+    csr: Any                                       # symmetric lengths [m], scipy CSR
+    geometry: dict[tuple[int, int], LineString]    # by (smaller, larger) node index
+    tap: np.ndarray                                # node of each building's tap
+    degree: np.ndarray
+
+    @classmethod
+    def build(cls, edges: list[LineString], anchors: np.ndarray) -> StreetGraph:
+        """Each building joins the nearest street at the nearest point (its tap)."""
+        from scipy.sparse import coo_matrix
+        from scipy.spatial import cKDTree
+
+        lines = np.empty(len(edges), dtype=object)
+        lines[:] = edges
+        edge_of = np.asarray(shapely.STRtree(edges).nearest(anchors), dtype=np.int64)
+        along = shapely.line_locate_point(lines[edge_of], anchors)
+        index: dict[tuple[float, float], int] = {}
+        best: dict[tuple[int, int], tuple[float, LineString]] = {}
+        cuts_of: dict[int, set[float]] = {}
+        for e, d in zip(edge_of.tolist(), along.tolist(), strict=True):
+            cuts_of.setdefault(e, set()).add(d)
+        for e, line in enumerate(edges):
+            cuts = sorted({0.0, line.length, *cuts_of.get(e, ())})
+            for d0, d1 in itertools.pairwise(cuts):
+                if d1 - d0 < 1e-6:
+                    continue
+                piece = line if len(cuts) == 2 else substring(line, d0, d1)
+                c = piece.coords
+                u = index.setdefault(_node_key(*c[0][:2]), len(index))
+                v = index.setdefault(_node_key(*c[-1][:2]), len(index))
+                if u == v:
+                    continue
+                k = (min(u, v), max(u, v))
+                if k not in best or best[k][0] > piece.length:
+                    best[k] = (piece.length, piece)
+        xy = np.array(list(index), dtype=float).reshape(-1, 2)
+        tap_xy = shapely.get_coordinates(shapely.line_interpolate_point(lines[edge_of], along))
+        tap = np.array([index.get(_node_key(x, y), -1) for x, y in tap_xy], dtype=np.int64)
+        if (tap < 0).any():          # within snap distance of another node: that node
+            miss = np.flatnonzero(tap < 0)
+            tap[miss] = cKDTree(xy).query(tap_xy[miss])[1]
+        pairs = np.array(list(best), dtype=np.int64).reshape(-1, 2)
+        length = np.array([v[0] for v in best.values()], dtype=float)
+        n = len(xy)
+        csr = coo_matrix((np.concatenate([length, length]),
+                          (np.concatenate([pairs[:, 0], pairs[:, 1]]),
+                           np.concatenate([pairs[:, 1], pairs[:, 0]]))), shape=(n, n)).tocsr()
+        return cls(xy, csr, {k: v[1] for k, v in best.items()}, tap,
+                   np.bincount(pairs.ravel(), minlength=n))
+
+    def nearest_site(self, sites: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Street distance [m] of every node to its nearest site, the node before it on the way
+        there and that site (one multi-source Dijkstra; inf / negative where unreachable)."""
+        from scipy.sparse.csgraph import dijkstra
+
+        dist, pred, src = dijkstra(self.csr, directed=False, indices=np.asarray(sites),
+                                   min_only=True, return_predecessors=True)
+        return dist, pred, src
+
+    def edge_length_m(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return np.asarray(self.csr[u, v]).ravel() if len(u) else np.zeros(0)
+
+
+@dataclass
+class _Trees:
+    """The radial feeders of the LV buildings: main lines along the streets from every
+    substation to its taps, and a service line per building (arrays, no geometry)."""
+
+    frm: np.ndarray       # upstream node index (main lines)
+    to: np.ndarray        # downstream node index
+    length_m: np.ndarray
+    table: pd.DataFrame   # main then service lines: from_node, to_node, length_m, root
+
+
+def _trees(g: StreetGraph, lv: np.ndarray, pred: np.ndarray, src: np.ndarray,
+           bid: np.ndarray, service_m: np.ndarray) -> _Trees:
+    used = np.zeros(len(g.xy), dtype=bool)
+    frm: list[int] = []
+    to: list[int] = []
+    for t in np.unique(g.tap[lv]).tolist():
+        n = t
+        while not used[n] and pred[n] >= 0:
+            used[n] = True
+            frm.append(int(pred[n]))
+            to.append(n)
+            n = int(pred[n])
+    f, t_ = np.array(frm, dtype=np.int64), np.array(to, dtype=np.int64)
+    length = g.edge_length_m(f, t_)
+    names = np.char.add("N", np.arange(len(g.xy)).astype(str))
+    table = pd.DataFrame({
+        "from_node": np.concatenate([names[f], names[g.tap[lv]]]),
+        "to_node": np.concatenate([names[t_], np.char.add("B:", bid[lv].astype(str))]),
+        "length_m": np.concatenate([length, service_m[lv]]),
+        "root": np.concatenate([src[t_], src[g.tap[lv]]]).astype(np.int64)})
+    return _Trees(f, t_, length, table)
+
+
+@dataclass
+class CableCheck:
+    """Cables sized by :func:`size_cables` and what they could not meet."""
+
+    lines: pd.DataFrame        # with std_type and parallel
+    leaf: np.ndarray           # rows of the lines that end at a building
+    drop_pu: np.ndarray        # voltage drop at the end of each leaf line at the segment peaks
+    limit_pu: np.ndarray       # the budget of each leaf line's tree
+    overloaded: np.ndarray     # per line: current above the largest cables allowed
+
+
+class _Sizing:
+    """Substation ratings and cable budgets of clusters (standard types read once)."""
+
+    def __init__(self, a: Assumptions, profiles: np.ndarray, prof_idx: np.ndarray,
+                 annual: np.ndarray) -> None:
+        import pandapower as pp
+
+        self.a, self.profiles, self.prof_idx, self.annual = a, profiles, prof_idx, annual
+        self.pf = a.number("grid.power_factor")
+        self.share = a.number("grid.transformer_planning_loading")
+        self.ratings = sorted(a.numbers("grid.transformer_ratings_kva"))
+        self.trafo_types = pp.available_std_types(pp.create_empty_network(), "trafo")
+        self.types = cable_types(a)
+
+    def rating(self, s_kva: float) -> tuple[float, str]:
+        fit = next((r for r in self.ratings if s_kva <= self.share * r), self.ratings[-1])
+        return float(fit), f"{fit / 1000:g} MVA {self.a.number('grid.mv_voltage_kv'):g}/0.4 kV"
+
+    def peaks_kw(self, members: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+        return _cluster_peaks_kw(owner, n, self.annual[members], self.prof_idx[members],
+                                 self.profiles)
+
+    def cables(self, trees: _Trees, budgets: dict[str, float], bid: np.ndarray
+               ) -> CableCheck:
+        node = {f"B:{b}": i for i, b in enumerate(bid)}
+        return check_cables(trees.table, node, self.annual, self.prof_idx, self.profiles,
+                            self.a, budgets, self.types)
+
+
 def synthesize_network(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame,
                        load_profiles: pd.DataFrame, assumptions: Assumptions,
                        seed: int = 0) -> Network:
-    """Radial LV network for ``buildings`` (canonical table, EPSG:4326) along ``streets``."""
+    """Radial LV network for ``buildings`` (canonical table, EPSG:4326) along ``streets``, within
+    every planning limit at the coincident peak (see the module docstring)."""
+    from scipy.sparse.csgraph import connected_components
+
     a = assumptions
     if len(streets) == 0:
         raise DecentraError("no streets to lay feeders along")
     crs = metric_crs(buildings)
     b_m = buildings.to_crs(crs)
-    s_m = streets.to_crs(crs).geometry
-    edges = _street_edges(s_m)
-    tree = shapely.STRtree(edges)
     anchors = b_m.geometry.representative_point().values
-    nearest = tree.nearest(anchors)
-    edge_of = np.asarray(nearest, dtype=np.int64)
-    along = np.array([edges[e].project(p) for e, p in zip(edge_of, anchors, strict=True)])
-
-    # Street graph with a tap node on each edge where buildings join.
-    graph = nx.Graph()
-    taps: dict[int, tuple[float, float]] = {}
-    for e, line in enumerate(edges):
-        cuts = sorted({0.0, line.length, *along[edge_of == e].tolist()})
-        pieces = []
-        for d0, d1 in itertools.pairwise(cuts):
-            if d1 - d0 < 1e-6:
-                continue
-            pieces.append(substring(line, d0, d1))
-        for piece in pieces:
-            c = piece.coords
-            u, v = _node_key(*c[0]), _node_key(*c[-1])
-            if u == v:
-                continue
-            if graph.has_edge(u, v) and graph[u][v]["length"] <= piece.length:
-                continue
-            graph.add_edge(u, v, length=piece.length, geometry=piece)
-    for i, (e, d) in enumerate(zip(edge_of, along, strict=True)):
-        p = edges[e].interpolate(d)
-        key = _node_key(p.x, p.y)
-        if key not in graph:  # tap fell within snap distance of an existing node
-            nodes = np.array(list(graph.nodes), dtype=float)
-            j = int(np.argmin((nodes[:, 0] - p.x) ** 2 + (nodes[:, 1] - p.y) ** 2))
-            key = (float(nodes[j, 0]), float(nodes[j, 1]))
-        taps[int(i)] = key
-
+    g = StreetGraph.build(_street_edges(streets.to_crs(crs).geometry), anchors)
+    bid = b_m["building_id"].astype(str).to_numpy()
+    b_xy = shapely.get_coordinates(anchors)
     profiles = load_profiles.to_numpy(float)
     names = list(load_profiles.columns)
-    prof_idx = pd.Index(names).get_indexer(profile_names(b_m, a))
+    prof_idx = pd.Index(names).get_indexer(profile_names(b_m, a)).astype(np.int64)
     annual = b_m["annual_demand_kwh"].to_numpy(float)
-    pf = a.number("grid.power_factor")
-    share = a.number("grid.transformer_planning_loading")
-    ratings = sorted(a.numbers("grid.transformer_ratings_kva"))
-    max_kva = ratings[-1] * share
+    sz = _Sizing(a, profiles, prof_idx, annual)
+    max_kva = sz.ratings[-1] * sz.share
+    own_kva = annual * profiles.max(axis=0)[prof_idx] / sz.pf
+    service_m = np.maximum(np.hypot(*(b_xy - g.xy[g.tap]).T), 1.0)
+    mv = own_kva > max_kva                         # larger than any LV substation carries
 
-    components = list(nx.connected_components(graph))
-    comp_of = {n: ci for ci, comp in enumerate(components) for n in comp}
-    b_comp = np.array([comp_of[taps[i]] for i in range(len(b_m))])
-    xy = np.array([[p.x, p.y] for p in anchors])
-    assignment = np.empty(len(b_m), dtype=np.int64)
-    sites: list[tuple[float, float]] = []
-    for ci in np.unique(b_comp):
-        members = np.flatnonzero(b_comp == ci)
-        sub = graph.subgraph(components[ci])
-        peak = _coincident_peak_kw(annual[members], prof_idx[members], profiles) / pf
+    # 1. first sites: the fewest substations per street component for its coincident peak
+    _, comp = connected_components(g.csr, directed=False)
+    lv = np.flatnonzero(~mv)
+    sites: list[int] = []
+    for c in np.unique(comp[g.tap[lv]]).tolist():
+        members = lv[comp[g.tap[lv]] == c]
+        peak = _coincident_peak_kw(annual[members], prof_idx[members], profiles) / sz.pf
         k = max(1, int(np.ceil(peak / max_kva)))
-        chosen = _choose_sites(sub, xy[members], annual[members], k, seed)
-        member_taps = [taps[int(i)] for i in members]
-        owner, dist = _nearest_site(sub, chosen, member_taps)
-        # Repair by insertion (one shortest-path search per added transformer): a tap beyond
-        # the maximum feeder length, or an overloaded transformer's farthest tap, gets a new
-        # transformer half-way back along its feeder (k-center style farthest-point insertion).
-        while len(chosen) < len(members):
-            over = [j for j in range(len(chosen))
-                    if (owner == j).sum() >= 2 and _coincident_peak_kw(
-                        annual[members[owner == j]], prof_idx[members[owner == j]],
-                        profiles) / pf > max_kva]
-            if dist.max() > MAX_FEEDER_LENGTH_M:
-                far = int(dist.argmax())
-            elif over:
-                in_j = np.flatnonzero(owner == over[0])
-                far = int(in_j[dist[in_j].argmax()])
+        sites += _choose_sites(g, np.flatnonzero(comp == c), b_xy[members],
+                               annual[members] + 1e-9, k, seed, set(sites))
+    # 2. repair: a feeder too long, a substation or a cable beyond its limit gets one more
+    # substation half-way to its worst building, until every limit holds
+    unfixable: dict[int, str] = {}
+    added = own_site = 0
+    for _ in range(4 * len(bid) + 10):
+        lv = np.flatnonzero(~mv)
+        if not len(lv):
+            break
+        problems = {s: p for s, p in _problems(g, sz, lv, sites, bid, service_m)[0].items()
+                    if s not in unfixable}
+        if not problems:
+            break
+        changed = False
+        dist, pred, _src = g.nearest_site(sites)
+        for site, (b, why) in problems.items():
+            new = _midway(g, int(b), site, dist, pred, set(sites))
+            if new is not None:
+                sites.append(new)
+                added += 1
+                changed = True
+            elif int(g.tap[b]) == site:
+                mv[b] = True                 # alone at its own substation and still beyond
+                own_site += 1
+                changed = True
             else:
+                unfixable[site] = why
+        if not changed:
+            break
+    return _assemble(buildings, g, mv, sites, sz, own_kva, bid, b_xy, service_m, crs, added,
+                     own_site)
+
+
+def _problems(g: StreetGraph, sz: _Sizing, lv: np.ndarray, sites: list[int], bid: np.ndarray,
+              service_m: np.ndarray
+              ) -> tuple[dict[int, tuple[int, str]], _Trees, CableCheck, np.ndarray, dict]:
+    """Each substation beyond a planning limit, with the building to move a substation
+    towards and why: feeder longer than MAX_FEEDER_LENGTH_M, coincident peak above the
+    largest rating at the planning share, or cables that cannot meet current or drop."""
+    dist, pred, src = g.nearest_site(sites)
+    owner = src[g.tap[lv]]
+    far = dist[g.tap[lv]]
+    used, inv = np.unique(owner, return_inverse=True)
+    peaks = sz.peaks_kw(lv, inv, len(used))
+    sizing = {int(s): sz.rating(p / sz.pf) for s, p in zip(used, peaks, strict=True)}
+    budgets = {f"N{int(s)}": cable_budget(sz.a, sizing[int(s)][1], sizing[int(s)][0], float(p),
+                                          sz.trafo_types)
+               for s, p in zip(used, peaks, strict=True)}
+    trees = _trees(g, lv, pred, src, bid, service_m)
+    check = sz.cables(trees, budgets, bid)
+    out: dict[int, tuple[int, str]] = {}
+    farthest: dict[int, int] = {}
+    for i in np.argsort(far)[::-1].tolist():        # farthest member of every cluster
+        farthest.setdefault(int(owner[i]), int(lv[i]))
+    n_of = np.bincount(inv, minlength=len(used))
+    for j, s in enumerate(used.tolist()):
+        members_far = float(dist[g.tap[farthest[s]]])
+        if members_far > MAX_FEEDER_LENGTH_M:
+            out[s] = (farthest[s], f"feeder {members_far:,.0f} m long (at most "
+                                   f"{MAX_FEEDER_LENGTH_M:g} m)")
+        elif peaks[j] / sz.pf > sz.ratings[-1] * sz.share and n_of[j] >= 2:
+            out[s] = (farthest[s], f"coincident peak {peaks[j] / sz.pf:,.0f} kVA above "
+                                   f"{100 * sz.share:.0f} % of {sz.ratings[-1]:g} kVA")
+    roots = check.lines["root"].to_numpy()
+    ratio = check.drop_pu / check.limit_pu
+    rows = {f"B:{b}": i for i, b in enumerate(bid.tolist())}
+    for row in np.argsort(ratio)[::-1].tolist():
+        if ratio[row] <= 1.0 + 1e-9:
+            break
+        line = int(check.leaf[row])
+        s = int(roots[line])
+        if s in out:
+            continue
+        b = rows[str(check.lines["to_node"].iat[line])]
+        out[s] = (b, f"voltage drop {100 * check.drop_pu[row]:.1f} % to building {bid[b]} "
+                     f"(budget {100 * check.limit_pu[row]:.1f} %)")
+    for line in np.flatnonzero(check.overloaded).tolist():
+        s = int(roots[line])
+        if s not in out:
+            out[s] = (farthest[s], "a cable beyond the largest parallel cables allowed")
+    return out, trees, check, owner, sizing
+
+
+def _midway(g: StreetGraph, b: int, site: int, dist: np.ndarray, pred: np.ndarray,
+            taken: set[int]) -> int | None:
+    """The street node on the way from building ``b``'s tap to ``site`` about half the distance
+    (at most MAX_FEEDER_LENGTH_M / 2) before the tap, not already a substation."""
+    tap = int(g.tap[b])
+    back = min(float(dist[tap]) / 2, MAX_FEEDER_LENGTH_M / 2)
+    pick = None
+    n = tap
+    while n >= 0 and n != site:
+        if n not in taken:
+            pick = n
+            if dist[tap] - dist[n] >= back:
                 break
-            site = _midway_node(sub, chosen[int(owner[far])], member_taps[far],
-                                min(float(dist[far]) / 2, MAX_FEEDER_LENGTH_M / 2), chosen)
-            if site is None:
+        n = int(pred[n])
+    return pick
+
+
+def _choose_sites(g: StreetGraph, nodes: np.ndarray, xy: np.ndarray, weight: np.ndarray,
+                  k: int, seed: int, taken: set[int]) -> list[int]:
+    """Demand-weighted k-means on building positions, centres snapped to distinct street nodes
+    of the component (junctions within 60 m preferred: transformers stand at corners)."""
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(seed)
+    k = min(k, len(xy), len(nodes))
+    w = weight / weight.sum()
+    centres = xy[rng.choice(len(xy), size=k, replace=False, p=w)]
+    for _ in range(50):
+        lab = cKDTree(centres).query(xy)[1]
+        sums = np.zeros((k, 2))
+        np.add.at(sums, lab, xy * weight[:, None])
+        tot = np.bincount(lab, weights=weight, minlength=k)
+        new = np.where(tot[:, None] > 0, sums / np.maximum(tot, 1e-300)[:, None], centres)
+        if np.allclose(new, centres):
+            break
+        centres = new
+    node_tree = cKDTree(g.xy[nodes])
+    chosen: list[int] = []
+    for c in centres:
+        d, idx = node_tree.query(c, k=min(50, len(nodes)))
+        d, idx = np.atleast_1d(d), np.atleast_1d(idx)
+        cand = nodes[idx]
+        pick = next((int(n) for dd, n in zip(d, cand, strict=True)
+                     if dd <= 60 and g.degree[n] >= 3 and n not in taken and n not in chosen),
+                    None)
+        if pick is None:
+            pick = next((int(n) for n in cand if n not in taken and n not in chosen), None)
+        if pick is None:
+            free = [int(n) for n in nodes if n not in taken and n not in chosen]
+            if not free:
                 break
-            chosen.append(site)
-            owner, dist = _nearest_site(sub, [site], member_taps, owner, dist,
-                                        offset=len(chosen) - 1)
-        used = sorted(set(owner.tolist()))
-        remap = {j: len(sites) + r for r, j in enumerate(used)}
-        assignment[members] = [remap[o] for o in owner]
-        sites.extend(chosen[j] for j in used)
+            pick = free[0]
+        chosen.append(pick)
+    return chosen
 
-    n_tr = len(sites)
-    width = max(2, len(str(n_tr)))
-    tids = [f"T{j + 1:0{width}d}" for j in range(n_tr)]
-    rating = []
-    std = []
-    for j in range(n_tr):
-        sel = np.flatnonzero(assignment == j)
-        s_kva = _coincident_peak_kw(annual[sel], prof_idx[sel], profiles) / pf
-        fit = next((r for r in ratings if s_kva <= share * r), ratings[-1])
-        rating.append(float(fit))
-        std.append(f"{fit / 1000:g} MVA 20/0.4 kV")
 
-    # Lines: shortest-path trees from each transformer to its taps, plus service lines.
-    line_rows = []
-    node_name: dict[tuple[float, float], str] = {}
+def _assemble(buildings: gpd.GeoDataFrame, g: StreetGraph, mv: np.ndarray, sites: list[int],
+              sz: _Sizing, own_kva: np.ndarray, bid: np.ndarray, b_xy: np.ndarray,
+              service_m: np.ndarray, crs: Any, added: int, own_site: int = 0) -> Network:
+    a = sz.a
+    lv = np.flatnonzero(~mv)
+    tr_rows: list[dict] = []
+    line_rows: list[dict] = []
+    owner_tid = np.empty(len(bid), dtype=object)
+    infeasible: list[str] = []
+    node_name: dict[int, str] = {}
 
-    def name(n: tuple[float, float]) -> str:
+    def name(n: int) -> str:
         if n not in node_name:
             node_name[n] = f"N{len(node_name) + 1:05d}"
         return node_name[n]
 
-    main_type = a.text("grid.main_line_std_type")
-    service_type = a.text("grid.service_line_std_type")
-    for j, site in enumerate(sites):
-        sel = np.flatnonzero(assignment == j)
-        _, paths = nx.single_source_dijkstra(graph, site, weight="length")
-        used_edges: dict[tuple, tuple] = {}
-        for i in sel.tolist():
-            path = paths[taps[i]]
-            for u, v in itertools.pairwise(path):
-                used_edges.setdefault((u, v), (u, v))
-        for u, v in used_edges:
-            geom = graph[u][v]["geometry"]
-            if _node_key(*geom.coords[0]) != u:
-                geom = LineString(list(geom.coords)[::-1])
-            line_rows.append(dict(transformer_id=tids[j], kind="main", std_type=main_type,
-                                  length_m=geom.length, from_node=name(u), to_node=name(v),
-                                  geometry=geom))
-        for i in sel.tolist():
-            tap = taps[i]
-            target = anchors[i]
-            geom = LineString([tap, (target.x, target.y)])
-            line_rows.append(dict(transformer_id=tids[j], kind="service",
-                                  std_type=service_type, length_m=max(geom.length, 1.0),
-                                  from_node=name(tap),
-                                  to_node=f"B:{b_m['building_id'].iloc[i]}", geometry=geom))
-    lines = gpd.GeoDataFrame(line_rows, geometry="geometry", crs=crs)
-    lines.insert(0, "line_id", [f"L{i + 1:05d}" for i in range(len(lines))])
-    lines["length_m"] = lines["length_m"].round(2)
-    building_node = {f"B:{bid}": i for i, bid in enumerate(b_m["building_id"])}
-    budgets = {}
-    for j, site in enumerate(sites):
-        sel = np.flatnonzero(assignment == j)
-        peak = _coincident_peak_kw(annual[sel], prof_idx[sel], profiles) if len(sel) else 0.0
-        budgets[name(site)] = cable_budget(a, std[j], rating[j], peak)
-    lines = size_cables(lines, building_node, annual, prof_idx, profiles, a, budgets)
-    transformers = gpd.GeoDataFrame({
-        "transformer_id": tids, "rating_kva": rating, "std_type": std,
-        "node": [name(s) for s in sites],
-    }, geometry=[Point(s) for s in sites], crs=crs)
+    if len(lv):
+        problems, trees, check, owner, sizing = _problems(g, sz, lv, sites, bid, service_m)
+        used = sorted(sizing)
+        tid_of = {s: f"T{j + 1}" for j, s in enumerate(used)}
+        for s in used:
+            rating, std = sizing[s]
+            why = problems[s][1] if s in problems else ""
+            tr_rows.append(dict(transformer_id=tid_of[s], rating_kva=rating, std_type=std,
+                                node=name(s), connection=LV_SUBSTATION, note=why,
+                                geometry=Point(g.xy[s])))
+            if why:
+                infeasible.append(f"{tid_of[s]}: {why}")
+        owner_tid[lv] = [tid_of[int(s)] for s in owner]
+        lines = check.lines
+        n_main = len(trees.frm)
+        for i in range(len(lines)):
+            root = int(lines["root"].iat[i])
+            if i < n_main:
+                u, v = int(trees.frm[i]), int(trees.to[i])
+                geom = g.geometry[(min(u, v), max(u, v))]
+                if np.hypot(*(np.asarray(geom.coords[0][:2]) - g.xy[u])) > \
+                        np.hypot(*(np.asarray(geom.coords[-1][:2]) - g.xy[u])):
+                    geom = LineString(list(geom.coords)[::-1])
+                line_rows.append(dict(transformer_id=tid_of[root], kind="main",
+                                      from_node=name(u), to_node=name(v), geometry=geom,
+                                      length_m=float(lines["length_m"].iat[i]),
+                                      std_type=lines["std_type"].iat[i],
+                                      parallel=int(lines["parallel"].iat[i])))
+            else:
+                b = int(lv[i - n_main])
+                tap = int(g.tap[b])
+                line_rows.append(dict(transformer_id=tid_of[root], kind="service",
+                                      from_node=name(tap), to_node=f"B:{bid[b]}",
+                                      geometry=LineString([tuple(g.xy[tap]), tuple(b_xy[b])]),
+                                      length_m=float(lines["length_m"].iat[i]),
+                                      std_type=lines["std_type"].iat[i],
+                                      parallel=int(lines["parallel"].iat[i])))
+    # buildings larger than any LV substation: their own MV connection (customer substation)
+    try:
+        customer = sorted(a.numbers("grid.mv_customer_ratings_kva"))
+    except DecentraError:          # an assumptions table from before this row existed
+        customer = list(MV_CUSTOMER_RATINGS_KVA)
+    mv_kv = a.number("grid.mv_voltage_kv")
+    for j, b in enumerate(np.flatnonzero(mv).tolist()):
+        s_kva = float(own_kva[b])
+        fit = next((r for r in sorted({*sz.ratings, *customer}) if s_kva <= sz.share * r), None)
+        units = 1 if fit is not None else int(np.ceil(s_kva / (sz.share * customer[-1])))
+        unit = fit if fit is not None else customer[-1]
+        tid = f"TM{j + 1}"
+        tr_rows.append(dict(
+            transformer_id=tid, rating_kva=float(units * unit),
+            std_type=(f"{units} x " if units > 1 else "") + f"{unit / 1000:g} MVA {mv_kv:g}/0.4 kV",
+            node=f"B:{bid[b]}", connection=MV_CONNECTION, note="", geometry=Point(b_xy[b])))
+        owner_tid[b] = tid
+    width = max(2, len(str(len(tr_rows))))
+    rename = {r["transformer_id"]: (f"T{int(r['transformer_id'][1:]):0{width}d}"
+                                    if r["connection"] == LV_SUBSTATION
+                                    else f"TM{int(r['transformer_id'][2:]):0{width}d}")
+              for r in tr_rows}
+    for r in tr_rows + line_rows:
+        r["transformer_id"] = rename[r["transformer_id"]]
+    infeasible = [rename[s.split(":")[0]] + s[s.index(":"):] for s in infeasible]
+    transformers = gpd.GeoDataFrame(tr_rows, geometry="geometry", crs=crs) if tr_rows else \
+        gpd.GeoDataFrame({"transformer_id": [], "rating_kva": [], "std_type": [], "node": [],
+                          "connection": [], "note": []}, geometry=[], crs=crs)
+    lines_out = gpd.GeoDataFrame(line_rows, geometry="geometry", crs=crs) if line_rows else \
+        gpd.GeoDataFrame({"transformer_id": [], "kind": [], "from_node": [], "to_node": [],
+                          "length_m": [], "std_type": [], "parallel": []}, geometry=[], crs=crs)
+    lines_out.insert(0, "line_id", [f"L{i + 1:05d}" for i in range(len(lines_out))])
+    lines_out["length_m"] = lines_out["length_m"].astype(float).round(2)
+    lines_out["parallel"] = lines_out["parallel"].astype(np.int64)
+    lines_out = lines_out[["line_id", "transformer_id", "kind", "std_type", "length_m",
+                           "from_node", "to_node", "parallel", "geometry"]]
     out_b = buildings.copy()
-    out_b["transformer_id"] = [tids[j] for j in assignment]
-    return Network(out_b, transformers.to_crs(4326), lines.to_crs(4326))
+    out_b["transformer_id"] = [rename[t] for t in owner_tid]
+    notes = _sizing_notes(transformers, lines_out, sz, int(mv.sum()) - own_site, own_site,
+                          added, infeasible)
+    return Network(out_b, transformers.to_crs(4326), lines_out.to_crs(4326), notes,
+                   tuple(infeasible))
+
+
+def _sizing_notes(transformers: gpd.GeoDataFrame, lines: gpd.GeoDataFrame, sz: _Sizing,
+                  n_mv: int, own_site: int, added: int, infeasible: list[str]
+                  ) -> tuple[str, ...]:
+    lv_t = transformers[transformers["connection"] == LV_SUBSTATION]
+    by_rating = lv_t["rating_kva"].value_counts().sort_index(ascending=False)
+    out = [f"Synthesized grid: {len(lv_t):,} LV substations ("
+           + ", ".join(f"{n:,} x {r:g} kVA" for r, n in by_rating.items())
+           + f"), each rated so that its coincident peak (BDEW profiles, power factor "
+             f"{sz.pf:g}) stays below {100 * sz.share:.0f} % of the rating; feeders at most "
+             f"{MAX_FEEDER_LENGTH_M:g} m along the streets"
+           + (f"; {added:,} substations were added to keep feeders, substations and cables "
+              "within their limits" if added else "")]
+    if n_mv:
+        out.append(f"{n_mv:,} buildings with a peak above {sz.ratings[-1] * sz.share:g} kVA "
+                   "(more than the largest LV substation carries) have their own MV "
+                   "connection: a customer substation (transformer ids TM…)")
+    if own_site:
+        out.append(f"{own_site:,} buildings too far from the street feeders for a service line "
+                   "within the voltage-drop budget have a substation of their own (MV "
+                   "connection, transformer ids TM…)")
+    if len(lines):
+        kinds = (lines.assign(n=lines["parallel"].astype(int))
+                 .groupby(["std_type", "n"]).size().sort_index())
+        out.append("Cables: " + ", ".join(
+            f"{c:,} x {t}" + (f" ({n} in parallel)" if n > 1 else "")
+            for (t, n), c in kinds.items())
+            + f"; each carries its coincident peak at up to {100 * sz.share:.0f} % of its "
+              "rating and the voltage drop to every building stays within the budget "
+              f"(grid.cable_voltage_drop_max_pct, less the transformer's own drop)")
+    if infeasible:
+        out.append("Could not be kept within the planning limits (shown on the map): "
+                   + "; ".join(infeasible[:10]) + (" …" if len(infeasible) > 10 else ""))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -252,7 +569,7 @@ def cable_types(assumptions: Assumptions) -> list[CableType]:
 
 
 def cable_budget(assumptions: Assumptions, trafo_std_type: str, rating_kva: float,
-                 peak_kw: float) -> float:
+                 peak_kw: float, trafo_types: pd.DataFrame | None = None) -> float:
     """Voltage drop [pu] the cables behind a transformer may use at their peaks: the planning
     budget ``grid.cable_voltage_drop_max_pct``, or less where the transformer's own drop at
     the coincident peak, (vkr P + vx Q) / S_n, leaves less above ``grid.voltage_min_pu``
@@ -261,7 +578,8 @@ def cable_budget(assumptions: Assumptions, trafo_std_type: str, rating_kva: floa
 
     a = assumptions
     budget = a.number("grid.cable_voltage_drop_max_pct") / 100.0
-    types = pp.available_std_types(pp.create_empty_network(), "trafo")
+    types = (trafo_types if trafo_types is not None
+             else pp.available_std_types(pp.create_empty_network(), "trafo"))
     if trafo_std_type in types.index:
         vk = float(types.at[trafo_std_type, "vk_percent"]) / 100.0
         vkr = float(types.at[trafo_std_type, "vkr_percent"]) / 100.0
@@ -278,6 +596,15 @@ def cable_budget(assumptions: Assumptions, trafo_std_type: str, rating_kva: floa
 def size_cables(lines: pd.DataFrame, building_node: dict[str, int], annual_kwh: np.ndarray,
                 prof_idx: np.ndarray, profiles: np.ndarray, assumptions: Assumptions,
                 budget_by_root: dict[str, float] | None = None) -> pd.DataFrame:
+    """The lines with the cable type and parallel count :func:`check_cables` chose."""
+    return check_cables(lines, building_node, annual_kwh, prof_idx, profiles, assumptions,
+                        budget_by_root).lines
+
+
+def check_cables(lines: pd.DataFrame, building_node: dict[str, int], annual_kwh: np.ndarray,
+                 prof_idx: np.ndarray, profiles: np.ndarray, assumptions: Assumptions,
+                 budget_by_root: dict[str, float] | None = None,
+                 types: list[CableType] | None = None) -> CableCheck:
     """Cable type and parallel count of every line of radial trees, as a planner sizes them.
 
     1. Current: each line carries the coincident peak of the buildings downstream of it
@@ -294,7 +621,7 @@ def size_cables(lines: pd.DataFrame, building_node: dict[str, int], annual_kwh: 
     m; ``building_node`` maps "B:<id>" nodes to building rows; ``budget_by_root`` gives a
     tree's own drop budget [pu] by its root node (see :func:`cable_budget`)."""
     a = assumptions
-    types = cable_types(a)
+    types = types or cable_types(a)
     pf = a.number("grid.power_factor")
     tan_phi = float(np.tan(np.arccos(pf)))
     share = a.number("grid.transformer_planning_loading")
@@ -305,7 +632,8 @@ def size_cables(lines: pd.DataFrame, building_node: dict[str, int], annual_kwh: 
     out = lines.copy()
     if n == 0:
         out["parallel"] = np.zeros(0, dtype=np.int64)
-        return out
+        empty = np.zeros(0)
+        return CableCheck(out, empty.astype(np.int64), empty, empty, empty.astype(bool))
     frm = out["from_node"].astype(str).to_numpy()
     to = out["to_node"].astype(str).to_numpy()
     children: dict[str, list[int]] = {}
@@ -374,7 +702,9 @@ def size_cables(lines: pd.DataFrame, building_node: dict[str, int], annual_kwh: 
         step[grow] += 1
     out["std_type"] = [types[ladder[s][0]].name for s in step]
     out["parallel"] = [ladder[s][1] for s in step]
-    return out
+    seg = (lad_r[step] + lad_x[step] * tan_phi) * p_mw * length_km / v_kv ** 2
+    total, _ = _path_drops(top, parent, seg, step < len(ladder) - 1)
+    return CableCheck(out, leaves, total[leaves], limit, amps > lad_amps.max() * (1 + 1e-9))
 
 
 @njit(cache=True)
@@ -396,77 +726,6 @@ def _path_drops(top: np.ndarray, parent: np.ndarray, seg: np.ndarray, growable: 
         else:
             best[i] = up_best
     return total, best
-
-
-def _choose_sites(graph: nx.Graph, xy: np.ndarray, weight: np.ndarray, k: int,
-                  seed: int) -> list[tuple[float, float]]:
-    """Demand-weighted k-means on building positions, centres snapped to distinct street nodes
-    (intersections preferred: transformers stand at corners)."""
-    nodes = list(graph.nodes)
-    node_xy = np.array(nodes, dtype=float)
-    degree = np.array([graph.degree(n) for n in nodes])
-    rng = np.random.default_rng(seed)
-    k = min(k, len(xy), len(nodes))
-    w = weight / weight.sum()
-    centres = xy[rng.choice(len(xy), size=k, replace=False, p=w)]
-    for _ in range(50):
-        d = ((xy[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
-        lab = d.argmin(axis=1)
-        new = np.array([np.average(xy[lab == j], axis=0, weights=weight[lab == j])
-                        if (lab == j).any() else centres[j] for j in range(k)])
-        if np.allclose(new, centres):
-            break
-        centres = new
-    chosen: list[tuple[float, float]] = []
-    # prefer junctions (degree >= 3) within 60 m, else the nearest node
-    for c in centres:
-        d = np.hypot(*(node_xy - c).T)
-        order = np.argsort(d)
-        pick = None
-        for idx in order[:50]:
-            if d[idx] > 60:
-                break
-            if degree[idx] >= 3 and nodes[idx] not in chosen:
-                pick = nodes[idx]
-                break
-        if pick is None:
-            pick = next(nodes[i] for i in order if nodes[i] not in chosen)
-        chosen.append(pick)
-    return chosen
-
-
-def _nearest_site(graph: nx.Graph, sites: list[tuple[float, float]],
-                  taps: list[tuple[float, float]], owner: np.ndarray | None = None,
-                  best: np.ndarray | None = None, offset: int = 0
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the site nearest along the streets, and that distance [m], for each tap;
-    with ``owner``/``best`` given, ``sites`` (numbered from ``offset``) are added to them."""
-    best = np.full(len(taps), np.inf) if best is None else best.copy()
-    owner = np.zeros(len(taps), dtype=np.int64) if owner is None else owner.copy()
-    for j, s in enumerate(sites):
-        dist = nx.single_source_dijkstra_path_length(graph, s, weight="length")
-        d = np.array([dist.get(t, np.inf) for t in taps])
-        better = d < best
-        best[better] = d[better]
-        owner[better] = offset + j
-    return owner, best
-
-
-def _midway_node(graph: nx.Graph, site: tuple[float, float], tap: tuple[float, float],
-                 back_m: float, taken: list[tuple[float, float]]
-                 ) -> tuple[float, float] | None:
-    """The street node on the path from ``site`` to ``tap`` about ``back_m`` before the tap
-    (not already a transformer site)."""
-    path = nx.shortest_path(graph, site, tap, weight="length")
-    to_tap = 0.0
-    pick = None
-    for u, v in itertools.pairwise(path[::-1]):
-        if u not in taken:
-            pick = u
-        to_tap += graph[u][v]["length"]
-        if to_tap >= back_m and pick is not None:
-            break
-    return pick
 
 
 def proxy_streets(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

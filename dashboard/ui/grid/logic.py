@@ -122,6 +122,7 @@ def violation_items(study: GridStudy | None, district: District | None = None,
                     error: str | None = None, limit: int = 60) -> list:
     """The violation list of the scenario on screen: each a button that zooms the map to the
     place. Without this scenario's study, no list (an earlier scenario's would be wrong)."""
+    warn = synthesis_warning(district)
     if study is None:
         if error:
             text = ("No verified limits for this scenario: the power flow failed. Press "
@@ -131,14 +132,14 @@ def violation_items(study: GridStudy | None, district: District | None = None,
         else:
             text = ("The power flow is being recomputed for the scenario on screen; the "
                     "limits it breaks are listed when it is back.")
-        return [html.P(text, className="hint stale-text")]
+        return [*warn, html.P(text, className="hint stale-text")]
     v = study.violations
     if v.empty:
-        return [html.P(f"No limit broken in any of the 8,760 hours (voltage "
+        return [*warn, html.P(f"No limit broken in any of the 8,760 hours (voltage "
                        f"{study.limits['voltage_min_pu']:g}–{study.limits['voltage_max_pu']:g}"
                        f" pu, loading up to {study.limits['loading_max_pct']:g} %).",
                        className="hint ok-text")]
-    items: list[Any] = []
+    items: list[Any] = list(warn)
     for i, r in enumerate(v.head(limit).itertuples()):
         worst = f"{r.worst:.3f} pu" if r.unit == "pu" else f"{r.worst:,.0f} %"
         items.append(html.Button([
@@ -151,6 +152,21 @@ def violation_items(study: GridStudy | None, district: District | None = None,
         items.append(html.P(f"… and {len(v) - limit:,} more (in the export).",
                             className="hint"))
     return items
+
+
+def synthesis_warning(district: District | None) -> list:
+    """A synthesized grid that could not be kept within the planning limits says where."""
+    if district is None or "note" not in district.transformers:
+        return []
+    t = district.transformers
+    bad = t[t["note"].fillna("").astype(str) != ""]
+    if bad.empty:
+        return []
+    where = "; ".join(f"{r.transformer_id}: {r.note}" for r in bad.head(5).itertuples())
+    return [html.P(f"The synthesized grid could not be kept within the planning limits at "
+                   f"{len(bad):,} substation(s) — {where}"
+                   + (" …" if len(bad) > 5 else "") + ". Upload the real feeders for these "
+                   "streets.", className="hint stale-text")]
 
 
 def status_text(study: GridStudy | None, district: District, scenario: Scenario,
