@@ -3,7 +3,8 @@
     python -m dashboard evaluate [DISTRICT] [--scenario FILE] [--json] [--no-resilience]
     python -m dashboard export [DISTRICT] [--scenario FILE] -f FORMAT -o OUT
     python -m dashboard import BUILDINGS [--layer L] [--streets F] [--network F]
-                               [--transformers F] [--weather F|pvgis] -o DISTRICT.gpkg
+                               [--transformers F] [--weather F|pvgis] [--meter-data CSV]
+                               [--pv-data CSV] -o DISTRICT.gpkg
 
 Errors in user input print one line on stderr and exit with status 2; no traceback.
 """
@@ -186,7 +187,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                             source=str(out))
     result = import_district(args.buildings, layer=args.layer, streets=args.streets,
                              network=args.network, transformers=args.transformers,
-                             weather=args.weather, name=args.name, limits=limits)
+                             weather=args.weather, name=args.name,
+                             meter_data=args.meter_data, pv_data=args.pv_data, limits=limits)
     if args.json:
         print(json.dumps(result.report.to_dict(), indent=2))
     else:
@@ -271,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--weather", help="EPW, TMY3 or DWD TRY file, or 'pvgis' to download "
                                       "(default: PVGIS if it answers within 5 s, else the bundled "
                                       "DWD TRY year of the site's region)")
+    im.add_argument("--meter-data", help="CSV of measured demand: 'timestamp' (ISO 8601, "
+                    "hourly or 15-minute, one year) and one column per building id [kW]")
+    im.add_argument("--pv-data", help="CSV of the measured output of existing PV systems, "
+                    "same format as --meter-data [kW AC]")
     im.add_argument("--name", help="district name (default: from the file name)")
     im.add_argument("--max-mb", type=float, default=None,
                     help="largest accepted file in MB (default 200, DECENTRA_MAX_UPLOAD_MB)")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.cache import Memo
-from dashboard.domain.district import District
+from dashboard.domain.district import District, profile_names
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.result import RES_COLUMNS, SURVIVAL_THRESHOLDS_H
 from dashboard.domain.scenario import Scenario
@@ -58,6 +58,8 @@ class DistrictModel:
     econ: dict[str, float] = field(default_factory=dict)
     hosting_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     pairs: PairCache = field(default_factory=lambda: PairCache(np.zeros((0, 0), np.float32)))
+    # (N,) bank column of each building's measured PV output per kWp, -1: modelled; empty: none
+    pv_measured_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def n_buildings(self) -> int:
@@ -88,10 +90,9 @@ def _build_model(district: District) -> DistrictModel:
     a = district.assumptions
     b = district.buildings
     profiles = list(district.load_profiles.columns)
-    use_profile = {u: a.use_text(u, "load_profile") for u in a.use_types()}
     use_crit = {u: a.use(u, "critical_load_fraction") for u in a.use_types()}
     use = b["use_type"].astype(str)
-    prof_idx = use.map(lambda u: profiles.index(use_profile[u])).to_numpy(np.int64)
+    prof_idx = pd.Index(profiles).get_indexer(profile_names(b, a)).astype(np.int64)
     crit = use.map(use_crit).to_numpy(np.float64)
     tids = pd.Index(district.transformers["transformer_id"].astype(str))
     b_tr = tids.get_indexer(b["transformer_id"].astype(str)).astype(np.int64)
@@ -101,6 +102,12 @@ def _build_model(district: District) -> DistrictModel:
     default_tilt = a.number("pv.default_tilt_deg")
     idx, matrix = bank.columns(np.array([default_tilt]), np.array([180.0]))
     hosting_unit = np.ascontiguousarray(matrix[:, idx[0]])
+    pv_measured = np.zeros(0, np.int64)
+    if district.pv_profiles is not None and len(district.pv_profiles.columns):
+        fixed = bank.add_columns(district.pv_profiles.to_numpy(np.float32))
+        pv_measured = pd.Index(district.pv_profiles.columns).get_indexer(
+            b["pv_profile"].fillna("").astype(str))
+        pv_measured = np.where(pv_measured >= 0, fixed[pv_measured], -1).astype(np.int64)
     return DistrictModel(
         content_hash=district.content_hash,
         building_ids=pd.Index(b["building_id"].astype(str)),
@@ -135,6 +142,7 @@ def _build_model(district: District) -> DistrictModel:
         },
         hosting_unit=hosting_unit,
         pairs=PairCache(np.ascontiguousarray(district.load_profiles.to_numpy(np.float32))),
+        pv_measured_idx=pv_measured,
     )
 
 
@@ -250,7 +258,16 @@ def _pv_columns(model: DistrictModel, kwp: np.ndarray, tilt: np.ndarray, az: np.
         pv_idx[has] = cols
     else:
         matrix = model.bank.matrix
-    return pv_idx, matrix
+    return _measured_pv(model, pv_idx, has), matrix
+
+
+def _measured_pv(model: DistrictModel, pv_idx: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """``pv_idx`` with buildings whose existing PV was measured pointing at that series."""
+    if model.pv_measured_idx.size == 0:
+        return pv_idx
+    use = has & (model.pv_measured_idx >= 0)
+    pv_idx[use] = model.pv_measured_idx[use]
+    return pv_idx
 
 
 def _check_roof_fit(model: DistrictModel, rows: np.ndarray, kwp: np.ndarray) -> None:
@@ -292,6 +309,9 @@ def patch_placements(model: DistrictModel, prev: Placements, scenario: Scenario,
         assert model.bank is not None
         cols, pv_unit = model.bank.columns(tilt[changed_pv], az[changed_pv])
         pv_idx[changed_pv] = cols
+        has = np.zeros(len(kwp), bool)
+        has[changed_pv] = True
+        pv_idx = _measured_pv(model, pv_idx, has)
         pv_unit_t = model.bank.matrix_t(pv_unit)
     return Placements(
         kwp=kwp, tilt_deg=tilt, azimuth_deg=az, pv_idx=pv_idx, pv_unit=pv_unit,

@@ -62,6 +62,13 @@ BUILDING_COLUMNS: tuple[Column, ...] = (
     Column("annual_demand_kwh", "float", "kWh/a", "annual electricity demand", lo=0.0,
            hi=2e8),
     Column("demand_assumed", "bool", "", "demand = floor area x specific demand (assumed)"),
+    Column("load_profile", "str", "",
+           "the building's own load profile column, e.g. 'meter:<building_id>' for measured "
+           "meter data; empty: the standard profile of its use type", default=""),
+    Column("pv_profile", "str", "",
+           "measured output of the building's existing PV: its column of the district's "
+           "pv_profiles, e.g. 'pvmeter:<building_id>'; empty: PV modelled from the weather",
+           default=""),
     Column("transformer_id", "str", "", "the transformer this building hangs on"),
 )
 
@@ -114,6 +121,32 @@ def _check_columns(frame: pd.DataFrame, columns: tuple[Column, ...], what: str,
                                 rows=list(names[bad][:10]))
 
 
+def profile_names(buildings: pd.DataFrame, assumptions: Assumptions) -> np.ndarray:
+    """Each building's column of the load profile table: its own (``load_profile``, e.g. a
+    measured series ``meter:<building_id>``) where it has one, else its use type's standard
+    profile.
+
+    Parameters
+    ----------
+    buildings:
+        The buildings table (``use_type`` and, optionally, ``load_profile``).
+    assumptions:
+        The assumptions table naming each use type's standard profile.
+
+    Returns
+    -------
+    numpy.ndarray
+        Profile column names (object array, one per building, in row order).
+    """
+    use = buildings["use_type"].astype(str)
+    standard = use.map({u: assumptions.use_text(u, "load_profile")
+                        for u in assumptions.use_types()})
+    if "load_profile" not in buildings.columns:
+        return standard.to_numpy(object)
+    own = buildings["load_profile"].fillna("").astype(str)
+    return np.where(own.str.len() > 0, own, standard).astype(object)
+
+
 _OFFSET_NAME = re.compile(r"^UTC([+-])(\d{2}):(\d{2})$")
 
 
@@ -155,7 +188,10 @@ class District:
 
     ``weather`` has 8760 hourly rows (index: hour-start timestamps in ``site.timezone``) with the
     :data:`WEATHER_COLUMNS`; ``load_profiles`` has the same index and one column per standard load
-    profile name, each column summing to 1 (share of annual energy in each hour).
+    profile name (and per measured building, ``meter:<id>``), each column summing to 1 (share of
+    annual energy in each hour). ``pv_profiles`` (optional, same index): measured output of
+    existing PV per kWp [kWh/kWp per hour], one column per building named in its
+    ``pv_profile``; the engine uses it instead of the modelled orientation profile.
 
     Frames are treated as read-only once a District exists: ``content_hash`` is computed at
     construction and keys every cached result.
@@ -171,6 +207,7 @@ class District:
     assumptions: Assumptions
     site: Site
     meta: Mapping[str, str] = field(default_factory=dict)
+    pv_profiles: pd.DataFrame | None = None
     content_hash: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -224,10 +261,32 @@ class District:
             raise DecentraError(
                 f"use types {', '.join(unknown)} have no rows in the assumptions table")
         profiles = {self.assumptions.use_text(u, "load_profile") for u in used}
+        profiles |= set(profile_names(self.buildings, self.assumptions))
         missing = sorted(profiles - set(self.load_profiles.columns))
         if missing:
             raise DecentraError(f"load profiles {', '.join(missing)} are missing")
+        self._check_pv_profiles()
         object.__setattr__(self, "content_hash", self._hash())
+
+    def _check_pv_profiles(self) -> None:
+        named = (self.buildings["pv_profile"].fillna("").astype(str)
+                 if "pv_profile" in self.buildings.columns
+                 else pd.Series("", index=self.buildings.index))
+        has = named.str.len() > 0
+        given = self.pv_profiles if self.pv_profiles is not None else pd.DataFrame()
+        missing = sorted(set(named[has]) - set(given.columns))
+        if missing:
+            raise DecentraError("measured PV profiles are missing", rows=missing)
+        if len(given.columns) == 0:
+            return
+        if len(given) != HOURS_PER_YEAR:
+            raise DecentraError(f"measured PV profiles need {HOURS_PER_YEAR} hourly rows, got "
+                                f"{len(given)}")
+        v = given.to_numpy(np.float64)
+        bad = ~np.isfinite(v) | (v < 0)
+        if bad.any():
+            raise DecentraError("measured PV profiles must be finite and not negative",
+                                rows=list(given.columns[bad.any(axis=0)]))
 
     def _hash(self) -> str:
         h = hashlib.sha256()
@@ -242,6 +301,10 @@ class District:
                                       .to_numpy(np.float64) + 0.0).tobytes())
         h.update(np.ascontiguousarray(self.load_profiles.to_numpy(np.float64) + 0.0).tobytes())
         h.update("|".join(self.load_profiles.columns).encode())
+        if self.pv_profiles is not None and len(self.pv_profiles.columns):
+            h.update(b"|pv_profiles|")
+            h.update(np.ascontiguousarray(self.pv_profiles.to_numpy(np.float64) + 0.0).tobytes())
+            h.update("|".join(self.pv_profiles.columns).encode())
         h.update(repr(self.assumptions.records()).encode())
         h.update(repr((self.site.latitude_deg, self.site.longitude_deg, self.site.altitude_m,
                        self.site.timezone)).encode())

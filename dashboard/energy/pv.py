@@ -239,6 +239,16 @@ class ProfileBank:
         """(hours, n_orientations + 1) float32; never mutated in place, only replaced."""
         return self._matrix
 
+    def add_columns(self, units: np.ndarray) -> np.ndarray:
+        """Append fixed unit profiles (hours, m) [kWh/kWp per hour], e.g. measured output of
+        existing systems, and return their column indices (stable: columns are only ever
+        appended)."""
+        units = np.asarray(units, dtype=np.float32).reshape(len(self.weather), -1)
+        with self._lock:
+            start = self._matrix.shape[1]
+            self._matrix = np.ascontiguousarray(np.hstack([self._matrix, units]))
+            return np.arange(start, start + units.shape[1], dtype=np.int64)
+
     @property
     def grid_points(self) -> int:
         """Number of grid orientations computed with pvlib so far."""

@@ -44,6 +44,7 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
                     streets: str | Path | None = None, network: str | Path | None = None,
                     transformers: str | Path | None = None,
                     weather: str | Path | None = None, name: str | None = None,
+                    meter_data: str | Path | None = None, pv_data: str | Path | None = None,
                     assumptions: Assumptions | None = None, limits: Limits | None = None,
                     cache_dir: Path | None = None) -> ImportResult:
     """A complete District from a city's files.
@@ -65,6 +66,14 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
         An EPW, TMY3 or DWD TRY file, ``"pvgis"`` to download a typical year for the
         district's location (cached), or None: PVGIS if it answers within 5 s, else a bundled
         DWD test reference year (:mod:`dashboard.importer.weather`).
+    meter_data:
+        A CSV of measured demand: a ``timestamp`` column (ISO 8601, hourly or 15-minute, one
+        calendar year) and one column per building id [kW average]; measured buildings use
+        their series (:mod:`dashboard.io.timeseries`), the others their standard profile.
+    pv_data:
+        The same format for the measured AC output [kW] of existing PV systems: the imported
+        scenario places them (kWp from ``pv_kwp`` or estimated) and the engine uses the
+        measured series for them.
 
     Raises
     ------
@@ -87,6 +96,9 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
         raise DecentraError("file not found", source=str(path))
     check_size(path, limits)
     if sniff_district(path):
+        if meter_data is not None or pv_data is not None:
+            raise DecentraError("a Decentra district file is loaded as it is; give meter data "
+                                "with the building footprints instead", source=path.name)
         return _existing_district(path)
     src = read_source(path, layer, "buildings", limits, siblings=True)
     frame, extent_km = clean_footprints(src.frame, src.label, limits, notes, src.id_column)
@@ -112,6 +124,23 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
         raise DecentraError(err.message, source=src.label, rows=err.rows) from None
 
     assumed, provenance = attribute_counts(table, canon)
+    if meter_data is not None:
+        from dashboard.importer.meters import apply_meter_data
+        from dashboard.io.timeseries import read_measured_csv
+
+        series = read_measured_csv(meter_data, ids, year, site.timezone, limits=limits)
+        table, profiles = apply_meter_data(table, profiles, series, notes)
+        assumed["annual_demand_kwh"] = int(table["demand_assumed"].sum())
+    pv_profiles = None
+    if pv_data is not None:
+        from dashboard.importer.meters import apply_pv_data
+        from dashboard.io.timeseries import read_measured_csv
+
+        pv_series = read_measured_csv(pv_data, ids, year, site.timezone, what="PV output",
+                                      limits=limits)
+        table, pv_profiles, scenario = apply_pv_data(
+            table, pv_series, scenario, weather_df, site, a, notes,
+            f"{district_name}: imported placements")
     if mapping.get("footprint_area_m2"):
         notes.add(f"Footprint areas are measured from the geometry; the column "
                   f"'{mapping['footprint_area_m2']}' was checked but not used")
@@ -195,7 +224,10 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
             "description": f"Imported from {src.label}",
             "buildings_source": src.label,
             "weather_source": weather_source,
-            "load_profile_source": "BDEW standard load profiles 2025 via demandlib",
+            "load_profile_source": "BDEW standard load profiles 2025 via demandlib"
+            + (f"; measured meter data from {Path(meter_data).name}" if meter_data else ""),
+            **({"pv_output_source": f"measured PV output from {Path(pv_data).name}"}
+               if pv_data else {}),
             "network_source": network_source, **extra_meta}
     streets_out = (gpd.GeoDataFrame(geometry=street_frame.to_crs(4326).geometry.values, crs=4326)
                    if street_frame is not None else gpd.GeoDataFrame(geometry=[], crs=4326))
@@ -203,7 +235,7 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
         district = District(name=district_name, buildings=table.reset_index(drop=True),
                             transformers=tr, lines=ln, streets=streets_out,
                             weather=weather_df, load_profiles=profiles, assumptions=a,
-                            site=site, meta=meta)
+                            site=site, meta=meta, pv_profiles=pv_profiles)
     except DecentraError as err:
         raise DecentraError(err.message, source=src.label, rows=err.rows) from None
     if scenario is not None:

@@ -2,8 +2,10 @@
 
 Layers: ``buildings`` (polygons), ``transformers`` (points), ``lines`` and ``streets``
 (linestrings), all EPSG:4326; attribute tables ``weather`` (8760 hourly rows), ``load_profiles``
-(8760 rows, one column per profile), ``assumptions`` (the assumptions table used) and ``meta``
-(key/value: name, site, reference year, time zone, sources, licences, synthetic flag).
+(8760 rows, one column per profile), optionally ``pv_profiles`` (8760 rows, measured PV output
+per kWp, one column per building with measured PV), ``assumptions`` (the assumptions table
+used) and ``meta`` (key/value: name, site, reference year, time zone, sources, licences,
+synthetic flag).
 
 Files are written to a temporary name and renamed into place, so a reader never sees half a
 district.
@@ -61,6 +63,10 @@ def write_district(district: District, path: str | Path) -> Path:
         profiles = district.load_profiles.reset_index(drop=True)
         profiles.insert(0, "hour", np.arange(len(profiles)))
         pyogrio.write_dataframe(profiles, tmp, layer="load_profiles", driver="GPKG")
+        if district.pv_profiles is not None and len(district.pv_profiles.columns):
+            pv = district.pv_profiles.reset_index(drop=True)
+            pv.insert(0, "hour", np.arange(len(pv)))
+            pyogrio.write_dataframe(pv, tmp, layer="pv_profiles", driver="GPKG")
         pyogrio.write_dataframe(pd.DataFrame(district.assumptions.records()), tmp,
                                 layer="assumptions", driver="GPKG")
         meta = dict(district.meta)
@@ -124,6 +130,10 @@ def read_district(path: str | Path) -> District:
         weather = weather.drop(columns="hour").set_index(index)
         profiles = pyogrio.read_dataframe(path, layer="load_profiles").sort_values("hour")
         profiles = profiles.drop(columns="hour").set_index(index)
+        pv_profiles = None
+        if "pv_profiles" in layers:
+            pv_profiles = pyogrio.read_dataframe(path, layer="pv_profiles").sort_values("hour")
+            pv_profiles = pv_profiles.drop(columns="hour").set_index(index)
         assumptions = Assumptions.from_records(
             pyogrio.read_dataframe(path, layer="assumptions").fillna("").to_dict("records"))
     except DecentraError:
@@ -141,7 +151,7 @@ def read_district(path: str | Path) -> District:
         return District(name=meta.get("name", path.stem), buildings=buildings,
                         transformers=transformers, lines=lines, streets=streets,
                         weather=weather, load_profiles=profiles, assumptions=assumptions,
-                        site=site, meta=keep)
+                        site=site, meta=keep, pv_profiles=pv_profiles)
     except DecentraError as err:
         raise DecentraError(err.message, source=str(path), rows=list(err.rows)) from None
 
@@ -154,7 +164,9 @@ def _read_layer(path: Path, layer: str, columns: tuple) -> gpd.GeoDataFrame:
         if col.name not in frame.columns:
             raise DecentraError(f"layer '{layer}' lacks the column '{col.name}'",
                                 source=str(path))
-        if col.dtype == "str":
+        if col.dtype == "str" and col.default == "":    # optional text: empty, not "None"
+            frame[col.name] = frame[col.name].fillna("").astype(str)
+        elif col.dtype == "str":
             frame[col.name] = frame[col.name].astype(str)
         elif col.dtype == "float":
             frame[col.name] = pd.to_numeric(frame[col.name], errors="raise").astype(float)

@@ -50,6 +50,8 @@ BOUNDS: dict[str, Bound] = {
     "utc_offset_h": Bound("UTC offset", "h", -12.0, 14.0, -12.0, 14.0),
     # buildings
     "annual_demand_kwh": Bound("annual demand", "kWh/a", 0.0, 2e8, 0.0, 2e7),
+    "power_kw": Bound("average power of one building", "kW", 0.0, 1e5, 0.0, 1e4),
+    "pv_yield_kwh_per_kwp": Bound("PV yield", "kWh/kWp a", 0.0, 3000.0, 400.0, 2000.0),
     "storeys": Bound("storeys", "", 0.0, 200.0, 0.0, 60.0),
     "height_m": Bound("height", "m", 0.0, 900.0, 0.0, 250.0),
     "roof_area_m2": Bound("roof area", "m²", 0.0, 1e6, 0.0, 1e5),

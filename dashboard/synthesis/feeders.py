@@ -47,6 +47,7 @@ from shapely.geometry import LineString, Point
 from shapely.ops import substring
 
 from dashboard.domain.assumptions import Assumptions
+from dashboard.domain.district import profile_names
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.geo import metric_crs
 
@@ -256,8 +257,7 @@ def synthesize_network(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame,
     b_xy = shapely.get_coordinates(anchors)
     profiles = load_profiles.to_numpy(float)
     names = list(load_profiles.columns)
-    prof_idx = np.array([names.index(a.use_text(u, "load_profile")) for u in b_m["use_type"]],
-                        dtype=np.int64)
+    prof_idx = pd.Index(names).get_indexer(profile_names(b_m, a)).astype(np.int64)
     annual = b_m["annual_demand_kwh"].to_numpy(float)
     sz = _Sizing(a, profiles, prof_idx, annual)
     max_kva = sz.ratings[-1] * sz.share
@@ -785,7 +785,7 @@ def network_from_transformers(buildings: gpd.GeoDataFrame, transformers: gpd.Geo
     tids = t_m["transformer_id"].astype(str).tolist()
     profiles = load_profiles.to_numpy(float)
     names = list(load_profiles.columns)
-    prof_idx = np.array([names.index(a.use_text(u, "load_profile")) for u in b_m["use_type"]])
+    prof_idx = pd.Index(names).get_indexer(profile_names(b_m, a))
     annual = b_m["annual_demand_kwh"].to_numpy(float)
     pf = a.number("grid.power_factor")
     share = a.number("grid.transformer_planning_loading")

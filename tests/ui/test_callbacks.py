@@ -244,6 +244,47 @@ def test_import_stage_and_check(deps, tmp_path, monkeypatch):
     assert "Ready: Test" in str(ok["result"])
 
 
+def test_import_dialog_passes_the_meter_file_through(deps, tmp_path, monkeypatch):
+    import numpy as np
+    import pandas as pd
+
+    from tests.importfiles import bubenec_footprints
+
+    monkeypatch.setenv("DECENTRA_CACHE_DIR", str(tmp_path / "cache"))
+
+    def url(raw: bytes) -> str:
+        return "data:text/plain;base64," + base64.b64encode(raw).decode()
+
+    geo = tmp_path / "b.geojson"
+    bubenec_footprints(12).to_file(geo, driver="GeoJSON")
+    staged = importing.stage(deps, {"buildings": url(geo.read_bytes())},
+                             {"buildings": "b.geojson"}, {}, trigger=ids.IMPORT_BUILDINGS)
+    hours = pd.date_range("2023-01-01", periods=8760, freq="h")
+    csv = pd.DataFrame({"timestamp": hours.strftime("%Y-%m-%dT%H:%M"),
+                        "B002": 3.0 + np.sin(np.arange(8760) / 10)}).to_csv(index=False)
+    meters = importing.stage(deps, {"meters": url(csv.encode())}, {"meters": "loads.csv"},
+                             staged["files"], trigger=ids.IMPORT_METERS)
+    assert "1 building, 8,760 rows" in str(meters["meters_info"])
+    assert meters["files"]["meters"]["name"] == "loads.csv" and not meters["run_disabled"]
+    pv = pd.DataFrame({"timestamp": hours.strftime("%Y-%m-%dT%H:%M"),
+                       "B003": np.clip(np.sin(np.arange(8760) / 24 * 2 * np.pi), 0, None)})
+    both = importing.stage(deps, {"pv": url(pv.to_csv(index=False).encode())},
+                           {"pv": "pv.csv"}, meters["files"], trigger=ids.IMPORT_PV)
+    assert "1 building, 8,760 rows" in str(both["pv_info"])
+    assert set(both["files"]) == {"buildings", "meters", "pv"}
+    ok = importing.check(deps, lambda _p: None, 1, both["files"], None, "auto", [], "M")
+    assert "Ready: M" in str(ok["result"])
+    assert "Meter data (loads.csv): 1 building uses its measured demand" in str(ok["result"])
+    assert "PV output (pv.csv): 1 existing system uses its measured output" in str(
+        ok["result"])
+    # a file that is not meter data is refused when dropped, and the import says so
+    bad = importing.stage(deps, {"meters": url(b"time,B002\n1,2\n")}, {"meters": "x.csv"},
+                          staged["files"], trigger=ids.IMPORT_METERS)
+    assert "no 'timestamp' column" in str(bad["meters_info"])
+    refused = importing.check(deps, lambda _p: None, 1, bad["files"], None, "auto", [], "")
+    assert "meters file was not accepted" in str(refused["result"])
+
+
 def test_every_registered_callback_is_tested_here():
     """A new callback without a test here fails this test."""
     import inspect

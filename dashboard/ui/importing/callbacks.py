@@ -23,11 +23,14 @@ STAGE = {"files": Output(ids.IMPORT_FILES, "data"),
          "grid_kind": Output(ids.IMPORT_GRID_KIND, "value"),
          "grid_box": Output(ids.IMPORT_GRID_BOX, "style"),
          "weather_info": Output(ids.IMPORT_WEATHER_INFO, "children"),
+         "meters_info": Output(ids.IMPORT_METERS_INFO, "children"),
+         "pv_info": Output(ids.IMPORT_PV_INFO, "children"),
          "run_disabled": Output(ids.IMPORT_RUN, "disabled"),
          "result": Output(ids.IMPORT_RESULT, "children")}
 CHECK = {"result": Output(ids.IMPORT_RESULT, "children", allow_duplicate=True)}
 ROLES = {ids.IMPORT_BUILDINGS: "buildings", ids.IMPORT_GRID: "grid",
-         ids.IMPORT_WEATHER: "weather"}
+         ids.IMPORT_WEATHER: "weather", ids.IMPORT_METERS: "meters",
+         ids.IMPORT_PV: "pv"}
 TOGGLE_JS = """function(open, close) {
     const id = window.dash_clientside.callback_context.triggered_id;
     return {display: id === 'import-open' ? 'flex' : 'none'};

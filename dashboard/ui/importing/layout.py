@@ -1,5 +1,5 @@
-"""The import dialog: upload slots for buildings, grid and weather, and where the check's
-report appears."""
+"""The import dialog: upload slots for buildings, grid, weather and meter data, and where the
+check's report appears."""
 
 from __future__ import annotations
 
@@ -67,6 +67,19 @@ def import_dialog(limits: Limits | None = None) -> html.Div:
         dcc.Checklist(id=ids.IMPORT_PVGIS, className="radio", value=[],
                       options=[{"label": "Download a typical year from PVGIS instead (needs "
                                          "internet)", "value": "pvgis"}]),
+        html.H4("4 · Meter data (optional)"),
+        upload_slot(ids.IMPORT_METERS, ids.IMPORT_METERS_INFO, "Measured demand", limits),
+        html.Div("CSV: a 'timestamp' column (ISO 8601, hourly or 15-minute, one calendar "
+                 "year) and one column per building id with average power in kW. Measured "
+                 "buildings use their series, the others standard load profiles.",
+                 className="hint small"),
+        html.Div(id=ids.IMPORT_METERS_INFO, className="file-info"),
+        html.H4("5 · Existing PV output (optional)"),
+        upload_slot(ids.IMPORT_PV, ids.IMPORT_PV_INFO, "Measured PV output", limits),
+        html.Div("The same CSV format with the measured AC output [kW] of existing PV systems. "
+                 "They are placed in the imported scenario (kWp from the buildings' pv_kwp, "
+                 "else estimated) and keep their measured output.", className="hint small"),
+        html.Div(id=ids.IMPORT_PV_INFO, className="file-info"),
         html.Div([html.Span("District name", className="field-label"),
                   dcc.Input(id=ids.IMPORT_NAME, value="", placeholder="from the file name",
                             className="num", maxLength=200)], className="field name-field"),

@@ -101,6 +101,12 @@ def run_import(files: dict[str, Any], layer: str | None, grid_kind: str | None,
         options["weather"] = "pvgis"
     elif weather:
         options["weather"] = staged_file(root, weather.get("token"))
+    meters = (files or {}).get("meters")
+    if meters:
+        options["meter_data"] = staged_file(root, meters.get("token"))
+    pv = (files or {}).get("pv")
+    if pv:
+        options["pv_data"] = staged_file(root, pv.get("token"))
     progress("Reading the files and filling in what they lack …")
     return import_district(buildings, **options)
 
@@ -109,16 +115,19 @@ def run_import(files: dict[str, Any], layer: str | None, grid_kind: str | None,
 
 def stage_file(role: str, contents: Any, filename: Any, files: dict | None,
                root: Path) -> dict[str, Any]:
-    """Stage one upload of the dialog (buildings, grid or weather) and say what it is: the
-    named outputs of the stage callback. A refused grid or weather file is kept as refused,
+    """Stage one upload of the dialog (buildings, grid, weather, meters or pv) and say what it is:
+    the named outputs of the stage callback. A refused grid, weather or meter file is kept as
+    refused,
     so that "Check import" says so instead of importing without it."""
     from dashboard.importer import source_layers
     from dashboard.io.staging import stage_upload
+    from dashboard.io.timeseries import describe_measured_csv
     from dashboard.io.weather import read_weather_file
     from dashboard.ui.importing.layout import GRID_KIND_LABELS
 
     files = dict(files or {})
-    info = {"buildings": "buildings_info", "grid": "grid_info", "weather": "weather_info"}[role]
+    info = {"buildings": "buildings_info", "grid": "grid_info", "weather": "weather_info",
+            "meters": "meters_info", "pv": "pv_info"}[role]
     shown: dict[str, Any] = {"result": None}     # a new file makes an earlier report stale
     files.pop(role, None)
     try:
@@ -138,6 +147,10 @@ def stage_file(role: str, contents: Any, filename: Any, files: dict | None,
             kind = feeder_file_kind(path)
             shown.update(grid_info=file_chip(staged, f"read as {GRID_KIND_LABELS[kind]}"),
                          grid_kind=kind, grid_box={"display": "block"})
+        elif role in ("meters", "pv"):
+            what = "meter data" if role == "meters" else "PV output"
+            shown[info] = file_chip(staged, describe_measured_csv(path, what)
+                                    + " · checked against the buildings on import")
         else:
             rows, meta = read_weather_file(path)
             shown.update(weather_info=file_chip(staged, str(meta.get(
