@@ -28,7 +28,7 @@ import re
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,13 +281,17 @@ class ScenarioStore:
                                 "deleted)")
         return _row(row)
 
-    def list(self, workspace: str, district_hash: str | None = None) -> list[SavedScenario]:
+    def list(self, workspace: str, district_hash: str | Sequence[str] | None = None
+             ) -> list[SavedScenario]:
+        """The workspace's scenarios, newest first; of one district when ``district_hash``
+        is given (a hash, or a district's :attr:`~District.lineage`)."""
         _check_workspace(workspace)
         query = SELECT + " WHERE workspace=?"
         args: tuple[Any, ...] = (workspace,)
         if district_hash is not None:
-            query += " AND district_hash=?"
-            args = (workspace, district_hash)
+            keys = (district_hash,) if isinstance(district_hash, str) else tuple(district_hash)
+            query += f" AND district_hash IN ({','.join('?' * len(keys))})"
+            args = (workspace, *keys)
         with self._connect() as con:
             rows = con.execute(query + " ORDER BY updated_utc DESC", args).fetchall()
         return [_row(r) for r in rows]

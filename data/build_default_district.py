@@ -33,6 +33,9 @@ from dashboard.synthesis.district import build_district  # noqa: E402
 
 OUT = ROOT / "data" / "bubenec_district.gpkg"
 TRY_REGION = 9
+# content hashes of earlier releases of this district: scenarios saved on them stay listed
+# (District.lineage); add the released hash here whenever a rebuild changes it
+SUPERSEDES = ("98e85deca5b4ab3ba31a38643b473024",)
 ALTITUDE_M = 230.0  # approximate ground elevation of Bubeneč (Prague 6) above sea level
 
 
@@ -52,6 +55,7 @@ def main(out: Path = OUT) -> Path:
                                       raw["wind_speed"].to_numpy())
     meta = {
         "synthetic": "false",
+        "supersedes": ";".join(SUPERSEDES),
         "description": "144 real building footprints and 35 streets of Bubeneč, Prague, with a "
                        "synthesized low-voltage network",
         "buildings_source": "momepy bubenec.gpkg (OpenStreetMap data, © OpenStreetMap "

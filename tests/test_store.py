@@ -221,8 +221,11 @@ def test_a_store_written_before_workspaces_migrates_on_first_open(tmp_path, dist
     for sid, _name, payload in before:
         saved = store.load(legacy, sid)
         assert saved.scenario == dc.Scenario.from_json(payload) and saved.share_token
-    assert {s.name for s in store.list(legacy, district.content_hash)} == {
+    # saved on the default district of that time (since rebuilt): still listed with it
+    assert "98e85deca5b4ab3ba31a38643b473024" in district.lineage
+    assert {s.name for s in store.list(legacy, district.lineage)} == {
         "Council option A", "Option B – batteries"}
+    assert store.list(legacy, district.content_hash) == []
     # opening again (another process) changes nothing
     again = ScenarioStore(path)
     assert again.legacy_workspace() == legacy and again.workspaces() == [(legacy, 3)]

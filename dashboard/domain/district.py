@@ -328,6 +328,15 @@ class District:
     def is_synthetic(self) -> bool:
         return str(self.meta.get("synthetic", "false")).lower() == "true"
 
+    @property
+    def lineage(self) -> tuple[str, ...]:
+        """This district's content hash, then those of earlier versions of the same district
+        (meta ``supersedes``, ';'-separated; e.g. the default district rebuilt with a newer
+        demand model): scenarios saved on any of them belong to this one."""
+        older = [h.strip() for h in str(self.meta.get("supersedes", "")).split(";")
+                 if h.strip() and h.strip() != self.content_hash]
+        return (self.content_hash, *dict.fromkeys(older))
+
     def describe(self) -> dict[str, Any]:
         b = self.buildings
         return {

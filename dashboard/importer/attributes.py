@@ -86,6 +86,10 @@ def file_attributes(frame: gpd.GeoDataFrame, label: str, id_column: str | None, 
 def _tag_number(frame: pd.DataFrame, column: str, key: str, label: str, notes: Notes
                 ) -> pd.Series:
     parse = parse_height_m if key == "height_m" else parse_number
+    negative = pd.to_numeric(frame[column], errors="coerce").to_numpy(float) < 0
+    if negative.any():          # a number, but an impossible one: refused, not assumed
+        raise DecentraError(f"'{column}' ({key}) has negative values",
+                            rows=[int(i) for i in np.flatnonzero(negative)[:10]])
     values, refused = parse(frame[column])
     if refused.any():
         examples = ", ".join(repr(str(v)) for v in

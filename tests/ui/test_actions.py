@@ -122,7 +122,7 @@ def test_kpi_strip_shows_units_deltas_and_formulas(district, rule_scenario):
     assert "ΣD" in getattr(first_card, "data-tip")
     result = dc.evaluate(district, rule_scenario)
     rows = transformer_rows(result.transformers)
-    assert [r["transformer_id"] for r in rows] == ["T01", "T02", "T03"]
+    assert [r["transformer_id"] for r in rows] == district.transformers["transformer_id"].tolist()
     assert {r["basis"] for r in rows} == {"estimate"}
     assert [r["loading_pct"] for r in rows] == [
         round(v, 1) for v in result.transformers["loading_pct"]]

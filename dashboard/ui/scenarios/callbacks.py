@@ -88,14 +88,14 @@ def refresh(deps: Deps, session: Any, action: Any, view: Any, tab: Any) -> dict:
         return out(LIST)
     try:
         ws = current_workspace()
-        sess = state.parse_session(session)
-        items = deps.store.list(ws, sess["district"])
+        sess, district, _ = deps.current(session)
+        items = deps.store.list(ws, district.lineage)
     except DecentraError as err:
         return out(LIST, rows=[html.P(str(err), className="hint")], compare=[], present=[])
     options = [{"label": "Current scenario (unsaved)", "value": logic.CURRENT},
                *[{"label": s.name, "value": s.id} for s in items]]
     mine = sess["saved_id"] if any(s.id == sess["saved_id"] for s in items) else None
-    return out(LIST, rows=logic.saved_rows(deps.store, ws, sess["district"], mine),
+    return out(LIST, rows=logic.saved_rows(deps.store, ws, district.lineage, mine),
                compare=options, present=options, present_value=mine or logic.CURRENT,
                workspace=workspace_url(ws))
 

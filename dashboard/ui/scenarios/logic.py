@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import math
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -50,7 +51,7 @@ def file_stem(name: str) -> str:
     return "-".join(p for p in keep.split("-") if p)[:60] or "scenario"
 
 
-def saved_rows(store: ScenarioStore, workspace: str, district_hash: str,
+def saved_rows(store: ScenarioStore, workspace: str, district_hash: str | Sequence[str],
                current_id: str | None) -> list:
     items = store.list(workspace, district_hash)
     if not items:
