@@ -118,3 +118,25 @@ def test_base_scenario_is_kept_where_the_sweep_does_not_reach(district):
 def test_bad_input_is_one_clear_error(district, kwargs):
     with pytest.raises(dc.DecentraError):
         penetration_sweep(district, **kwargs)
+
+
+def test_cli_prints_the_table_and_writes_the_same_numbers_as_csv(tmp_path, district):
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    out = tmp_path / "sweep.csv"
+    run = subprocess.run([sys.executable, "-m", "dashboard", "sweep", "--steps", "3",
+                          "--battery-kwh-per-kwp", "1", "--csv", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "headroom kWp" in run.stdout and "Bubeneč" in run.stdout
+    got = pd.read_csv(out, index_col="step")
+    want = penetration_sweep(district, steps=3, battery_kwh_per_kwp=1.0)
+    assert list(got.columns) == list(want.columns)
+    assert np.allclose(got.to_numpy(float), want.to_numpy(float), rtol=1e-5, equal_nan=True)
+    bad = subprocess.run([sys.executable, "-m", "dashboard", "sweep", "--steps", "1"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "sweep steps" in bad.stderr
+    assert "Traceback" not in bad.stderr
