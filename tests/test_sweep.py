@@ -95,7 +95,7 @@ def test_fine_steps_use_incremental_evaluation_and_still_match(city300):
     sweep = penetration_sweep(city300, steps=101)
     assert sweep.attrs["incremental_steps"] > 10
     for share in (0.37, 0.73):
-        row = sweep.loc[int(round(share * 100))]
+        row = sweep.loc[round(share * 100)]
         ref = dc.evaluate(city300, reference_scenario(city300, row["share"]), use_cache=False)
         for key in ("self_sufficiency", "p_survive_24h", "survival_mean_h", "capex_eur"):
             assert row[key] == pytest.approx(ref.summary[key], rel=1e-6, abs=1e-9), key
