@@ -2,6 +2,8 @@
 
     python -m dashboard evaluate [DISTRICT] [--scenario FILE] [--json] [--no-resilience]
     python -m dashboard export [DISTRICT] [--scenario FILE] -f FORMAT -o OUT
+    python -m dashboard sweep [DISTRICT] [--steps N] [--order O] [--battery-kwh-per-kwp X]
+                              [--csv OUT]
     python -m dashboard import BUILDINGS [--layer L] [--streets F] [--network F]
                                [--transformers F] [--weather F|pvgis] [--meter-data CSV]
                                [--pv-data CSV] -o DISTRICT.gpkg
@@ -153,6 +155,45 @@ def cmd_grid(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Indicators as PV grows from 0 to 100 % of the district's rooftop PV potential."""
+    import pandas as pd
+
+    import dashboard as dc
+    from dashboard.sweep import COLUMNS, penetration_sweep
+
+    district = dc.load_district(args.district)
+    base = _read_scenario(args.scenario) if args.scenario else None
+    sweep = penetration_sweep(district, steps=args.steps, order=args.order,
+                              battery_kwh_per_kwp=args.battery_kwh_per_kwp, base=base)
+    if args.csv:
+        try:
+            sweep.to_csv(args.csv, float_format="%.6g")
+        except OSError as err:
+            raise DecentraError(f"cannot write the CSV ({err.strerror or err})",
+                                source=args.csv) from None
+    print(f"District: {district.name}  ·  PV sweep, {args.order}, "
+          f"{sweep.attrs['potential_kwp']:,.0f} kWp potential, "
+          f"{args.battery_kwh_per_kwp:g} kWh battery per kWp  ({sweep.attrs['seconds']:.2f} s)")
+    short = {"share": "share %", "pv_added_kwp": "PV+ kWp", "pv_kwp": "PV kWp",
+             "battery_kwh": "bat kWh", "self_sufficiency": "SS %", "self_consumption": "SC %",
+             "p_survive_24h": "P24h %", "survival_mean_h": "surv h",
+             "p_survive_24h_pooled": "P24h MG %", "hosting_headroom_kwp": "headroom kWp",
+             "max_transformer_loading_pct": "max load %", "capex_eur": "capex EUR",
+             "payback_years": "payback a"}
+    table = pd.DataFrame({short.get(k, k): (100 * sweep[k] if COLUMNS.get(k, ("", ""))[1]
+                                             == "1" else sweep[k]).round(1)
+                          for k in sweep.columns})
+    print(table.to_string(index=False, na_rep="—"))
+    print("SS self-sufficiency, SC self-consumption, P24h P(survive 24 h) per building, "
+          "MG the same with the buildings of a transformer as a microgrid.")
+    print("Hosting headroom: estimated hosting capacity of all transformers minus the PV "
+          "added (negative: reverse flow beyond the ratings).")
+    if args.csv:
+        print(f"Written {args.csv}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     import dashboard as dc
     from dashboard.export.report import write_bytes
@@ -263,6 +304,19 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--json", action="store_true", help="machine-readable output")
     gr.add_argument("--no-hosting", action="store_true", help="skip hosting capacity")
     gr.set_defaults(func=cmd_grid)
+    sw = sub.add_parser("sweep", help="self-sufficiency, resilience and hosting headroom as "
+                                      "PV grows from 0 to 100 %% of the rooftop potential")
+    sw.add_argument("district", nargs="?", default=None,
+                    help="district GeoPackage (default: the embedded Bubeneč district)")
+    sw.add_argument("--scenario", help="scenario JSON the sweep adds to (default: none)")
+    sw.add_argument("--steps", type=int, default=11, help="shares from 0 to 100 %% (2-101)")
+    sw.add_argument("--order", default="largest roofs first",
+                    choices=["largest roofs first", "best yield first"],
+                    help="which roofs are filled first")
+    sw.add_argument("--battery-kwh-per-kwp", type=float, default=0.0,
+                    help="battery capacity added with every kWp [kWh/kWp]")
+    sw.add_argument("--csv", help="also write the table as CSV")
+    sw.set_defaults(func=cmd_sweep)
     im = sub.add_parser("import", help="make a district from a city's own files")
     im.add_argument("buildings", help="footprints: GeoJSON, GeoPackage, zipped Shapefile or "
                                       "OpenStreetMap .osm.pbf")

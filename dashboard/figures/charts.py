@@ -118,3 +118,36 @@ def transformer_bars(frames: dict[str, pd.DataFrame], column: str, title: str, y
     fig.update_layout(**_layout(title, ytitle))
     fig.update_layout(barmode="group", hovermode="x", height=280)
     return fig
+
+
+def sweep_chart(sweep: pd.DataFrame, title: str = "As PV grows on the district's roofs",
+                subtitle: str = "") -> go.Figure:
+    """One chart of a penetration sweep (:func:`dashboard.sweep.penetration_sweep`): x = % of
+    the rooftop PV potential used; self-sufficiency (PV yellow) and P(survive 24 h) (storage
+    purple; dashed: buildings of a transformer as a microgrid) in % on the left axis; hosting
+    headroom [kWp] (export blue, the reverse-flow colour) on the right, with its zero line."""
+    x = 100 * sweep["share"].to_numpy(float)
+    fig = go.Figure()
+    fig.add_scatter(x=x, y=100 * sweep["self_sufficiency"], name="Self-sufficiency",
+                    mode="lines+markers", line={"color": COLORS["pv"], "width": 2.5})
+    fig.add_scatter(x=x, y=100 * sweep["p_survive_24h"], name="P(survive 24 h)",
+                    mode="lines+markers", line={"color": COLORS["battery"], "width": 2.5})
+    if "p_survive_24h_pooled" in sweep:
+        fig.add_scatter(x=x, y=100 * sweep["p_survive_24h_pooled"],
+                        name="P(survive 24 h), microgrids", mode="lines",
+                        line={"color": COLORS["battery"], "width": 1.5, "dash": "dash"})
+    fig.add_scatter(x=x, y=sweep["hosting_headroom_kwp"], name="Hosting headroom [kWp]",
+                    mode="lines+markers", yaxis="y2",
+                    line={"color": COLORS["export"], "width": 2, "dash": "dot"})
+    layout = _layout(title, "%", subtitle)
+    layout["xaxis"] = {"title": {"text": "% of rooftop PV potential used"},
+                       "gridcolor": "#f0f2f5", "range": [0, 100.5]}
+    layout["yaxis"]["range"] = [0, 101]
+    layout["yaxis2"] = {"title": {"text": "headroom [kWp]"}, "overlaying": "y", "side": "right",
+                        "showgrid": False, "zeroline": True, "zerolinecolor": "#9ab8e6",
+                        "zerolinewidth": 1}
+    layout["margin"]["r"] = 50
+    layout["legend"]["y"] = -0.25
+    layout["height"] = 320
+    fig.update_layout(**layout)
+    return fig

@@ -12,6 +12,7 @@ from dashboard.ui.importing.layout import import_dialog
 from dashboard.ui.planning.layout import details_tab, map_pane, placement_panel
 from dashboard.ui.present.layout import present_overlay
 from dashboard.ui.scenarios.layout import compare_view, saved_tab
+from dashboard.ui.sweep.layout import sweep_section
 from dashboard.ui.widgets import button
 
 
@@ -81,7 +82,8 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
             dcc.Tab(placement_panel(), label="Place", value="place", id="tab-place"),
             dcc.Tab(transformer_tab(), label="Grid", value="transformers",
                     id="tab-transformers"),
-            dcc.Tab(details_tab(), label="Details", value="details", id="tab-details"),
+            dcc.Tab(html.Div([details_tab(), sweep_section()]), label="Details",
+                    value="details", id="tab-details"),
             dcc.Tab(saved_tab(), label="Saved", value="saved", id="tab-saved"),
             dcc.Tab(export_tab(), label="Export", value="export", id="tab-export"),
         ], value="place", className="tabs", id=ids.TABS, parent_className="side-tabs",
