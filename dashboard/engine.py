@@ -18,8 +18,8 @@ from dashboard.domain.errors import DecentraError
 from dashboard.domain.result import RES_COLUMNS, SURVIVAL_THRESHOLDS_H
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import grid
-from dashboard.energy.economics import EconParams
 from dashboard.energy.closedform import PairCache, pair_stats
+from dashboard.energy.economics import EconParams
 from dashboard.energy.pv import ProfileBank, PvModel
 from dashboard.energy.resilience import building_survival, hist_stats, pooled_survival
 from dashboard.energy.storage import dispatch_series, efficiencies

@@ -139,7 +139,7 @@ def test_old_district_file_evaluates(district):
     (a flat 1,300 EUR/kWp, no discount rate, lifetimes or battery EUR/kW): it evaluates with
     its flat price and the defaults for the rest."""
     a = district.assumptions
-    assert "econ.discount_rate" not in a and "econ.pv_capex_eur_per_kwp_by_class" not in a
+    assert "econ.discount_rate" not in a and "econ.pv_capex_by_class_eur_per_kwp" not in a
     ids = list(district.buildings["building_id"].astype(str)[:2])
     scenario = dc.Scenario(name="old").with_pv(PvPlacement(ids[0], 8.0, 30.0, 180.0),
                                                PvPlacement(ids[1], 60.0, 30.0, 180.0))

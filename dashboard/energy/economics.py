@@ -44,6 +44,7 @@ References
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,9 +81,9 @@ class EconParams:
     def __post_init__(self) -> None:
         bounds = self.pv_class_max_kwp
         if len(self.pv_capex_eur_per_kwp) != len(bounds) + 1:
-            raise DecentraError("econ.pv_capex_eur_per_kwp_by_class needs one price more than "
+            raise DecentraError("econ.pv_capex_by_class_eur_per_kwp needs one price more than "
                                 "econ.pv_class_max_kwp has bounds", source="assumptions")
-        if any(b1 <= b0 for b0, b1 in zip(bounds, bounds[1:], strict=False)):
+        if any(b1 <= b0 for b0, b1 in itertools.pairwise(bounds)):
             raise DecentraError("econ.pv_class_max_kwp must increase", source="assumptions")
         if self.pv_lifetime_a < 1 or self.battery_lifetime_a < 1:
             raise DecentraError("lifetimes must be at least one year", source="assumptions")
@@ -99,10 +100,10 @@ class EconParams:
         def num(key: str, default: float) -> float:
             return a.number(key) if key in a else default
 
-        if "econ.pv_capex_eur_per_kwp_by_class" in a:
+        if "econ.pv_capex_by_class_eur_per_kwp" in a:
             bounds = (a.numbers("econ.pv_class_max_kwp") if "econ.pv_class_max_kwp" in a
                       else d.pv_class_max_kwp)
-            prices = a.numbers("econ.pv_capex_eur_per_kwp_by_class")
+            prices = a.numbers("econ.pv_capex_by_class_eur_per_kwp")
         elif "econ.pv_capex_eur_per_kwp" in a:
             bounds, prices = (), (a.number("econ.pv_capex_eur_per_kwp"),)
         else:
