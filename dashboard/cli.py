@@ -86,11 +86,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"  {ind.label:<{width}}  {format_value(ind.key, result.summary[ind.key])}")
     print()
     cols = ["rating_kva", "n_buildings", "pv_kwp", "self_sufficiency", "peak_import_kw",
-            "peak_export_kw", "reverse_flow_hours", "loading_pct", "hosting_capacity_kwp"]
+            "peak_export_kw", "reverse_flow_hours", "loading_pct", "hosting_capacity_kwp",
+            "npv_eur"]
     table = result.transformers[cols].copy()
     table["self_sufficiency"] = (100 * table["self_sufficiency"]).round(1)
     print("Transformers (self-sufficiency in %, loading in % of rating, hosting capacity "
-          "estimate in kWp):")
+          "estimate in kWp, community NPV in EUR):")
     print(table.round(1).to_string())
     return 0
 

@@ -19,6 +19,7 @@ from dashboard.domain.result import RES_COLUMNS, SURVIVAL_THRESHOLDS_H
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import grid
 from dashboard.energy.closedform import PairCache, pair_stats
+from dashboard.energy.economics import EconParams
 from dashboard.energy.pv import ProfileBank, PvModel
 from dashboard.energy.resilience import building_survival, hist_stats, pooled_survival
 from dashboard.energy.storage import dispatch_series, efficiencies
@@ -55,7 +56,7 @@ class DistrictModel:
     min_soc: float
     initial_soc: float
     horizon_h: int
-    econ: dict[str, float] = field(default_factory=dict)
+    econ: EconParams = field(default_factory=EconParams)
     hosting_unit: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     pairs: PairCache = field(default_factory=lambda: PairCache(np.zeros((0, 0), np.float32)))
     # (N,) bank column of each building's measured PV output per kWp, -1: modelled; empty: none
@@ -132,14 +133,7 @@ def _build_model(district: District) -> DistrictModel:
         min_soc=a.number("battery.min_soc"),
         initial_soc=a.number("battery.initial_soc"),
         horizon_h=int(a.number("resilience.horizon_h")),
-        econ={
-            "pv_capex": a.number("econ.pv_capex_eur_per_kwp"),
-            "battery_capex": a.number("econ.battery_capex_eur_per_kwh"),
-            "community_capex": a.number("econ.community_battery_capex_eur_per_kwh"),
-            "import_price": a.number("econ.import_price_eur_per_kwh"),
-            "export_price": a.number("econ.export_price_eur_per_kwh"),
-            "co2": a.number("emissions.grid_kg_co2_per_kwh"),
-        },
+        econ=EconParams.from_assumptions(a),
         hosting_unit=hosting_unit,
         pairs=PairCache(np.ascontiguousarray(district.load_profiles.to_numpy(np.float32))),
         pv_measured_idx=pv_measured,

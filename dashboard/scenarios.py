@@ -21,7 +21,7 @@ from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.result import RES_COLUMNS, Result
 from dashboard.domain.scenario import Scenario
-from dashboard.energy import grid
+from dashboard.energy import economics, grid
 from dashboard.engine import (
     DistrictModel,
     Placements,
@@ -93,6 +93,73 @@ def _transformer_energy(model: DistrictModel, t_stats: np.ndarray, pl: Placement
     })
 
 
+ECON_COLUMNS = ("capex_eur", "annual_savings_eur", "om_eur_per_a", "npv_eur", "lcoe_eur_per_kwh",
+                "discounted_payback_a", "co2_avoided_t")
+
+
+def _battery_capex(model: DistrictModel, pl: Placements) -> tuple[np.ndarray, np.ndarray]:
+    """Investment in building batteries (N,) and community batteries (K,) [EUR]."""
+    p = model.econ
+    return (pl.battery_kwh * p.battery_eur_per_kwh + pl.battery_kw * p.battery_eur_per_kw,
+            pl.comm_kwh * p.community_battery_eur_per_kwh
+            + pl.comm_kw * p.community_battery_eur_per_kw)
+
+
+def _building_economics(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
+                        ) -> pd.DataFrame:
+    """The owner's view: each building behind its own meter."""
+    bat, _ = _battery_capex(model, pl)
+    out = economics.economics(pl.kwp, bat, b_energy["demand_kwh"].to_numpy(),
+                              b_energy["pv_kwh"].to_numpy(), b_energy["import_kwh"].to_numpy(),
+                              b_energy["export_kwh"].to_numpy(), model.econ)
+    return pd.DataFrame({c: out[c] for c in ECON_COLUMNS})
+
+
+def _transformer_economics(model: DistrictModel, pl: Placements, b_econ: pd.DataFrame,
+                           t_energy: pd.DataFrame) -> pd.DataFrame:
+    """The community's view: the buildings behind a transformer share energy hour by hour and
+    own its community battery; ``community_gain_eur_per_a`` = pooled savings − Σ owners'."""
+    k = model.n_transformers
+    bt = model.building_transformer
+    bat_b, bat_c = _battery_capex(model, pl)
+    pv_capex = np.bincount(bt, weights=economics.pv_capex_eur(pl.kwp, model.econ), minlength=k)
+    bat = np.bincount(bt, weights=bat_b, minlength=k) + bat_c
+    out = economics.economics(t_energy["pv_kwp"].to_numpy(float), bat,
+                              t_energy["demand_kwh"].to_numpy(), t_energy["pv_kwh"].to_numpy(),
+                              t_energy["import_kwh"].to_numpy(),
+                              t_energy["export_kwh"].to_numpy(), model.econ, pv_capex=pv_capex)
+    frame = pd.DataFrame({c: out[c] for c in ECON_COLUMNS})
+    owners = np.bincount(bt, weights=b_econ["annual_savings_eur"].to_numpy(), minlength=k)
+    frame["community_gain_eur_per_a"] = out["annual_savings_eur"] - owners
+    frame["battery_capex_eur"] = bat
+    return frame
+
+
+def _district_economics(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
+                        t_energy: pd.DataFrame) -> dict[str, float]:
+    """District indicators: the community view summed over transformer areas (cash flows are
+    linear, so NPV, LCOE and payback are those of the summed components), and the owners'."""
+    one = {c: np.array([t_energy[c].sum()]) for c in
+           ("pv_kwp", "demand_kwh", "pv_kwh", "import_kwh", "export_kwh", "capex_eur",
+            "battery_capex_eur")}
+    out = economics.economics(one["pv_kwp"], one["battery_capex_eur"], one["demand_kwh"],
+                              one["pv_kwh"], one["import_kwh"], one["export_kwh"], model.econ,
+                              pv_capex=one["capex_eur"] - one["battery_capex_eur"])
+    capex = float(out["capex_eur"][0])
+    savings = float(out["annual_savings_eur"][0])
+    return {
+        "capex_eur": capex,
+        "annual_savings_eur": savings,
+        "payback_years": capex / savings if savings > 0 and capex > 0 else math.nan,
+        "npv_eur": float(out["npv_eur"][0]),
+        "owner_npv_eur": float(b_energy["npv_eur"].sum()),
+        "community_gain_eur_per_a": float(t_energy["community_gain_eur_per_a"].sum()),
+        "lcoe_eur_per_kwh": float(out["lcoe_eur_per_kwh"][0]),
+        "discounted_payback_a": float(out["discounted_payback_a"][0]),
+        "co2_avoided_t": float(out["co2_avoided_t"][0]),
+    }
+
+
 def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
              t_energy: pd.DataFrame, district_net: np.ndarray, b_res: np.ndarray | None,
              t_res: np.ndarray | None) -> dict[str, float]:
@@ -109,10 +176,7 @@ def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
     exp_t = float(t_energy["export_kwh"].sum())
     imp_d = float(np.clip(district_net, 0, None).sum())
     exp_d = float(np.clip(-district_net, 0, None).sum())
-    e = model.econ
-    capex = (pl.kwp.sum() * e["pv_capex"] + pl.battery_kwh.sum() * e["battery_capex"]
-             + pl.comm_kwh.sum() * e["community_capex"])
-    savings = (d - imp_t) * e["import_price"] + exp_t * e["export_price"]
+    econ = _district_economics(model, pl, b_energy, t_energy)
     out: dict[str, float] = {
         "self_sufficiency": _ratio(d - imp_d, d),
         "self_consumption": _ratio(g - exp_d, g),
@@ -132,10 +196,7 @@ def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
         "transformers_with_reverse_flow": float((t_energy["reverse_flow_hours"] > 0).sum()),
         "max_transformer_loading_pct": float(t_energy["loading_pct"].max()),
         "transformers_overloaded": float((t_energy["hours_above_rating"] > 0).sum()),
-        "capex_eur": float(capex),
-        "annual_savings_eur": float(savings),
-        "payback_years": float(capex / savings) if savings > 0 and capex > 0 else math.nan,
-        "co2_avoided_t": float((d - imp_t + exp_t) * e["co2"] / 1000.0),
+        **econ,
     }
     if b_res is not None and t_res is not None:
         res = {c: b_res[:, i] for i, c in enumerate(RES_COLUMNS)}
@@ -194,7 +255,10 @@ def _make_result(district_hash: str, scenario: Scenario, model: DistrictModel, p
                  t_hist: np.ndarray | None, t_res: np.ndarray | None,
                  timings: dict[str, float], incremental: bool) -> tuple[Result, EngineState]:
     b_energy = _building_energy(b_stats)
+    b_energy = pd.concat([b_energy, _building_economics(model, pl, b_energy)], axis=1)
     t_energy = _transformer_energy(model, t_stats, pl)
+    t_energy = pd.concat([t_energy, _transformer_economics(model, pl, b_energy, t_energy)],
+                         axis=1)
     t0 = time.perf_counter()
     summary = _summary(model, pl, b_energy, t_energy, district_net, b_res, t_res)
     timings["summary_ms"] = 1e3 * (time.perf_counter() - t0)

@@ -69,11 +69,28 @@ SUMMARY_INDICATORS: tuple[Indicator, ...] = (
               "as p_survive_24h with buildings sharing PV and storage behind each transformer",
               True),
     Indicator("capex_eur", "Investment", "EUR",
-              "kWp × PV cost + kWh × battery cost + kWh × community battery cost"),
+              "Σ_b kWp_b × PV price of b's size class + Σ batteries (kWh × EUR/kWh + kW × EUR/kW, "
+              "building and community)"),
     Indicator("annual_savings_eur", "Annual savings", "EUR/a",
               "(ΣD − Σ_k I_k) × import price + Σ_k E_k × export price (energy shared within a "
               "transformer area is valued at the import price)", True),
     Indicator("payback_years", "Simple payback", "a", "capex / annual savings", False),
+    Indicator("npv_eur", "Net present value", "EUR",
+              "Σ_y CF_y / (1 + r)^y over the PV lifetime, CF_0 = −capex, CF_y = savings × "
+              "(1 − δ)^(y−1) − O&M − battery replacements (community view: transformer areas)",
+              True),
+    Indicator("owner_npv_eur", "Net present value (owners alone)", "EUR",
+              "Σ_b NPV_b, each building's savings behind its own meter, without community "
+              "batteries", True),
+    Indicator("community_gain_eur_per_a", "Gain from sharing (transformer areas)", "EUR/a",
+              "annual savings − Σ_b owners' savings: energy shared between neighbours valued at "
+              "the import price instead of the feed-in price", True),
+    Indicator("lcoe_eur_per_kwh", "Levelised cost of PV electricity", "EUR/kWh",
+              "(capex + Σ_y (O&M + replacements) / (1 + r)^y) / Σ_y G (1 − δ)^(y−1) / (1 + r)^y",
+              False),
+    Indicator("discounted_payback_a", "Discounted payback", "a",
+              "first year the cumulative discounted cash flow reaches 0 (linear within the "
+              "year)", False),
     Indicator("co2_avoided_t", "CO2 avoided", "t/a",
               "(ΣD − Σ_k I_k + Σ_k E_k) × grid emission factor", True),
 )
@@ -82,6 +99,7 @@ INDICATORS_BY_KEY = {i.key: i for i in SUMMARY_INDICATORS}
 
 
 PAYBACK_SHOWN_MAX_A = 30.0     # longer is shown as "> 30 a": beyond a PV system's life
+NOT_WITHIN_LIFETIME = "not within lifetime"   # a discounted payback that never comes (inf)
 
 
 def format_value(key: str, value: float | None) -> str:
@@ -89,7 +107,8 @@ def format_value(key: str, value: float | None) -> str:
     CLI, the compare table and the report all show values through it.
 
     Hundreds and more without decimals, 1–100 with one, below 1 with two (never scientific
-    notation); a payback beyond a PV system's life as "> 30 a"."""
+    notation); a payback beyond a PV system's life as "> 30 a", a discounted payback that
+    never comes (inf) as "not within lifetime", prices per kWh to 0.1 cent."""
     ind = INDICATORS_BY_KEY.get(key)
     if value is None or value != value:  # NaN
         return "—"
@@ -102,6 +121,10 @@ def format_value(key: str, value: float | None) -> str:
         return f"{v:,.0f}"
     if key == "payback_years" and v > PAYBACK_SHOWN_MAX_A:
         return f"> {PAYBACK_SHOWN_MAX_A:.0f} a"
+    if key == "discounted_payback_a" and v == float("inf"):
+        return NOT_WITHIN_LIFETIME
+    if ind.unit == "EUR/kWh":
+        return f"€{v:.3f}/kWh"
     if ind.unit == "EUR" or ind.unit == "EUR/a":
         return f"€{v:,.0f}" + ("/a" if ind.unit == "EUR/a" else "")
     return f"{_number(v)} {ind.unit}"
@@ -157,6 +180,8 @@ def _display_step(unit: str, value: float) -> float:
         return 1.0
     if unit == "h":
         return 0.1
+    if unit == "EUR/kWh":
+        return 1e-3
     return 0.0
 
 
@@ -167,12 +192,16 @@ def delta(key: str, value: float | None, base: float | None) -> tuple[str, str]:
     ind = INDICATORS_BY_KEY.get(key)
     if ind is None or value is None or base is None or value != value or base != base:
         return "", ""
+    if float("inf") in (abs(float(value)), abs(float(base))):
+        return ("", "") if value == base else ("changed", "neutral")
     d = float(value) - float(base)
     step = _display_step(ind.unit, max(abs(value), abs(base)))
     if abs(d) < max(step / 2, 1e-9):
         return "±0", ""
     if ind.unit in ("EUR", "EUR/a"):
         text = ("+" if d > 0 else "−") + f"€{abs(d):,.0f}" + ("/a" if ind.unit == "EUR/a" else "")
+    elif ind.unit == "EUR/kWh":
+        text = ("+" if d > 0 else "−") + f"€{abs(d):.3f}/kWh"
     elif ind.unit == "1":
         text = f"{100 * d:+.1f} pp"
     elif ind.unit == "%":

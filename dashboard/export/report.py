@@ -31,12 +31,13 @@ Progress = Callable[[float, str], None]
 GROUPS = {"time": "Time", "building": "Buildings", "pv": "PV", "battery": "Batteries",
           "grid": "Grid", "econ": "Economics", "emissions": "Emissions",
           "resilience": "Resilience"}
-UNIT_SUFFIXES = ("_kg_co2_per_kwh", "_eur_per_kwp", "_eur_per_kwh", "_m2_per_kwp", "_kwh_m2",
+UNIT_SUFFIXES = ("_kg_co2_per_kwh", "_eur_per_kwp_a", "_eur_per_kwp", "_eur_per_kwh",
+                 "_eur_per_kw", "_per_a", "_kwp", "_a", "_m2_per_kwp", "_kwh_m2",
                  "_per_kwh", "_per_c", "_kva", "_kwh", "_kw", "_m2", "_deg", "_pct", "_h")
 WORDS = {"pv": "PV", "capex": "investment", "soc": "state of charge", "co2": "CO2",
          "dc": "DC", "ac": "AC", "eta": "efficiency", "nom": "nominal", "std": "standard",
          "lv": "LV", "gamma": "temperature coefficient of", "pdc": "DC power", "min": "minimum",
-         "max": "maximum", "nonresidential": "non-residential"}
+         "max": "maximum", "nonresidential": "non-residential", "om": "O&M"}
 
 
 def assumption_label(key: str) -> str:
@@ -161,7 +162,7 @@ def report_html(district: District, result: Result, baseline: Result,
                     1200, 520)
     step(0.8, "Tables")
     headline = ["self_sufficiency", "self_consumption", "pv_kwp", "peak_export_kw",
-                "survival_mean_h", "p_survive_24h", "capex_eur", "payback_years",
+                "survival_mean_h", "p_survive_24h", "capex_eur", "payback_years", "npv_eur",
                 "co2_avoided_t"]
     labels = {i.key: i.label for i in SUMMARY_INDICATORS}
     cards = []
