@@ -19,6 +19,7 @@ import pandas as pd
 from dashboard.cache import Memo, shared
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.indicators import CRITICAL_RES_KEYS
 from dashboard.domain.result import RES_COLUMNS, Result
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import grid
@@ -136,6 +137,7 @@ def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
         "annual_savings_eur": float(savings),
         "payback_years": float(capex / savings) if savings > 0 and capex > 0 else math.nan,
         "co2_avoided_t": float((d - imp_t + exp_t) * e["co2"] / 1000.0),
+        "critical_buildings": float(pl.critical.sum()),
     }
     if b_res is not None and t_res is not None:
         res = {c: b_res[:, i] for i, c in enumerate(RES_COLUMNS)}
@@ -149,12 +151,28 @@ def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
             "survival_pooled_mean_h": float(np.average(t_res[:, 1], weights=weights)),
             "p_survive_24h_pooled": float(np.average(t_res[:, 4], weights=weights)),
         })
+        out.update(critical_summary(b_res, pl.critical))
     return out
+
+
+def critical_summary(b_res: np.ndarray, critical: np.ndarray) -> dict[str, float]:
+    """Outage survival of the critical facilities alone (NaN where none is marked: shown as
+    "none marked", never as 0)."""
+    if not critical.any():
+        return dict.fromkeys(CRITICAL_RES_KEYS, math.nan)
+    res = {c: b_res[critical, i] for i, c in enumerate(RES_COLUMNS)}
+    return {
+        "critical_survival_min_h": float(res["survival_min_h"].min()),
+        "critical_survival_mean_h": float(res["survival_mean_h"].mean()),
+        "critical_p_survive_24h": float(res["p_survive_24h"].mean()),
+        "critical_p_survive_72h": float(res["p_survive_72h"].mean()),
+    }
 
 
 def _building_inputs(pl: Placements) -> dict[str, np.ndarray]:
     return {"pv_kwp": pl.kwp, "pv_tilt_deg": pl.tilt_deg, "pv_azimuth_deg": pl.azimuth_deg,
-            "battery_kwh": pl.battery_kwh, "battery_kw": pl.battery_kw}
+            "battery_kwh": pl.battery_kwh, "battery_kw": pl.battery_kw,
+            "critical": pl.critical, "critical_load_fraction": pl.crit_frac}
 
 
 @dataclass(frozen=True, eq=False)

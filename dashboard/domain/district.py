@@ -63,6 +63,12 @@ BUILDING_COLUMNS: tuple[Column, ...] = (
            hi=2e8),
     Column("demand_assumed", "bool", "", "demand = floor area x specific demand (assumed)"),
     Column("transformer_id", "str", "", "the transformer this building hangs on"),
+    Column("critical", "bool", "",
+           "critical facility (hospital, school, fire station, shelter, ...): its critical "
+           "load is critical.load_share of its demand; a scenario may mark or unmark it",
+           default=False),
+    Column("critical_reason", "str", "",
+           "why it is critical, e.g. 'amenity=hospital' ('' where it is not)", default=""),
 )
 
 TRANSFORMER_COLUMNS: tuple[Column, ...] = (
@@ -179,12 +185,14 @@ class District:
         _check_columns(self.transformers, TRANSFORMER_COLUMNS, "transformers",
                        self.transformers.get("transformer_id"))
         _check_columns(self.lines, LINE_COLUMNS, "lines", self.lines.get("line_id"))
-        absent = [c for c in LINE_COLUMNS if c.default is not None and c.name not in self.lines]
-        if absent:               # older files and imports: documented defaults
-            lines = self.lines.copy()
-            for c in absent:
-                lines[c.name] = c.default
-            object.__setattr__(self, "lines", lines)
+        for attr, columns in (("lines", LINE_COLUMNS), ("buildings", BUILDING_COLUMNS)):
+            frame = getattr(self, attr)
+            absent = [c for c in columns if c.default is not None and c.name not in frame]
+            if absent:               # older files and imports: documented defaults
+                frame = frame.copy()
+                for c in absent:
+                    frame[c.name] = c.default
+                object.__setattr__(self, attr, frame)
         _check_columns(self.weather, WEATHER_COLUMNS, "weather")
         if len(self.weather) != HOURS_PER_YEAR or len(self.load_profiles) != HOURS_PER_YEAR:
             raise DecentraError(
