@@ -436,6 +436,33 @@ def place_pv_by_rule(district: District, scenario: Scenario, *, min_roof_m2: flo
     return scenario.with_pv(*placements)
 
 
+HUB_COLUMNS = ("building_id", "use_type", "reason", "critical_load_fraction",
+               "survival_min_h", "survival_mean_h", "p_survive_24h", "p_survive_72h",
+               "pv_kwp", "battery_kwh")
+
+
+def critical_facilities(district: District, result: Result) -> pd.DataFrame:
+    """The resilience hubs: one row per critical facility of ``result`` (the district's flags
+    with the scenario's marks), worst first (shortest worst-case outage survival, then
+    shortest mean survival), with why it is critical (``"amenity=hospital"``, ``"marked by
+    the planner"``), its critical load share, survival figures [h, probability] and what it
+    has (PV kWp, battery kWh). Empty (same columns) where none is marked."""
+    b = result.buildings.reset_index(drop=True)
+    crit = b["critical"].to_numpy(bool) if "critical" in b.columns else np.zeros(len(b), bool)
+    data = district.buildings.reset_index(drop=True)
+    own = data["critical"].to_numpy(bool)
+    reason = np.where(own, data["critical_reason"].astype(str).to_numpy(object),
+                      "marked by the planner")
+    reason = np.where(own & (reason == ""), "critical in the district data", reason)
+    frame = pd.DataFrame({"building_id": b["building_id"].astype(str),
+                          "use_type": data["use_type"].astype(str), "reason": reason})
+    for col in HUB_COLUMNS[3:]:
+        frame[col] = b[col].to_numpy(float) if col in b.columns else np.nan
+    frame = frame[crit]
+    return frame.sort_values(["survival_min_h", "survival_mean_h", "building_id"],
+                             kind="stable").reset_index(drop=True)[list(HUB_COLUMNS)]
+
+
 def validate(district: District, scenario: Scenario) -> None:
     """Raise DecentraError if the scenario does not fit the district (unknown ids, PV larger
     than the roof)."""
