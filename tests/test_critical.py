@@ -17,7 +17,7 @@ import dashboard as dc
 from dashboard.domain.indicators import CRITICAL_KEYS, NONE_MARKED, format_value
 from dashboard.domain.scenario import BatteryPlacement, CriticalMark, PvPlacement, Scenario
 from dashboard.io.district_gpkg import read_district, write_district
-from dashboard.paths import DATA_DIR, DEFAULT_DISTRICT
+from dashboard.paths import DATA_DIR
 from tests.reference import dispatch, survival
 
 
@@ -87,13 +87,34 @@ def test_a_critical_column_wins_and_shelter_types_that_house_nobody_are_not_hubs
     assert why.tolist() == ["water works", "", ""]
 
 
+def _old_file(district: dc.District, path):
+    """A district file as written before critical facilities existed: no critical columns in
+    its buildings layer, no critical.load_share in its assumptions."""
+    write_district(district, path)
+    b = pyogrio.read_dataframe(path, layer="buildings").drop(columns=["critical",
+                                                                      "critical_reason"])
+    pyogrio.write_dataframe(b, path, layer="buildings", driver="GPKG", promote_to_multi=False)
+    a = pyogrio.read_dataframe(path, layer="assumptions")
+    pyogrio.write_dataframe(a[a["key"] != "critical.load_share"], path, layer="assumptions",
+                            driver="GPKG")
+    return path
+
+
 def test_an_old_district_file_loads_with_no_critical_buildings(district, tmp_path):
-    fields = set(pyogrio.read_info(DEFAULT_DISTRICT, layer="buildings")["fields"])
-    assert "critical" not in fields            # the bundled file predates the column
-    assert not district.buildings["critical"].any()
-    assert (district.buildings["critical_reason"] == "").all()
-    r = dc.evaluate(district, Scenario(name="none"))
+    path = _old_file(_with_critical(district, {"B003": "amenity=school"}), tmp_path / "o.gpkg")
+    assert "critical" not in set(pyogrio.read_info(path, layer="buildings")["fields"])
+    old = read_district(path)
+    assert "critical.load_share" not in old.assumptions
+    assert len(old.buildings) == len(district.buildings)
+    assert not old.buildings["critical"].any()
+    assert (old.buildings["critical_reason"] == "").all()
+    r = dc.evaluate(old, Scenario(name="none"))
     assert r.summary["critical_buildings"] == 0
+    assert format_value("critical_survival_mean_h", r.summary["critical_survival_mean_h"]) \
+        == NONE_MARKED
+    # a planner may still mark one: the documented default share applies
+    r = dc.evaluate(old, Scenario(name="m").with_critical(CriticalMark("B003")))
+    assert r.buildings.loc["B003", "critical_load_fraction"] == 0.8
     # a district with flags keeps them, and its hash, through a file
     marked = _with_critical(district, {"B003": "amenity=school", "B010": "emergency=yes"})
     back = read_district(write_district(marked, tmp_path / "d.gpkg"))
