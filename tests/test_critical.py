@@ -87,14 +87,16 @@ def test_a_critical_column_wins_and_shelter_types_that_house_nobody_are_not_hubs
     assert why.tolist() == ["water works", "", ""]
 
 
-def _old_file(district: dc.District, path):
+def _old_file(district: dc.District, path, drop_row: bool = True):
     """A district file as written before critical facilities existed: no critical columns in
-    its buildings layer, no critical.load_share in its assumptions."""
+    its buildings layer (and no critical.load_share in its assumptions)."""
     write_district(district, path)
     b = pyogrio.read_dataframe(path, layer="buildings").drop(columns=["critical",
                                                                       "critical_reason"])
     pyogrio.write_dataframe(b, path, layer="buildings", driver="GPKG", promote_to_multi=False)
     a = pyogrio.read_dataframe(path, layer="assumptions")
+    if not drop_row:
+        return path
     pyogrio.write_dataframe(a[a["key"] != "critical.load_share"], path, layer="assumptions",
                             driver="GPKG")
     return path
@@ -115,6 +117,9 @@ def test_an_old_district_file_loads_with_no_critical_buildings(district, tmp_pat
     # a planner may still mark one: the documented default share applies
     r = dc.evaluate(old, Scenario(name="m").with_critical(CriticalMark("B003")))
     assert r.buildings.loc["B003", "critical_load_fraction"] == 0.8
+    # no flag set: the same district, the same hash (saved scenarios keep their district)
+    same = read_district(_old_file(district, tmp_path / "s.gpkg", drop_row=False))
+    assert same.content_hash == district.content_hash
     # a district with flags keeps them, and its hash, through a file
     marked = _with_critical(district, {"B003": "amenity=school", "B010": "emergency=yes"})
     back = read_district(write_district(marked, tmp_path / "d.gpkg"))

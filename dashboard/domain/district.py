@@ -241,6 +241,12 @@ class District:
         h = hashlib.sha256()
         for frame in (self.buildings, self.transformers, self.lines):
             attrs = pd.DataFrame(frame.drop(columns="geometry"))
+            if frame is self.buildings:
+                # optional columns at their default everywhere (an older file's "no critical
+                # facility") leave the hash as it was: saved scenarios and caches keep it
+                unset = [c.name for c in BUILDING_COLUMNS if c.default is not None
+                         and c.name in attrs and bool((attrs[c.name] == c.default).all())]
+                attrs = attrs.drop(columns=unset)
             h.update(pd.util.hash_pandas_object(attrs, index=False).to_numpy().tobytes())
             h.update(b"|".join(str(c).encode() for c in attrs.columns))
             h.update(b"".join(frame.geometry.to_wkb()))

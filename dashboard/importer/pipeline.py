@@ -112,6 +112,10 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
         raise DecentraError(err.message, source=src.label, rows=err.rows) from None
 
     assumed, provenance = attribute_counts(table, canon)
+    critical = table.loc[table["critical"], "critical_reason"]
+    if len(critical):        # resilience hubs: what the tags made critical, and why
+        why = ", ".join(f"{k} ({v})" for k, v in critical.value_counts().head(5).items())
+        notes.add(f"{len(critical):,} buildings are critical facilities from their tags: {why}")
     if mapping.get("footprint_area_m2"):
         notes.add(f"Footprint areas are measured from the geometry; the column "
                   f"'{mapping['footprint_area_m2']}' was checked but not used")
