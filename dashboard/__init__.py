@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from dashboard.domain import (
     BatteryPlacement,
     CommunityBattery,
+    CriticalMark,
     DecentraError,
     District,
     PvPlacement,
@@ -32,7 +33,13 @@ from dashboard.domain import (
 )
 from dashboard.domain.indicators import SUMMARY_INDICATORS
 from dashboard.domain.result import Result
-from dashboard.scenarios import baseline, evaluate, place_pv_by_rule, validate
+from dashboard.scenarios import (
+    baseline,
+    critical_facilities,
+    evaluate,
+    place_pv_by_rule,
+    validate,
+)
 
 if TYPE_CHECKING:
     from dashboard.gridstudy import GridStudy
@@ -89,6 +96,7 @@ __all__ = [
     "SUMMARY_INDICATORS",
     "BatteryPlacement",
     "CommunityBattery",
+    "CriticalMark",
     "DecentraError",
     "District",
     "PvPlacement",
@@ -96,6 +104,7 @@ __all__ = [
     "Scenario",
     "ScenarioParams",
     "baseline",
+    "critical_facilities",
     "evaluate",
     "grid_study",
     "import_district",

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.cache import Memo
+from dashboard.domain.assumptions import CRITICAL_LOAD_SHARE_DEFAULT
 from dashboard.domain.district import District, profile_names
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.result import RES_COLUMNS, SURVIVAL_THRESHOLDS_H
@@ -42,6 +43,8 @@ class DistrictModel:
     prof_idx: np.ndarray         # (N,) int64
     annual_kwh: np.ndarray       # (N,) float64
     crit_frac: np.ndarray        # (N,) float64, per use type
+    critical: np.ndarray         # (N,) bool, critical facility in the district's data
+    critical_share: float        # critical load share of a critical facility
     building_transformer: np.ndarray  # (N,) int64
     rating_kva: np.ndarray       # (K,)
     roof_area_m2: np.ndarray
@@ -119,6 +122,8 @@ def _build_model(district: District) -> DistrictModel:
         prof_idx=prof_idx,
         annual_kwh=b["annual_demand_kwh"].to_numpy(np.float64),
         crit_frac=crit,
+        critical=b["critical"].astype(bool).to_numpy(),
+        critical_share=a.critical_load_share(),
         building_transformer=b_tr,
         rating_kva=district.transformers["rating_kva"].to_numpy(np.float64),
         roof_area_m2=b["roof_area_m2"].to_numpy(np.float64),
@@ -159,6 +164,7 @@ class Placements:
     cap_kwh: np.ndarray          # usable
     soc0_kwh: np.ndarray
     crit_frac: np.ndarray
+    critical: np.ndarray         # (N,) bool, critical facility (district flag or scenario mark)
     comm_kwh: np.ndarray         # nominal, (K,)
     comm_kw: np.ndarray
     comm_cap_kwh: np.ndarray     # usable
@@ -217,15 +223,29 @@ def build_placements(model: DistrictModel, scenario: Scenario) -> Placements:
         ckw[rows] = [c.power_kw for c in scenario.community_batteries]
     pv_idx, pv_unit = _pv_columns(model, kwp, tilt, az)
     assert model.bank is not None
-    crit = (model.crit_frac if scenario.params.critical_load_fraction is None
-            else np.full(n, scenario.params.critical_load_fraction))
+    critical = model.critical.copy()
+    if scenario.critical:
+        rows = _indexer(model.building_ids, [c.building_id for c in scenario.critical],
+                        "buildings")
+        critical[rows] = [c.critical for c in scenario.critical]
+    crit = critical_fractions(model, scenario, critical)
     return Placements(
         kwp=kwp, tilt_deg=tilt, azimuth_deg=az, pv_idx=pv_idx, pv_unit=pv_unit,
         pv_unit_t=model.bank.matrix_t(pv_unit), pv_unit_sums=_column_sums(pv_unit),
         battery_kwh=bkwh, battery_kw=bkw,
-        cap_kwh=bkwh * (1.0 - min_soc), soc0_kwh=bkwh * init, crit_frac=crit, comm_kwh=ckwh,
+        cap_kwh=bkwh * (1.0 - min_soc), soc0_kwh=bkwh * init, crit_frac=crit,
+        critical=critical, comm_kwh=ckwh,
         comm_kw=ckw, comm_cap_kwh=ckwh * (1.0 - min_soc), comm_soc0_kwh=ckwh * init,
         eta_c=eta_c, eta_d=eta_d, horizon_h=horizon)
+
+
+def critical_fractions(model: DistrictModel, scenario: Scenario, critical: np.ndarray,
+                       ) -> np.ndarray:
+    """Critical load share of every building: ``critical_share`` for critical facilities, else
+    the scenario's share for all buildings or the use type's."""
+    base = (model.crit_frac if scenario.params.critical_load_fraction is None
+            else np.full(model.n_buildings, scenario.params.critical_load_fraction))
+    return np.where(critical, model.critical_share, base)
 
 
 _sums_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -282,8 +302,11 @@ def patch_placements(model: DistrictModel, prev: Placements, scenario: Scenario,
     _rt, min_soc, init, horizon = _params(model, scenario)
     kwp, tilt, az = prev.kwp.copy(), prev.tilt_deg.copy(), prev.azimuth_deg.copy()
     bkwh, bkw = prev.battery_kwh.copy(), prev.battery_kw.copy()
+    critical = prev.critical.copy()
     for r in b_rows:
         bid = model.building_ids[r]
+        mark = scenario.critical_of(bid)
+        critical[r] = model.critical[r] if mark is None else mark
         pv = scenario.pv_of(bid)
         kwp[r], tilt[r], az[r] = (pv.kwp, pv.tilt_deg, pv.azimuth_deg) if pv else (0.0, 0.0, 0.0)
         bat = scenario.battery_of(bid)
@@ -311,7 +334,8 @@ def patch_placements(model: DistrictModel, prev: Placements, scenario: Scenario,
         kwp=kwp, tilt_deg=tilt, azimuth_deg=az, pv_idx=pv_idx, pv_unit=pv_unit,
         pv_unit_t=pv_unit_t, pv_unit_sums=_column_sums(pv_unit), battery_kwh=bkwh,
         battery_kw=bkw, cap_kwh=bkwh * (1.0 - min_soc),
-        soc0_kwh=bkwh * init, crit_frac=prev.crit_frac, comm_kwh=ckwh, comm_kw=ckw,
+        soc0_kwh=bkwh * init, crit_frac=critical_fractions(model, scenario, critical),
+        critical=critical, comm_kwh=ckwh, comm_kw=ckw,
         comm_cap_kwh=ckwh * (1.0 - min_soc), comm_soc0_kwh=ckwh * init, eta_c=prev.eta_c,
         eta_d=prev.eta_d, horizon_h=horizon)
 
@@ -509,6 +533,7 @@ def model_from_arrays(load_prof: np.ndarray, prof_idx: np.ndarray, annual_kwh: n
         prof_idx=np.asarray(prof_idx, dtype=np.int64),
         annual_kwh=np.asarray(annual_kwh, dtype=np.float64),
         crit_frac=np.broadcast_to(np.asarray(crit_frac, dtype=np.float64), (n,)).copy(),
+        critical=np.zeros(n, dtype=bool), critical_share=CRITICAL_LOAD_SHARE_DEFAULT,
         building_transformer=np.asarray(building_transformer, dtype=np.int64),
         rating_kva=np.asarray(rating_kva, dtype=np.float64), roof_area_m2=np.full(n, np.inf),
         roof_tilt_deg=np.zeros(n), azimuth_deg=np.full(n, 180.0), bank=None,
@@ -542,7 +567,7 @@ def placements_from_arrays(model: DistrictModel, pv_unit: np.ndarray, pv_idx: np
         battery_kwh=cap,
         battery_kw=zeros_n if power_kw is None else np.asarray(power_kw, dtype=np.float64),
         cap_kwh=cap, soc0_kwh=zeros_n if soc0_kwh is None else np.asarray(soc0_kwh, float),
-        crit_frac=model.crit_frac, comm_kwh=ccap,
+        crit_frac=model.crit_frac, critical=model.critical, comm_kwh=ccap,
         comm_kw=zeros_k if comm_kw is None else np.asarray(comm_kw, dtype=np.float64),
         comm_cap_kwh=ccap,
         comm_soc0_kwh=zeros_k if comm_soc0_kwh is None else np.asarray(comm_soc0_kwh, float),

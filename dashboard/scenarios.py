@@ -19,6 +19,7 @@ import pandas as pd
 from dashboard.cache import Memo, shared
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.indicators import CRITICAL_RES_KEYS
 from dashboard.domain.result import RES_COLUMNS, Result
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import economics, grid
@@ -197,6 +198,7 @@ def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
         "max_transformer_loading_pct": float(t_energy["loading_pct"].max()),
         "transformers_overloaded": float((t_energy["hours_above_rating"] > 0).sum()),
         **econ,
+        "critical_buildings": float(pl.critical.sum()),
     }
     if b_res is not None and t_res is not None:
         res = {c: b_res[:, i] for i, c in enumerate(RES_COLUMNS)}
@@ -210,12 +212,28 @@ def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
             "survival_pooled_mean_h": float(np.average(t_res[:, 1], weights=weights)),
             "p_survive_24h_pooled": float(np.average(t_res[:, 4], weights=weights)),
         })
+        out.update(critical_summary(b_res, pl.critical))
     return out
+
+
+def critical_summary(b_res: np.ndarray, critical: np.ndarray) -> dict[str, float]:
+    """Outage survival of the critical facilities alone (NaN where none is marked: shown as
+    "none marked", never as 0)."""
+    if not critical.any():
+        return dict.fromkeys(CRITICAL_RES_KEYS, math.nan)
+    res = {c: b_res[critical, i] for i, c in enumerate(RES_COLUMNS)}
+    return {
+        "critical_survival_min_h": float(res["survival_min_h"].min()),
+        "critical_survival_mean_h": float(res["survival_mean_h"].mean()),
+        "critical_p_survive_24h": float(res["p_survive_24h"].mean()),
+        "critical_p_survive_72h": float(res["p_survive_72h"].mean()),
+    }
 
 
 def _building_inputs(pl: Placements) -> dict[str, np.ndarray]:
     return {"pv_kwp": pl.kwp, "pv_tilt_deg": pl.tilt_deg, "pv_azimuth_deg": pl.azimuth_deg,
-            "battery_kwh": pl.battery_kwh, "battery_kw": pl.battery_kw}
+            "battery_kwh": pl.battery_kwh, "battery_kw": pl.battery_kw,
+            "critical": pl.critical, "critical_load_fraction": pl.crit_frac}
 
 
 @dataclass(frozen=True, eq=False)
@@ -480,6 +498,33 @@ def place_pv_by_rule(district: District, scenario: Scenario, *, min_roof_m2: flo
                   for bid, k, t, a in zip(chosen["building_id"], kwp, tilts, azs, strict=True)
                   if k > 0]
     return scenario.with_pv(*placements)
+
+
+HUB_COLUMNS = ("building_id", "use_type", "reason", "critical_load_fraction",
+               "survival_min_h", "survival_mean_h", "p_survive_24h", "p_survive_72h",
+               "pv_kwp", "battery_kwh")
+
+
+def critical_facilities(district: District, result: Result) -> pd.DataFrame:
+    """The resilience hubs: one row per critical facility of ``result`` (the district's flags
+    with the scenario's marks), worst first (shortest worst-case outage survival, then
+    shortest mean survival), with why it is critical (``"amenity=hospital"``, ``"marked by
+    the planner"``), its critical load share, survival figures [h, probability] and what it
+    has (PV kWp, battery kWh). Empty (same columns) where none is marked."""
+    b = result.buildings.reset_index(drop=True)
+    crit = b["critical"].to_numpy(bool) if "critical" in b.columns else np.zeros(len(b), bool)
+    data = district.buildings.reset_index(drop=True)
+    own = data["critical"].to_numpy(bool)
+    reason = np.where(own, data["critical_reason"].astype(str).to_numpy(object),
+                      "marked by the planner")
+    reason = np.where(own & (reason == ""), "critical in the district data", reason)
+    frame = pd.DataFrame({"building_id": b["building_id"].astype(str),
+                          "use_type": data["use_type"].astype(str), "reason": reason})
+    for col in HUB_COLUMNS[3:]:
+        frame[col] = b[col].to_numpy(float) if col in b.columns else np.nan
+    frame = frame[crit]
+    return frame.sort_values(["survival_min_h", "survival_mean_h", "building_id"],
+                             kind="stable").reset_index(drop=True)[list(HUB_COLUMNS)]
 
 
 def validate(district: District, scenario: Scenario) -> None:

@@ -6,6 +6,7 @@ from dashboard.domain.errors import DecentraError
 from dashboard.domain.scenario import (
     BatteryPlacement,
     CommunityBattery,
+    CriticalMark,
     PvPlacement,
     Scenario,
     ScenarioParams,
@@ -16,6 +17,7 @@ __all__ = [
     "Assumptions",
     "BatteryPlacement",
     "CommunityBattery",
+    "CriticalMark",
     "DecentraError",
     "District",
     "PvPlacement",

@@ -28,6 +28,11 @@ PERIOD_LABELS = {"before_1919": "before 1919", "1919_1948": "1919–1948",
                  "1949_1978": "1949–1978", "1979_1994": "1979–1994",
                  "1995_2009": "1995–2009", "since_2010": "2010 or later"}
 
+# The critical-load share of critical facilities (hospitals, schools, shelters, ...) where a
+# district's assumptions table predates the ``critical.load_share`` row (the same value).
+CRITICAL_LOAD_SHARE_KEY = "critical.load_share"
+CRITICAL_LOAD_SHARE_DEFAULT = 0.8
+
 
 @dataclass(frozen=True)
 class Assumption:
@@ -122,6 +127,17 @@ class Assumptions:
         return Assumptions(tuple(
             Assumption(r.key, updates.get(r.key, r.value), r.unit, r.source, r.note)
             for r in self.rows))
+
+    def critical_load_share(self) -> float:
+        """Share of a critical facility's demand that must be served in an outage (the
+        documented default where an older table lacks the row)."""
+        if CRITICAL_LOAD_SHARE_KEY not in self:
+            return CRITICAL_LOAD_SHARE_DEFAULT
+        value = self.number(CRITICAL_LOAD_SHARE_KEY)
+        if not 0.0 < value <= 1.0:
+            raise DecentraError(f"'{CRITICAL_LOAD_SHARE_KEY}' must be in (0, 1], got {value:g}",
+                                source="assumptions")
+        return value
 
     def records(self) -> list[dict[str, str]]:
         return [dict(key=r.key, value=r.value, unit=r.unit, source=r.source, note=r.note)

@@ -70,6 +70,12 @@ BUILDING_COLUMNS: tuple[Column, ...] = (
            "pv_profiles, e.g. 'pvmeter:<building_id>'; empty: PV modelled from the weather",
            default=""),
     Column("transformer_id", "str", "", "the transformer this building hangs on"),
+    Column("critical", "bool", "",
+           "critical facility (hospital, school, fire station, shelter, ...): its critical "
+           "load is critical.load_share of its demand; a scenario may mark or unmark it",
+           default=False),
+    Column("critical_reason", "str", "",
+           "why it is critical, e.g. 'amenity=hospital' ('' where it is not)", default=""),
 )
 
 TRANSFORMER_COLUMNS: tuple[Column, ...] = (
@@ -216,12 +222,14 @@ class District:
         _check_columns(self.transformers, TRANSFORMER_COLUMNS, "transformers",
                        self.transformers.get("transformer_id"))
         _check_columns(self.lines, LINE_COLUMNS, "lines", self.lines.get("line_id"))
-        absent = [c for c in LINE_COLUMNS if c.default is not None and c.name not in self.lines]
-        if absent:               # older files and imports: documented defaults
-            lines = self.lines.copy()
-            for c in absent:
-                lines[c.name] = c.default
-            object.__setattr__(self, "lines", lines)
+        for attr, columns in (("lines", LINE_COLUMNS), ("buildings", BUILDING_COLUMNS)):
+            frame = getattr(self, attr)
+            absent = [c for c in columns if c.default is not None and c.name not in frame]
+            if absent:               # older files and imports: documented defaults
+                frame = frame.copy()
+                for c in absent:
+                    frame[c.name] = c.default
+                object.__setattr__(self, attr, frame)
         _check_columns(self.weather, WEATHER_COLUMNS, "weather")
         if len(self.weather) != HOURS_PER_YEAR or len(self.load_profiles) != HOURS_PER_YEAR:
             raise DecentraError(
@@ -292,6 +300,12 @@ class District:
         h = hashlib.sha256()
         for frame in (self.buildings, self.transformers, self.lines):
             attrs = pd.DataFrame(frame.drop(columns="geometry"))
+            if frame is self.buildings:
+                # optional columns at their default everywhere (an older file's "no critical
+                # facility") leave the hash as it was: saved scenarios and caches keep it
+                unset = [c.name for c in BUILDING_COLUMNS if c.default is not None
+                         and c.name in attrs and bool((attrs[c.name] == c.default).all())]
+                attrs = attrs.drop(columns=unset)
             h.update(pd.util.hash_pandas_object(attrs, index=False).to_numpy().tobytes())
             h.update(b"|".join(str(c).encode() for c in attrs.columns))
             h.update(b"".join(frame.geometry.to_wkb()))

@@ -68,6 +68,20 @@ SUMMARY_INDICATORS: tuple[Indicator, ...] = (
     Indicator("p_survive_24h_pooled", "P(survive 24 h), transformer microgrids", "1",
               "as p_survive_24h with buildings sharing PV and storage behind each transformer",
               True),
+    Indicator("critical_buildings", "Critical facilities", "count",
+              "#{b : b is a critical facility (OSM tags at import, or marked by the planner)}"),
+    Indicator("critical_survival_min_h", "Critical facilities: outage survival (worst)", "h",
+              "min over critical facilities and start hours of survival, each serving "
+              "critical.load_share of its demand from own PV + battery", True),
+    Indicator("critical_survival_mean_h", "Critical facilities: outage survival (mean)", "h",
+              "mean over critical facilities of the mean survival of outages starting at "
+              "every hour", True),
+    Indicator("critical_p_survive_24h", "Critical facilities: P(survive 24 h)", "1",
+              "mean over critical facilities of the share of start hours surviving ≥ 24 h",
+              True),
+    Indicator("critical_p_survive_72h", "Critical facilities: P(survive 72 h)", "1",
+              "mean over critical facilities of the share of start hours surviving ≥ 72 h",
+              True),
     Indicator("capex_eur", "Investment", "EUR",
               "Σ_b kWp_b × PV price of b's size class + Σ batteries (kWh × EUR/kWh + kW × EUR/kW, "
               "building and community)"),
@@ -97,6 +111,12 @@ SUMMARY_INDICATORS: tuple[Indicator, ...] = (
 
 INDICATORS_BY_KEY = {i.key: i for i in SUMMARY_INDICATORS}
 
+# Survival of the critical facilities alone: NaN when none is marked.
+CRITICAL_RES_KEYS = ("critical_survival_min_h", "critical_survival_mean_h",
+                     "critical_p_survive_24h", "critical_p_survive_72h")
+CRITICAL_KEYS = ("critical_buildings", *CRITICAL_RES_KEYS)
+NONE_MARKED = "none marked"
+
 
 PAYBACK_SHOWN_MAX_A = 30.0     # longer is shown as "> 30 a": beyond a PV system's life
 NOT_WITHIN_LIFETIME = "not within lifetime"   # a discounted payback that never comes (inf)
@@ -110,6 +130,9 @@ def format_value(key: str, value: float | None) -> str:
     notation); a payback beyond a PV system's life as "> 30 a", a discounted payback that
     never comes (inf) as "not within lifetime", prices per kWh to 0.1 cent."""
     ind = INDICATORS_BY_KEY.get(key)
+    if key in CRITICAL_KEYS and (value is None or value != value
+                                 or (key == "critical_buildings" and value == 0)):
+        return NONE_MARKED        # no critical facility: not a number to compare
     if value is None or value != value:  # NaN
         return "—"
     v = float(value)

@@ -13,13 +13,16 @@ JSON schema (version 1) — ``Scenario.to_json`` writes, ``Scenario.from_json`` 
       "pv": [{"building_id": "B001", "kwp": 12.5, "tilt_deg": 30, "azimuth_deg": 180}],
       "batteries": [{"building_id": "B001", "capacity_kwh": 10, "power_kw": 5}],
       "community_batteries": [{"transformer_id": "T01", "capacity_kwh": 200, "power_kw": 100}],
+      "critical": [{"building_id": "B007", "critical": true}],
       "params": {"outage_horizon_h": null, "critical_load_fraction": null,
                  "battery_round_trip_efficiency": null, "battery_min_soc": null}
     }
 
 Units: kWp (DC peak power), degrees (tilt from horizontal; azimuth clockwise from north, 180 =
 south, pvlib's convention), kWh (nominal capacity), kW (inverter power). ``null`` params mean "use
-the district's assumptions table".
+the district's assumptions table". ``critical`` (optional) marks buildings as critical facilities
+or unmarks them, overriding the district's own flags (from OSM tags at import): which buildings
+must keep running is the planner's choice, what the buildings are is data.
 """
 
 from __future__ import annotations
@@ -107,13 +110,29 @@ class CommunityBattery:
             MAX_BATTERY_KW, lo_open=True))
 
 
+@dataclass(frozen=True, order=True)
+class CriticalMark:
+    """The planner's word on one building: a critical facility (``True``) or not (``False``),
+    whatever the district's own flag says."""
+
+    building_id: str
+    critical: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "building_id", _check_id(self.building_id, "building id"))
+        if not isinstance(self.critical, bool):
+            raise DecentraError(f"critical of building {self.building_id} must be true or "
+                                f"false, got {self.critical!r}")
+
+
 @dataclass(frozen=True)
 class ScenarioParams:
     """Simulation parameters; ``None`` means "take it from the district's assumptions table".
 
     outage_horizon_h: longest outage simulated [h], 1..8760.
     critical_load_fraction: share of demand that must be served in an outage [0..1], for all
-        buildings (``None``: per use type from the assumptions).
+        buildings but critical facilities, which keep ``critical.load_share`` (``None``: per
+        use type from the assumptions).
     battery_round_trip_efficiency: AC-AC round-trip efficiency (0..1].
     battery_min_soc: reserve kept in every battery [0..1).
     """
@@ -222,6 +241,7 @@ class Scenario:
     batteries: tuple[BatteryPlacement, ...] = ()
     community_batteries: tuple[CommunityBattery, ...] = ()
     params: ScenarioParams = field(default_factory=ScenarioParams)
+    critical: tuple[CriticalMark, ...] = ()
     _digest: int | None = field(default=None, init=False, repr=False, compare=False)
     lineage: Lineage | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -237,8 +257,11 @@ class Scenario:
                            _unique_sorted(self.batteries, "building_id", "battery"))
         object.__setattr__(self, "community_batteries", _unique_sorted(
             self.community_batteries, "transformer_id", "community battery"))
+        object.__setattr__(self, "critical",
+                           _unique_sorted(self.critical, "building_id", "critical mark"))
         for items, kind in ((self.pv, PvPlacement), (self.batteries, BatteryPlacement),
-                            (self.community_batteries, CommunityBattery)):
+                            (self.community_batteries, CommunityBattery),
+                            (self.critical, CriticalMark)):
             for item in items:
                 if not isinstance(item, kind):
                     raise DecentraError(f"expected {kind.__name__}, got {type(item).__name__}")
@@ -247,6 +270,7 @@ class Scenario:
     def _derived(cls, parent: Scenario, *, pv: tuple[PvPlacement, ...] | None = None,
                  batteries: tuple[BatteryPlacement, ...] | None = None,
                  community: tuple[CommunityBattery, ...] | None = None,
+                 critical: tuple[CriticalMark, ...] | None = None,
                  digest: int | None = None, buildings: set[str] | frozenset[str] = frozenset(),
                  transformers: set[str] | frozenset[str] = frozenset()) -> Scenario:
         """A child scenario built without re-validating the parent's (valid, sorted) items."""
@@ -258,6 +282,8 @@ class Scenario:
         object.__setattr__(child, "community_batteries", parent.community_batteries
                            if community is None else community)
         object.__setattr__(child, "params", parent.params)
+        object.__setattr__(child, "critical", parent.critical if critical is None
+                           else critical)
         object.__setattr__(child, "_digest", digest)
         object.__setattr__(child, "lineage", Lineage(parent.content_hash(),
                                                      frozenset(buildings),
@@ -283,6 +309,11 @@ class Scenario:
     def community_battery_of(self, transformer_id: str) -> CommunityBattery | None:
         return _find(self.community_batteries, "transformer_id", transformer_id)
 
+    def critical_of(self, building_id: str) -> bool | None:
+        """The planner's mark on a building (None: the district's own flag holds)."""
+        mark = _find(self.critical, "building_id", building_id)
+        return None if mark is None else bool(mark.critical)
+
     # ---- edits (each returns a new Scenario that remembers what changed) -----------------
     def renamed(self, name: str) -> Scenario:
         child = replace(self, name=name)
@@ -295,7 +326,8 @@ class Scenario:
                                                  self._ensure_digest())
         if not changed:
             return self
-        kwargs: dict[str, Any] = {"pv": None, "batteries": None, "community": None}
+        kwargs: dict[str, Any] = {"pv": None, "batteries": None, "community": None,
+                                  "critical": None}
         kwargs["community" if attr == "community_batteries" else attr] = items
         if key == "building_id":
             return Scenario._derived(self, digest=digest, buildings=changed, **kwargs)
@@ -323,6 +355,15 @@ class Scenario:
         return self._edit("community_batteries", "transformer_id", "community", (),
                           transformer_ids)
 
+    def with_critical(self, *marks: CriticalMark) -> Scenario:
+        """Mark buildings critical (or not), overriding the district's flags."""
+        return self._edit("critical", "building_id", "critical",
+                          _typed(marks, CriticalMark))
+
+    def without_critical(self, *building_ids: str) -> Scenario:
+        """Drop the planner's marks: the district's own flags hold again."""
+        return self._edit("critical", "building_id", "critical", (), building_ids)
+
     def with_params(self, **changes: Any) -> Scenario:
         return replace(self, params=replace(self.params, **changes))
 
@@ -331,7 +372,8 @@ class Scenario:
         if self._digest is None:
             total = 0
             for tag, items in (("pv", self.pv), ("battery", self.batteries),
-                               ("community", self.community_batteries)):
+                               ("community", self.community_batteries),
+                               ("critical", self.critical)):
                 for item in items:
                     total += _item_digest(tag, item)
             object.__setattr__(self, "_digest", total & _MASK)
@@ -354,6 +396,7 @@ class Scenario:
             "batteries": [asdict(b) for b in self.batteries],
             "community_batteries": [asdict(c) for c in self.community_batteries],
             "params": asdict(self.params),
+            **({"critical": [asdict(c) for c in self.critical]} if self.critical else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -371,7 +414,8 @@ class Scenario:
             raise DecentraError(
                 f"scenario schema version {version!r} is not supported; this Decentra reads "
                 f"version {SCHEMA_VERSION}")
-        known = {"schema", "version", "name", "pv", "batteries", "community_batteries", "params"}
+        known = {"schema", "version", "name", "pv", "batteries", "community_batteries", "params",
+                 "critical"}
         extra = sorted(set(data) - known)
         if extra:
             raise DecentraError(f"unknown scenario fields: {', '.join(extra)}")
@@ -383,6 +427,8 @@ class Scenario:
             community_batteries=tuple(_build(CommunityBattery, rec, "community_batteries")
                                       for rec in _list(data, "community_batteries")),
             params=_build(ScenarioParams, data.get("params") or {}, "params"),
+            critical=tuple(_build(CriticalMark, rec, "critical")
+                           for rec in _list(data, "critical")),
         )
 
     @classmethod

@@ -20,7 +20,13 @@ import plotly.io as pio
 
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
-from dashboard.domain.indicators import SUMMARY_INDICATORS, delta, format_value, hosting_text
+from dashboard.domain.indicators import (
+    NONE_MARKED,
+    SUMMARY_INDICATORS,
+    delta,
+    format_value,
+    hosting_text,
+)
 from dashboard.domain.result import Result
 from dashboard.export.images import chromium_path, figure_bytes
 from dashboard.figures import charts
@@ -125,6 +131,48 @@ img { width: 100%; }
 table.assumptions { table-layout: fixed; font-size: 8pt; }
 table.assumptions td { padding: 1mm 2mm; }
 """
+
+
+HUBS_SHOWN_MAX = 40      # rows of the resilience hubs table; the rest counted
+
+
+def hubs_section(district: District, result: Result) -> str:
+    """The report's "Critical facilities" section: the resilience hubs worst first (why
+    critical, critical load share, survival, PV and battery), or "none marked"."""
+    from dashboard.scenarios import critical_facilities
+
+    e = html.escape
+    hubs = critical_facilities(district, result)
+    head = "<h2>Critical facilities (resilience hubs)</h2>"
+    if len(hubs) == 0:
+        return (f"{head}<p class='small'>Critical facilities: {NONE_MARKED}. Hospitals, "
+                "schools, fire stations and shelters are marked from OpenStreetMap tags at "
+                "import, or by the planner.</p>")
+    rows = []
+    for r in hubs.head(HUBS_SHOWN_MAX).to_dict("records"):
+        rows.append(
+            f"<tr><td>{e(str(r['building_id']))}</td><td class='l'>{e(str(r['reason']))}</td>"
+            f"<td>{100 * r['critical_load_fraction']:.0f} %</td>"
+            f"<td>{e(format_value('survival_min_h', r['survival_min_h']))}</td>"
+            f"<td>{e(format_value('survival_mean_h', r['survival_mean_h']))}</td>"
+            f"<td>{e(format_value('p_survive_24h', r['p_survive_24h']))}</td>"
+            f"<td>{e(format_value('p_survive_72h', r['p_survive_72h']))}</td>"
+            f"<td>{e(format_value('pv_kwp', r['pv_kwp']))}</td>"
+            f"<td>{e(format_value('battery_kwh', r['battery_kwh']))}</td></tr>")
+    more = (f"<p class='small'>… and {len(hubs) - HUBS_SHOWN_MAX:,} more.</p>"
+            if len(hubs) > HUBS_SHOWN_MAX else "")
+    s = result.summary
+    over = ", ".join(f"{label} {e(format_value(key, s.get(key)))}" for label, key in (
+        ("worst survival", "critical_survival_min_h"),
+        ("mean", "critical_survival_mean_h"), ("P(24 h)", "critical_p_survive_24h"),
+        ("P(72 h)", "critical_p_survive_72h")))
+    what = "1 critical facility" if len(hubs) == 1 else f"{len(hubs):,} critical facilities"
+    lead = (f"{what}, each to serve its critical load from its own "
+            f"PV and battery; worst first. Over them: {over}.")
+    return (f"{head}<p class='small'>{lead}</p><table><tr><th>Building</th>"
+            "<th class='l'>Why critical</th><th>Critical load</th><th>Survival, worst</th>"
+            "<th>Survival, mean</th><th>P(24 h)</th><th>P(72 h)</th><th>PV</th><th>Battery</th>"
+            f"</tr>{''.join(rows)}</table>{more}")
 
 
 def _svg(fig, width: int, height: int) -> str:
@@ -234,6 +282,7 @@ def report_html(district: District, result: Result, baseline: Result,
   transformer microgrid, by all PV and storage behind the transformer — up to
   {result.horizon_h} hours.</p>
   <img src="{survival}">
+  {hubs_section(district, result)}
   <h2>Transformers</h2>
   <table><tr><th>Transformer</th><th>Rating kVA</th><th>Buildings</th><th>PV kWp</th>
   <th>Self-suff. %</th><th>Max loading %</th><th>Reverse flow h/a</th><th>Hours &gt; rating</th>

@@ -46,6 +46,7 @@ NA_COLOR = "#d5dbe1"
 WITHIN, NEAR, BROKEN, REVERSE = "#8895a3", "#e8a317", "#d32f2f", "#3b7dd8"
 PV_COLOR, BATTERY_COLOR, COMMUNITY_COLOR = "#f5b700", "#7048e8", "#7048e8"
 SELECTION_COLOR = "#1f2933"
+CRITICAL_COLOR = "#d6336c"      # outline of critical facilities (resilience hubs)
 BUILDING_SCALE = "Tealgrn"
 
 # Feeder line classes, from calm to alarming (also used for transformer markers).
@@ -202,7 +203,8 @@ class LAYER:
     OSM = 0
     LINE0 = 1                                    # len(LINE_CLASSES) feeder layers
     CLASS0 = LINE0 + len(LINE_CLASSES)           # N_CLASSES + 1 building class layers
-    SELECTION = CLASS0 + N_CLASSES + 1
+    CRITICAL = CLASS0 + N_CLASSES + 1            # outlines of critical facilities
+    SELECTION = CRITICAL + 1
     BUS0 = SELECTION + 1                         # len(VOLTAGE_CLASSES) bus voltage layers
     PV = BUS0 + len(VOLTAGE_CLASSES)             # markers on top of the grid's dots
     BATTERY = PV + 1
@@ -228,6 +230,13 @@ def selection_layer(url: str | None) -> dict:
     return {"sourcetype": "geojson", "source": url or EMPTY_GEOJSON, "type": "line",
             "color": SELECTION_COLOR, "line": {"width": 3.0}, "opacity": 1.0, "below": "traces",
             "name": "selection"}
+
+
+def critical_layer(url: str | None, visible: bool = True) -> dict:
+    """Outlines of the critical facilities (under the selection outline)."""
+    return {"sourcetype": "geojson", "source": url or EMPTY_GEOJSON, "type": "line",
+            "color": CRITICAL_COLOR, "line": {"width": 2.2}, "opacity": 1.0,
+            "visible": visible, "below": "traces", "name": "critical"}
 
 
 def line_layers(urls: Sequence[str | None], visible: bool) -> list[dict]:
@@ -463,15 +472,18 @@ class LayerUrls:
     lines: tuple[str | None, ...]          # len(LINE_CLASSES)
     pv: str | None
     battery: str | None
+    critical: str | None = None            # outlines of the critical facilities
 
 
 def planning_map(base: MapBase, spec: ColorSpec, urls: LayerUrls,
                  transformers: pd.DataFrame, basemap: str, tiles_url: str = OSM_TILES,
-                 show: Sequence[str] = ("feeders", "transformers", "pv", "batteries"),
+                 show: Sequence[str] = ("feeders", "transformers", "pv", "batteries",
+                                        "critical"),
                  ) -> go.Figure:
     layers = [osm_layer(tiles_url, basemap == "osm"),
               *line_layers(urls.lines, "feeders" in show),
               *building_class_layers(urls.classes, spec.colors()),
+              critical_layer(urls.critical, "critical" in show),
               selection_layer(urls.selection),
               *bus_layers([None] * len(VOLTAGE_CLASSES), False),
               point_layer(urls.pv, PV_COLOR, 4.5, "pv" in show, "pv"),

@@ -61,6 +61,7 @@ def file_attributes(frame: gpd.GeoDataFrame, label: str, id_column: str | None, 
         notes.add(f"{unknown:,} buildings have a use type we do not know (column "
                   f"'{mapping['use_type']}'); their use was assumed from the footprint size")
     out["use_type"] = use.to_numpy(object)
+    out["critical"], out["critical_reason"] = attrs.critical_facilities(frame)
     for key in ("storeys", "height_m", "roof_area_m2", "annual_demand_kwh"):
         if key in values:
             v = values[key].to_numpy(float)

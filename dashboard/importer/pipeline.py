@@ -141,6 +141,10 @@ def import_district(buildings: str | Path, *, layer: str | None = None,
         table, pv_profiles, scenario = apply_pv_data(
             table, pv_series, scenario, weather_df, site, a, notes,
             f"{district_name}: imported placements")
+    critical = table.loc[table["critical"], "critical_reason"]
+    if len(critical):        # resilience hubs: what the tags made critical, and why
+        why = ", ".join(f"{k} ({v})" for k, v in critical.value_counts().head(5).items())
+        notes.add(f"{len(critical):,} buildings are critical facilities from their tags: {why}")
     if mapping.get("footprint_area_m2"):
         notes.add(f"Footprint areas are measured from the geometry; the column "
                   f"'{mapping['footprint_area_m2']}' was checked but not used")

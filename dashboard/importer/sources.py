@@ -185,7 +185,7 @@ def _check_inner_json(inner: Path, label: str) -> None:
 # OSM keys read from pyrosm's tags column when pyrosm did not make them columns.
 TAG_KEYS = ("building:levels", "roof:levels", "building:min_level", "height", "building:height",
             "building:flats", "start_date", "building:year", "construction_date", "amenity",
-            "shop", "office")
+            "shop", "office", "emergency", "social_facility", "shelter_type")
 
 
 def _with_tag_columns(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -79,6 +79,20 @@ AMENITY_VOCABULARY: Mapping[str, str] = {
     **dict.fromkeys(["shelter", "bandstand", "toilets", "parking", "bicycle_parking"],
                     "ancillary"),
 }
+# Critical facilities (resilience hubs) from OSM tags: key -> values (None: any value but
+# "no"). The first matching key names the reason ("amenity=hospital"). amenity=shelter is kept
+# unless its shelter_type says it is a bus stop or picnic roof (no place to keep people).
+CRITICAL_TAGS: tuple[tuple[str, frozenset[str] | None], ...] = (
+    ("amenity", frozenset({"hospital", "clinic", "school", "kindergarten", "fire_station",
+                           "police", "shelter", "townhall"})),
+    ("building", frozenset({"hospital", "school", "fire_station"})),
+    ("emergency", None),
+    ("social_facility", frozenset({"shelter"})),
+)
+NOT_A_REFUGE = frozenset({"public_transport", "picnic_shelter", "gazebo", "weather_shelter",
+                          "sun_shelter", "lean_to", "field_shelter", "rock_shelter"})
+TRUE_TEXT = frozenset({"true", "yes", "1", "y", "t"})
+
 # building=* values that name one house (dwellings per building); apartments etc. do not.
 HOUSE_DWELLINGS: Mapping[str, float] = {
     **dict.fromkeys(["house", "detached", "bungalow", "villa", "farmhouse", "home",
@@ -191,3 +205,55 @@ def house_dwellings(frame: pd.DataFrame, column: str | None) -> np.ndarray:
     raw = frame[column].astype("string").str.strip().str.lower()
     return raw.map(lambda v: HOUSE_DWELLINGS.get(v, np.nan) if isinstance(v, str)
                    else np.nan).to_numpy(float)
+
+
+def critical_facilities(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Which buildings are critical facilities, and why.
+
+    A ``critical`` column (a Decentra export, a city's own list: true/yes/1) wins, with its
+    ``critical_reason`` where given; else the OSM tags of :data:`CRITICAL_TAGS`
+    (``amenity=hospital|clinic|school|kindergarten|fire_station|police|shelter|townhall``,
+    ``building=hospital|school|fire_station``, any ``emergency=*`` but ``no``,
+    ``social_facility=shelter``), the first matching key giving the reason.
+
+    Returns
+    -------
+    critical, reason:
+        bool array and object array of text (``"amenity=hospital"``; ``""`` where not
+        critical), one per row of ``frame``.
+    """
+    n = len(frame)
+    critical = np.zeros(n, dtype=bool)
+    reason = np.full(n, "", dtype=object)
+    lower = {str(c).lower(): c for c in frame.columns if str(c) != "geometry"}
+
+    def text(key: str) -> pd.Series | None:
+        col = lower.get(key)
+        if col is None:
+            return None
+        return frame[col].astype("string").str.strip().str.lower()
+
+    own = text("critical")
+    if own is not None:
+        flag = own.isin(list(TRUE_TEXT)).fillna(False).to_numpy(bool)
+        why = text("critical_reason")
+        given = (frame[lower["critical_reason"]].astype("string").fillna("").str.strip()
+                 .to_numpy(object) if why is not None else np.full(n, "", dtype=object))
+        reason = np.where(flag, np.where(given != "", given, "critical column"), "")
+        return flag, reason.astype(object)
+    shelter_type = text("shelter_type")
+    for key, values in CRITICAL_TAGS:
+        raw = text(key)
+        if raw is None:
+            continue
+        if values is None:
+            hit = (raw.notna() & (raw != "") & (raw != "no")).fillna(False)
+        else:
+            hit = raw.isin(list(values)).fillna(False)
+            if key == "amenity" and shelter_type is not None:
+                hit = hit & ~((raw == "shelter") & shelter_type.isin(list(NOT_A_REFUGE))
+                              ).fillna(False)
+        new = hit.to_numpy(bool) & ~critical
+        reason[new] = [f"{key}={v}" for v in raw.to_numpy(object)[new]]
+        critical |= new
+    return critical, reason

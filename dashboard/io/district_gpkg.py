@@ -164,8 +164,8 @@ def _read_layer(path: Path, layer: str, columns: tuple) -> gpd.GeoDataFrame:
         if col.name not in frame.columns:
             raise DecentraError(f"layer '{layer}' lacks the column '{col.name}'",
                                 source=str(path))
-        if col.dtype == "str" and col.default == "":    # optional text: empty, not "None"
-            frame[col.name] = frame[col.name].fillna("").astype(str)
+        if col.dtype == "str" and col.default is not None:   # empty text may read as null
+            frame[col.name] = frame[col.name].fillna(col.default).astype(str)
         elif col.dtype == "str":
             frame[col.name] = frame[col.name].astype(str)
         elif col.dtype == "float":

@@ -49,7 +49,8 @@ def building_attributes(footprints: gpd.GeoDataFrame, assumptions: Assumptions,
     Optional input columns used when present: ``use_type``, ``storeys`` (OSM
     ``building:levels``), ``roof_levels``, ``min_level``, ``height_m``, ``dwellings``,
     ``construction_period`` (a code of :data:`dashboard.domain.assumptions.PERIODS`),
-    ``annual_demand_kwh``, ``roof_area_m2``.
+    ``annual_demand_kwh``, ``roof_area_m2``, ``critical`` and ``critical_reason`` (critical
+    facilities, :func:`dashboard.io.attributes.critical_facilities`; passed through).
 
     Storeys: levels − min_level + roof levels × ``building.roof_level_floor_fraction``; else
     height / ``building.storey_height_m``; else assumed (two for a one-dwelling house, else
@@ -141,6 +142,10 @@ def building_attributes(footprints: gpd.GeoDataFrame, assumptions: Assumptions,
         "annual_demand_kwh": np.round(demand, 1),
         "demand_assumed": demand_assumed,
         "transformer_id": "",
+        "critical": (footprints["critical"].fillna(False).astype(bool).to_numpy()
+                     if "critical" in footprints.columns else np.zeros(n, bool)),
+        "critical_reason": (footprints["critical_reason"].fillna("").astype(str).to_numpy()
+                            if "critical_reason" in footprints.columns else ""),
         "storeys_source": source,
         "dwellings": dwellings,
         "construction_period": np.where(period_known, period, ""),

@@ -115,6 +115,12 @@ class LayerService:
         return None if len(rows) == 0 else self._register(
             district, {"kind": "points", "rows": rows})
 
+    def outlines(self, district: District, mask: np.ndarray) -> str | None:
+        """Footprint outlines of the buildings in ``mask`` (None: none)."""
+        rows = np.flatnonzero(mask).astype(np.int64)
+        return None if len(rows) == 0 else self._register(
+            district, {"kind": "selection", "rows": rows})
+
     def selection(self, district: District, building_ids: Sequence[str]) -> str | None:
         if not building_ids:
             return None
@@ -167,7 +173,8 @@ class LayerService:
             classes=classes, selection=self.selection(district, selection),
             lines=self.lines(district, transformers),
             pv=self.points(district, frame["pv_kwp"].to_numpy(float) > 0),
-            battery=self.points(district, frame["battery_kwh"].to_numpy(float) > 0)), breaks
+            battery=self.points(district, frame["battery_kwh"].to_numpy(float) > 0),
+            critical=self.outlines(district, frame["critical"].to_numpy(bool))), breaks
 
     # ---- serving -----------------------------------------------------------------------------
     def geojson(self, district: District, key: str) -> bytes | None:

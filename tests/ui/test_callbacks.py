@@ -285,6 +285,43 @@ def test_import_dialog_passes_the_meter_file_through(deps, tmp_path, monkeypatch
     assert "meters file was not accepted" in str(refused["result"])
 
 
+def test_mark_critical_changes_survival_and_the_hubs_view(deps, session, district):
+    """A planner marks a building critical in its panel: the scenario carries the mark, the
+    building's critical load becomes critical.load_share of its demand (so it survives
+    outages for less long), and the Resilience hubs view lists it."""
+    import dashboard as dc
+
+    b = district.buildings
+    bid = str(b[b["pv_potential_kwp"] >= 10].sort_values("annual_demand_kwh")[
+        "building_id"].iloc[0])                  # a small demand under a fair roof
+    sel = {"buildings": [bid], "transformer": None}
+    with_pv = edit(deps, session, ids.PV_APPLY, sel, pv_kwp=10)
+    with_bat = edit(deps, with_pv["session"], ids.BAT_APPLY, sel, bat_kwh=30, bat_kw=10)
+    none = planning.hubs(deps, with_bat["session"], "details")["hubs"]
+    assert "none marked" in str(none)
+    assert planning.hubs(deps, with_bat["session"], "place")["hubs"] is no_update
+    marked = edit(deps, with_bat["session"], ids.CRIT_MARK, sel)
+    new = state.get_scenario(marked["session"]["scenario"])
+    assert new.critical_of(bid) is True and marked["message"] is None
+    before = dc.evaluate(district, state.get_scenario(with_bat["session"]["scenario"]))
+    after = dc.evaluate(district, new)
+    share = district.assumptions.critical_load_share()
+    assert after.buildings.loc[bid, "critical_load_fraction"] == share
+    assert after.buildings.loc[bid, "survival_mean_h"] < before.buildings.loc[
+        bid, "survival_mean_h"]
+    assert after.summary["critical_buildings"] == 1
+    assert after.summary["critical_survival_mean_h"] == after.buildings.loc[bid,
+                                                                           "survival_mean_h"]
+    hubs = str(planning.hubs(deps, marked["session"], "details")["hubs"])
+    assert bid in hubs and "marked by the planner" in hubs and "30.0 kWh" in hubs
+    panel = planning.show_selection(deps, sel, marked["session"])
+    assert "marked by you" in str(panel["single_info"])
+    # unmarking a building the district does not flag drops the mark: the first scenario
+    unmarked = edit(deps, marked["session"], ids.SEL_CRIT_UNMARK, sel)
+    assert state.get_scenario(unmarked["session"]["scenario"]).content_hash() == \
+        state.get_scenario(with_bat["session"]["scenario"]).content_hash()
+
+
 def test_every_registered_callback_is_tested_here():
     """A new callback without a test here fails this test."""
     import inspect

@@ -42,7 +42,8 @@ EDIT = {"session": Output(ids.SESSION, "data"), "message": Output(ids.MESSAGE, "
         **VIEW}
 EDIT_BUTTONS = (ids.PV_APPLY, ids.PV_REMOVE, ids.BAT_APPLY, ids.BAT_REMOVE, ids.SEL_PV_APPLY,
                 ids.SEL_BAT_APPLY, ids.SEL_REMOVE, ids.COMM_APPLY, ids.COMM_REMOVE, ids.UNDO,
-                ids.REDO, ids.RESET)
+                ids.REDO, ids.RESET, ids.CRIT_MARK, ids.CRIT_UNMARK, ids.SEL_CRIT_MARK,
+                ids.SEL_CRIT_UNMARK)
 FORM = {"pv_kwp": State(ids.PV_KWP, "value"), "pv_tilt": State(ids.PV_TILT, "value"),
         "pv_azimuth": State(ids.PV_AZIMUTH, "value"), "bat_kwh": State(ids.BAT_KWH, "value"),
         "bat_kw": State(ids.BAT_KW, "value"), "coverage": State(ids.SEL_COVERAGE, "value"),
@@ -69,6 +70,7 @@ INFO = {"info": Output("transformer-info", "children")}
 DETAILS = {"week": Output(ids.WEEK_CHART, "figure"),
            "survival": Output(ids.SURVIVAL_CHART, "figure"),
            "title": Output(ids.DETAIL_TITLE, "children")}
+HUBS = {"hubs": Output(ids.HUBS, "children")}
 DRAG = {"figure": Output(ids.MAP, "figure", allow_duplicate=True)}
 
 
@@ -242,6 +244,18 @@ def details(deps: Deps, selection: Any, session: Any, week: Any, day: Any, tab: 
                survival=charts.survival_chart(curves, "Outage survival"))
 
 
+def hubs(deps: Deps, session: Any, tab: Any) -> dict:
+    """The resilience hubs table of the scenario, built only while the Details tab shows."""
+    if tab != "details":
+        return out(HUBS)
+    try:
+        _, district, scenario = deps.current(session)
+        result = dc.evaluate(district, scenario)
+    except DecentraError:
+        return out(HUBS)
+    return out(HUBS, hubs=logic.hubs_view(dc.critical_facilities(district, result)))
+
+
 def drag_mode(deps: Deps, mode: Any) -> dict:
     """Pan (and click), or draw a box or a lasso to select buildings."""
     patch = Patch()
@@ -304,9 +318,12 @@ def register(app: Dash, deps: Deps) -> None:
                 "week": Input(ids.DETAIL_WEEK, "value"), "day": Input(ids.DETAIL_DAY, "value"),
                 "tab": Input(ids.TABS, "value")},
     )(bind(details, deps))
+    app.callback(output=HUBS, inputs={"session": Input(ids.SESSION, "data"),
+                                      "tab": Input(ids.TABS, "value")},
+                 )(bind(hubs, deps))
     app.callback(output=DRAG, inputs={"mode": Input(ids.DRAG_MODE, "value")},
                  prevent_initial_call=True)(bind(drag_mode, deps))
 
 
-__all__ = ["apply_rule", "details", "drag_mode", "edit", "fit", "register", "render",
+__all__ = ["apply_rule", "details", "drag_mode", "edit", "fit", "hubs", "register", "render",
            "select", "show_selection", "transformer_info"]

@@ -10,6 +10,7 @@ from dashboard.figures.maps import (
     BATTERY_COLOR,
     COLOR_SPECS,
     COMMUNITY_COLOR,
+    CRITICAL_COLOR,
     PV_COLOR,
     SELECTION_COLOR,
 )
@@ -49,11 +50,14 @@ def map_toolbar(basemap: str) -> html.Div:
                  className="tool"),
         html.Div([html.Span("Show", className="tool-label"),
                   dcc.Checklist(id=ids.LAYERS, inline=True, className="radio",
-                                value=["feeders", "transformers", "pv", "batteries"],
+                                value=["feeders", "transformers", "pv", "batteries",
+                                       "critical"],
                                 options=[{"label": "Feeders", "value": "feeders"},
                                          {"label": "Transformers", "value": "transformers"},
                                          {"label": "PV", "value": "pv"},
-                                         {"label": "Batteries", "value": "batteries"}])],
+                                         {"label": "Batteries", "value": "batteries"},
+                                         {"label": "Critical facilities",
+                                          "value": "critical"}])],
                  className="tool"),
     ], className="map-toolbar")
 
@@ -69,6 +73,7 @@ def marker_legend() -> html.Div:
                      html.Span([html.B(className="dot big", style={"background":
                                                                    COMMUNITY_COLOR}),
                                 "community battery"], className="legend-item"),
+                     dot(CRITICAL_COLOR, "critical facility", ring=True),
                      dot(SELECTION_COLOR, "selected", ring=True),
                      html.Span(feeder_legend(), id=ids.GRID_LEGEND)],
                     className="line-legend")
@@ -104,6 +109,10 @@ def placement_panel() -> html.Div:
                   number_field(ids.BAT_KW, 5, "kW", "Power")], className="row2"),
         html.Div([button(ids.BAT_APPLY, "Add / update battery"),
                   button(ids.BAT_REMOVE, "Remove battery", "ghost")], className="actions"),
+        html.H4("Critical facility"),
+        html.Div([button(ids.CRIT_MARK, "Mark critical", "ghost",
+                         "Must keep critical.load_share of its demand running in an outage"),
+                  button(ids.CRIT_UNMARK, "Unmark", "ghost")], className="actions"),
     ], id=ids.SINGLE_PANEL, className="panel", style={"display": "none"})
     multi = html.Div([
         html.Div(id="multi-info", className="info"),
@@ -115,6 +124,9 @@ def placement_panel() -> html.Div:
         html.Div([number_field(ids.SEL_BAT_KWH, 10, "kWh", "Capacity"),
                   number_field(ids.SEL_BAT_KW, 5, "kW", "Power")], className="row2"),
         html.Div([button(ids.SEL_BAT_APPLY, "Add batteries to selection")],
+                 className="actions"),
+        html.Div([button(ids.SEL_CRIT_MARK, "Mark critical", "ghost"),
+                  button(ids.SEL_CRIT_UNMARK, "Unmark critical", "ghost")],
                  className="actions"),
         html.Div([button(ids.SEL_REMOVE, "Remove PV and batteries", "ghost"),
                   button(ids.SEL_CLEAR, "Clear selection", "ghost")], className="actions"),
@@ -161,6 +173,8 @@ def details_tab() -> html.Div:
                   className="chart"),
         dcc.Graph(id=ids.SURVIVAL_CHART, figure=empty_chart(""),
                   config={"displaylogo": False, "displayModeBar": False}, className="chart"),
+        html.H3("Resilience hubs"),
+        html.Div(id=ids.HUBS),
     ], className="tab-body")
 
 

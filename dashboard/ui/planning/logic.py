@@ -19,7 +19,14 @@ from dash import Patch, html
 import dashboard as dc
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
-from dashboard.domain.scenario import BatteryPlacement, CommunityBattery, PvPlacement, Scenario
+from dashboard.domain.indicators import NONE_MARKED, format_value
+from dashboard.domain.scenario import (
+    BatteryPlacement,
+    CommunityBattery,
+    CriticalMark,
+    PvPlacement,
+    Scenario,
+)
 from dashboard.domain.validate import number
 from dashboard.figures.maps import (
     COLOR_SPECS,
@@ -94,6 +101,18 @@ def set_battery(district: District, scenario: Scenario, building_ids: Sequence[o
 def remove_battery(district: District, scenario: Scenario,
                    building_ids: Sequence[object]) -> Scenario:
     return scenario.without_battery(*_ids(district, building_ids))
+
+
+def set_critical(district: District, scenario: Scenario, building_ids: Sequence[object],
+                 critical: bool) -> Scenario:
+    """Mark buildings as critical facilities (or not). Where the district's own flag already
+    says so, the planner's mark is dropped instead of repeated."""
+    chosen = _ids(district, building_ids)
+    own = dict(zip(district.buildings["building_id"].astype(str),
+                   district.buildings["critical"].astype(bool), strict=True))
+    same = [i for i in chosen if bool(own[i]) == critical]
+    other = [CriticalMark(i, critical) for i in chosen if bool(own[i]) != critical]
+    return scenario.without_critical(*same).with_critical(*other)
 
 
 def remove_all(district: District, scenario: Scenario, building_ids: Sequence[object]) -> Scenario:
@@ -189,6 +208,10 @@ def edited(trigger: str, district: District, scenario: Scenario, form: Form) -> 
         ids.COMM_APPLY: lambda: set_community(district, scenario, tid, form.comm_kwh,
                                               form.comm_kw),
         ids.COMM_REMOVE: lambda: remove_community(district, scenario, tid),
+        ids.CRIT_MARK: lambda: set_critical(district, scenario, b, True),
+        ids.CRIT_UNMARK: lambda: set_critical(district, scenario, b, False),
+        ids.SEL_CRIT_MARK: lambda: set_critical(district, scenario, b, True),
+        ids.SEL_CRIT_UNMARK: lambda: set_critical(district, scenario, b, False),
         ids.RESET: lambda: Scenario(name=scenario.name),
     }
     if trigger not in handlers:
@@ -264,6 +287,8 @@ def map_patch(urls: Any, spec: Any, show: set[str], basemap: str | None) -> Patc
     layers[LAYER.PV]["visible"] = "pv" in show
     layers[LAYER.BATTERY]["source"] = urls.battery or EMPTY_GEOJSON
     layers[LAYER.BATTERY]["visible"] = "batteries" in show
+    layers[LAYER.CRITICAL]["source"] = urls.critical or EMPTY_GEOJSON
+    layers[LAYER.CRITICAL]["visible"] = "critical" in show
     layers[LAYER.OSM]["visible"] = basemap == "osm"
     patch["data"][TRACE["transformers"]]["visible"] = "transformers" in show
     patch["data"][TRACE["community"]]["visible"] = "transformers" in show
@@ -384,6 +409,7 @@ def panel_for(district: District, scenario: Scenario, selection: Mapping | None)
         row = rows.iloc[0]
         pv, bat = scenario.pv_of(chosen[0]), scenario.battery_of(chosen[0])
         info = [html.B(f"Building {chosen[0]}"), f" · {row['use_type']}", html.Br(),
+                critical_text(row, scenario.critical_of(chosen[0])), html.Br(),
                 f"roof {row['roof_area_m2']:,.0f} m² · potential "
                 f"{row['pv_potential_kwp']:,.1f} kWp (max "
                 f"{max_kwp(district, row['roof_area_m2']):,.1f} at full coverage)",
@@ -406,10 +432,82 @@ def panel_for(district: District, scenario: Scenario, selection: Mapping | None)
     return Panel("none", "Nothing selected")
 
 
+def critical_text(row: Mapping[str, Any], mark: bool | None) -> str:
+    """Whether a building is a critical facility, and on whose word."""
+    own = bool(row.get("critical", False))
+    reason = str(row.get("critical_reason", "") or "")
+    if mark is None:
+        return (f"Critical facility ({reason or 'district data'})" if own
+                else "Not a critical facility")
+    if mark:
+        return "Critical facility (marked by you)"
+    return f"Not a critical facility (unmarked by you; district data: {reason or 'critical'})"
+
+
+HUB_HEADERS = {"building_id": "Building", "use_type": "Use", "reason": "Why critical",
+               "critical_load_fraction": "Critical load", "survival_min_h": "Survival, worst",
+               "survival_mean_h": "Survival, mean", "p_survive_24h": "P(24 h)",
+               "p_survive_72h": "P(72 h)", "pv_kwp": "PV", "battery_kwh": "Battery"}
+
+
+def hub_rows(hubs: Any) -> list[dict[str, str]]:
+    """The resilience hubs table (:func:`dashboard.critical_facilities`) as text rows, in
+    its order (worst first)."""
+    rows = []
+    for rec in hubs.to_dict("records"):
+        rows.append({
+            "building_id": str(rec["building_id"]), "use_type": str(rec["use_type"]),
+            "reason": str(rec["reason"]),
+            "critical_load_fraction": f"{100 * rec['critical_load_fraction']:.0f} %",
+            "survival_min_h": format_value("survival_min_h", rec["survival_min_h"]),
+            "survival_mean_h": format_value("survival_mean_h", rec["survival_mean_h"]),
+            "p_survive_24h": format_value("p_survive_24h", rec["p_survive_24h"]),
+            "p_survive_72h": format_value("p_survive_72h", rec["p_survive_72h"]),
+            "pv_kwp": format_value("pv_kwp", rec["pv_kwp"]),
+            "battery_kwh": format_value("battery_kwh", rec["battery_kwh"]),
+        })
+    return rows
+
+
+def hubs_view(hubs: Any) -> html.Div:
+    """The "Resilience hubs" section: a table of critical facilities, worst first, or a line
+    saying none is marked."""
+    if len(hubs) == 0:
+        return html.Div([html.P(f"Critical facilities: {NONE_MARKED}. Select a building "
+                                "and press \"Mark critical\" to make it one.",
+                                className="hint")], className="hubs")
+    rows = hub_rows(hubs)
+    head = html.Tr([html.Th(HUB_HEADERS[k]) for k in HUB_HEADERS])
+    body = [html.Tr([html.Td(r[k]) for k in HUB_HEADERS]) for r in rows]
+    what = "1 critical facility" if len(rows) == 1 else f"{len(rows):,} critical facilities"
+    return html.Div([html.P(f"{what}, worst first (outages from "
+                            "every hour of the year; each serves its critical load from its "
+                            "own PV and battery).", className="hint"),
+                     html.Table([html.Thead(head), html.Tbody(body)], className="hubs-table")],
+                    className="hubs")
+
+
 def fmt_kwp(v: float) -> str:
     return "∞" if not math.isfinite(v) else f"{v:,.0f}"
 
 
-__all__ = ["Form", "Panel", "apply_rule", "edited", "map_legend", "map_patch", "max_kwp",
-           "panel_for", "parse_map_size", "selection_from_click", "selection_from_points",
-           "selection_from_region", "set_pv", "view"]
+__all__ = [
+    "Form",
+    "Panel",
+    "apply_rule",
+    "critical_text",
+    "edited",
+    "hub_rows",
+    "hubs_view",
+    "map_legend",
+    "map_patch",
+    "max_kwp",
+    "panel_for",
+    "parse_map_size",
+    "selection_from_click",
+    "selection_from_points",
+    "selection_from_region",
+    "set_critical",
+    "set_pv",
+    "view",
+]
