@@ -14,7 +14,8 @@ JSON schema (version 1) — ``Scenario.to_json`` writes, ``Scenario.from_json`` 
       "batteries": [{"building_id": "B001", "capacity_kwh": 10, "power_kw": 5}],
       "community_batteries": [{"transformer_id": "T01", "capacity_kwh": 200, "power_kw": 100}],
       "params": {"outage_horizon_h": null, "critical_load_fraction": null,
-                 "battery_round_trip_efficiency": null, "battery_min_soc": null}
+                 "battery_round_trip_efficiency": null, "battery_min_soc": null},
+      "notes": "why these placements (optional; written by `suggest`)"
     }
 
 Units: kWp (DC peak power), degrees (tilt from horizontal; azimuth clockwise from north, 180 =
@@ -47,6 +48,7 @@ MAX_PV_KWP = 100_000.0          # 100 MWp: more than any roof
 MAX_BATTERY_KWH = 1_000_000.0   # 1 GWh
 MAX_BATTERY_KW = 500_000.0
 MAX_HORIZON_H = 8760
+MAX_NOTES_CHARS = 100_000       # free text (the optimizer's explanation); not in the hash
 
 
 @dataclass(frozen=True, order=True)
@@ -222,6 +224,7 @@ class Scenario:
     batteries: tuple[BatteryPlacement, ...] = ()
     community_batteries: tuple[CommunityBattery, ...] = ()
     params: ScenarioParams = field(default_factory=ScenarioParams)
+    notes: str = field(default="", compare=False)
     _digest: int | None = field(default=None, init=False, repr=False, compare=False)
     lineage: Lineage | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -230,6 +233,10 @@ class Scenario:
         if len(name) > 200:
             raise DecentraError("scenario name must be at most 200 characters")
         object.__setattr__(self, "name", name)
+        notes = str(self.notes)
+        if len(notes) > MAX_NOTES_CHARS:
+            raise DecentraError(f"scenario notes must be at most {MAX_NOTES_CHARS:,} characters")
+        object.__setattr__(self, "notes", notes)
         if not isinstance(self.params, ScenarioParams):
             raise DecentraError("scenario params must be ScenarioParams")
         object.__setattr__(self, "pv", _unique_sorted(self.pv, "building_id", "PV"))
@@ -258,6 +265,7 @@ class Scenario:
         object.__setattr__(child, "community_batteries", parent.community_batteries
                            if community is None else community)
         object.__setattr__(child, "params", parent.params)
+        object.__setattr__(child, "notes", parent.notes)
         object.__setattr__(child, "_digest", digest)
         object.__setattr__(child, "lineage", Lineage(parent.content_hash(),
                                                      frozenset(buildings),
@@ -286,6 +294,12 @@ class Scenario:
     # ---- edits (each returns a new Scenario that remembers what changed) -----------------
     def renamed(self, name: str) -> Scenario:
         child = replace(self, name=name)
+        object.__setattr__(child, "_digest", self._digest)
+        return child
+
+    def with_notes(self, notes: str) -> Scenario:
+        """The same placements with other notes (notes do not change results or the hash)."""
+        child = replace(self, notes=notes)
         object.__setattr__(child, "_digest", self._digest)
         return child
 
@@ -354,6 +368,7 @@ class Scenario:
             "batteries": [asdict(b) for b in self.batteries],
             "community_batteries": [asdict(c) for c in self.community_batteries],
             "params": asdict(self.params),
+            **({"notes": self.notes} if self.notes else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -371,7 +386,8 @@ class Scenario:
             raise DecentraError(
                 f"scenario schema version {version!r} is not supported; this Decentra reads "
                 f"version {SCHEMA_VERSION}")
-        known = {"schema", "version", "name", "pv", "batteries", "community_batteries", "params"}
+        known = {"schema", "version", "name", "pv", "batteries", "community_batteries", "params",
+                 "notes"}
         extra = sorted(set(data) - known)
         if extra:
             raise DecentraError(f"unknown scenario fields: {', '.join(extra)}")
@@ -383,6 +399,7 @@ class Scenario:
             community_batteries=tuple(_build(CommunityBattery, rec, "community_batteries")
                                       for rec in _list(data, "community_batteries")),
             params=_build(ScenarioParams, data.get("params") or {}, "params"),
+            notes=str(data.get("notes") or ""),
         )
 
     @classmethod
