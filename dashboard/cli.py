@@ -4,6 +4,8 @@
     python -m dashboard export [DISTRICT] [--scenario FILE] -f FORMAT -o OUT
     python -m dashboard sweep [DISTRICT] [--steps N] [--order O] [--battery-kwh-per-kwp X]
                               [--csv OUT]
+    python -m dashboard suggest [DISTRICT] --budget-eur B --objective OBJ [--critical-only]
+                                -o SCENARIO.json
     python -m dashboard import BUILDINGS [--layer L] [--streets F] [--network F]
                                [--transformers F] [--weather F|pvgis] [--meter-data CSV]
                                [--pv-data CSV] -o DISTRICT.gpkg
@@ -195,6 +197,29 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_suggest(args: argparse.Namespace) -> int:
+    """Place PV and batteries within a budget to maximise an objective (dashboard.suggest)."""
+    import dashboard as dc
+    from dashboard.suggest import suggest
+
+    district = dc.load_district(args.district)
+    start = _read_scenario(args.scenario) if args.scenario else None
+    sug = suggest(district, args.budget_eur, args.objective, start=start,
+                  critical_only=args.critical_only, batteries=not args.no_batteries,
+                  grid_hosting=True if args.grid_hosting else None)
+    out = Path(args.output)
+    try:
+        out.write_text(sug.scenario.to_json(), encoding="utf-8")
+    except OSError as err:
+        raise DecentraError(f"cannot write the scenario ({err.strerror})",
+                            source=str(out)) from None
+    print(sug.scenario.notes)
+    print(f"wrote {out} ({sug.evaluations} evaluations, "
+          f"{sug.timings_ms['total_ms'] / 1000:.1f} s): open it in the app or "
+          f"python -m dashboard evaluate --scenario {out}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     import dashboard as dc
     from dashboard.export.report import write_bytes
@@ -318,6 +343,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="battery capacity added with every kWp [kWh/kWp]")
     sw.add_argument("--csv", help="also write the table as CSV")
     sw.set_defaults(func=cmd_sweep)
+    sg = sub.add_parser("suggest", help="place PV and batteries within a budget to maximise "
+                                        "an objective (writes a scenario)")
+    _district_arguments(sg)
+    sg.add_argument("--budget-eur", type=float, required=True, help="added capex [EUR]")
+    sg.add_argument("--objective", choices=["self_sufficiency", "resilience", "npv"],
+                    default="self_sufficiency",
+                    help="npv: annual savings - annualised capex until the NPV lands")
+    sg.add_argument("--critical-only", action="store_true",
+                    help="place only on buildings flagged critical")
+    sg.add_argument("--no-batteries", action="store_true", help="place PV only")
+    sg.add_argument("--grid-hosting", action="store_true",
+                    help="cap PV by the power flow's hosting capacity too (a few seconds)")
+    sg.add_argument("--output", "-o", required=True, help="scenario JSON to write")
+    sg.set_defaults(func=cmd_suggest)
     im = sub.add_parser("import", help="make a district from a city's own files")
     im.add_argument("buildings", help="footprints: GeoJSON, GeoPackage, zipped Shapefile or "
                                       "OpenStreetMap .osm.pbf")

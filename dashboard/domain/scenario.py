@@ -15,7 +15,8 @@ JSON schema (version 1) — ``Scenario.to_json`` writes, ``Scenario.from_json`` 
       "community_batteries": [{"transformer_id": "T01", "capacity_kwh": 200, "power_kw": 100}],
       "critical": [{"building_id": "B007", "critical": true}],
       "params": {"outage_horizon_h": null, "critical_load_fraction": null,
-                 "battery_round_trip_efficiency": null, "battery_min_soc": null}
+                 "battery_round_trip_efficiency": null, "battery_min_soc": null},
+      "notes": "why these placements (optional; written by `suggest`)"
     }
 
 Units: kWp (DC peak power), degrees (tilt from horizontal; azimuth clockwise from north, 180 =
@@ -50,6 +51,7 @@ MAX_PV_KWP = 100_000.0          # 100 MWp: more than any roof
 MAX_BATTERY_KWH = 1_000_000.0   # 1 GWh
 MAX_BATTERY_KW = 500_000.0
 MAX_HORIZON_H = 8760
+MAX_NOTES_CHARS = 100_000       # free text (the optimizer's explanation); not in the hash
 
 
 @dataclass(frozen=True, order=True)
@@ -242,6 +244,7 @@ class Scenario:
     community_batteries: tuple[CommunityBattery, ...] = ()
     params: ScenarioParams = field(default_factory=ScenarioParams)
     critical: tuple[CriticalMark, ...] = ()
+    notes: str = field(default="", compare=False)
     _digest: int | None = field(default=None, init=False, repr=False, compare=False)
     lineage: Lineage | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -250,6 +253,10 @@ class Scenario:
         if len(name) > 200:
             raise DecentraError("scenario name must be at most 200 characters")
         object.__setattr__(self, "name", name)
+        notes = str(self.notes)
+        if len(notes) > MAX_NOTES_CHARS:
+            raise DecentraError(f"scenario notes must be at most {MAX_NOTES_CHARS:,} characters")
+        object.__setattr__(self, "notes", notes)
         if not isinstance(self.params, ScenarioParams):
             raise DecentraError("scenario params must be ScenarioParams")
         object.__setattr__(self, "pv", _unique_sorted(self.pv, "building_id", "PV"))
@@ -284,6 +291,7 @@ class Scenario:
         object.__setattr__(child, "params", parent.params)
         object.__setattr__(child, "critical", parent.critical if critical is None
                            else critical)
+        object.__setattr__(child, "notes", parent.notes)
         object.__setattr__(child, "_digest", digest)
         object.__setattr__(child, "lineage", Lineage(parent.content_hash(),
                                                      frozenset(buildings),
@@ -317,6 +325,12 @@ class Scenario:
     # ---- edits (each returns a new Scenario that remembers what changed) -----------------
     def renamed(self, name: str) -> Scenario:
         child = replace(self, name=name)
+        object.__setattr__(child, "_digest", self._digest)
+        return child
+
+    def with_notes(self, notes: str) -> Scenario:
+        """The same placements with other notes (notes do not change results or the hash)."""
+        child = replace(self, notes=notes)
         object.__setattr__(child, "_digest", self._digest)
         return child
 
@@ -397,6 +411,7 @@ class Scenario:
             "community_batteries": [asdict(c) for c in self.community_batteries],
             "params": asdict(self.params),
             **({"critical": [asdict(c) for c in self.critical]} if self.critical else {}),
+            **({"notes": self.notes} if self.notes else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -415,7 +430,7 @@ class Scenario:
                 f"scenario schema version {version!r} is not supported; this Decentra reads "
                 f"version {SCHEMA_VERSION}")
         known = {"schema", "version", "name", "pv", "batteries", "community_batteries", "params",
-                 "critical"}
+                 "critical", "notes"}
         extra = sorted(set(data) - known)
         if extra:
             raise DecentraError(f"unknown scenario fields: {', '.join(extra)}")
@@ -429,6 +444,7 @@ class Scenario:
             params=_build(ScenarioParams, data.get("params") or {}, "params"),
             critical=tuple(_build(CriticalMark, rec, "critical")
                            for rec in _list(data, "critical")),
+            notes=str(data.get("notes") or ""),
         )
 
     @classmethod
