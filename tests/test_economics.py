@@ -135,10 +135,17 @@ def test_params_fall_back_for_old_tables():
 
 
 def test_old_district_file_evaluates(district):
-    """data/bubenec_district.gpkg stores an assumptions table from before the size classes
-    (a flat 1,300 EUR/kWp, no discount rate, lifetimes or battery EUR/kW): it evaluates with
-    its flat price and the defaults for the rest."""
-    a = district.assumptions
+    """A district file stores the assumptions table it was built with; one from before the
+    size classes (tests/data/assumptions_v1.csv, the table as released before them: a flat
+    1,300 EUR/kWp, no discount rate, lifetimes or battery EUR/kW) evaluates with its flat
+    price and the defaults for the rest."""
+    import dataclasses
+    from pathlib import Path
+
+    from dashboard.io.assumptions import read_assumptions
+
+    a = read_assumptions(Path(__file__).parent / "data" / "assumptions_v1.csv")
+    district = dataclasses.replace(district, assumptions=a)
     assert "econ.discount_rate" not in a and "econ.pv_capex_by_class_eur_per_kwp" not in a
     ids = list(district.buildings["building_id"].astype(str)[:2])
     scenario = dc.Scenario(name="old").with_pv(PvPlacement(ids[0], 8.0, 30.0, 180.0),

@@ -125,7 +125,8 @@ def test_restart_ten_times_on_a_used_cache_and_store(tmp_path):
     saved = []
     browser = requests.Session()              # one planner's browser: one workspace
     for i in range(10):
-        proc, url = start_app(tmp_path)
+        # one job worker: restarts are what is tested (the pool is tested elsewhere)
+        proc, url = start_app(tmp_path, env={"DECENTRA_JOB_WORKERS": "1"})
         try:
             # the power flow on the first and the last start (every start runs the other jobs)
             saved.append(round_trip(url, f"Option {i}", browser, power_flow=i in (0, 9)))

@@ -31,7 +31,7 @@ def sweep_section() -> html.Div:
                  className="actions"),
         dcc.Graph(id=ids.SWEEP_CHART, figure=empty_chart("Run the sweep to see the chart"),
                   config={"displaylogo": False, "displayModeBar": False}, className="chart"),
-    ], className="sweep")
+    ], className="tab-body sweep")
 
 
 __all__ = ["sweep_section"]
