@@ -349,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     sg.add_argument("--budget-eur", type=float, required=True, help="added capex [EUR]")
     sg.add_argument("--objective", choices=["self_sufficiency", "resilience", "npv"],
                     default="self_sufficiency",
-                    help="npv: annual savings - annualised capex until the NPV lands")
+                    help="npv: the community's net present value (econ.* assumptions)")
     sg.add_argument("--critical-only", action="store_true",
                     help="place only on buildings flagged critical")
     sg.add_argument("--no-batteries", action="store_true", help="place PV only")

@@ -60,9 +60,6 @@ from dashboard.scenarios import evaluate
 
 PV_FRACTIONS = (0.25, 0.5, 1.0)          # of a roof's PV potential [kWp]
 BATTERY_KWH = (5.0, 10.0, 20.0)          # nominal capacity rungs
-# annualising capex for the NPV stand-in when the assumptions carry no rate / lifetime yet
-DEFAULT_DISCOUNT_RATE = 0.04
-DEFAULT_LIFETIME_YEARS = 20.0
 LOCAL_SEARCH_TRIES = 8                   # lowest-ratio steps tried for a swap
 RESTARTS = 2                             # greedy restarts without a costliest step's building
 RESTART_MAX_BUILDINGS = 2000             # ... on districts up to this size
@@ -75,12 +72,17 @@ Progress = Callable[[float, str], None]
 # ---------------------------------------------------------------------------------------------
 # Objectives: Result -> value (higher is better)
 # ---------------------------------------------------------------------------------------------
-def critical_mask(district: District) -> np.ndarray | None:
-    """Buildings flagged critical (a boolean ``critical`` column), or None if none is marked."""
-    b = district.buildings
-    if "critical" not in b.columns:
-        return None
-    mask = b["critical"].fillna(False).astype(bool).to_numpy()
+def critical_mask(district: District, result: Result | None = None) -> np.ndarray | None:
+    """Buildings that are critical facilities — the district's flags with the scenario's own
+    marks applied, as the engine used them for ``result`` (else the district's flags alone) —
+    or None if none is."""
+    crit = result.building_inputs.get("critical") if result is not None else None
+    if crit is None:
+        b = district.buildings
+        if "critical" not in b.columns:
+            return None
+        crit = b["critical"].fillna(False)
+    mask = np.asarray(crit, dtype=bool)
     return mask if mask.any() else None
 
 
@@ -91,18 +93,14 @@ def capital_recovery_factor(rate: float, years: float) -> float:
     return rate / (1.0 - (1.0 + rate) ** -years)
 
 
-def _optional(district: District, key: str, default: float) -> float:
-    return district.assumptions.number(key) if key in district.assumptions else default
-
-
 def annual_net_benefit_eur(result: Result, district: District) -> float:
-    """Annual savings − annualised capex [EUR/a]: the NPV stand-in (NPV = this × annuity
-    factor for a flat year, so both rank placements alike). Rate and lifetime from
-    ``econ.discount_rate`` / ``econ.lifetime_years`` when the assumptions have them."""
-    rate = _optional(district, "econ.discount_rate", DEFAULT_DISCOUNT_RATE)
-    years = _optional(district, "econ.lifetime_years", DEFAULT_LIFETIME_YEARS)
+    """Annual savings − annualised capex [EUR/a]: a simpler form of the NPV (NPV = this ×
+    annuity factor for a flat year), with the discount rate and PV lifetime of the
+    assumptions (:class:`~dashboard.energy.economics.EconParams`)."""
+    p = EconParams.from_assumptions(district.assumptions)
     s = result.summary
-    return float(s["annual_savings_eur"] - s["capex_eur"] * capital_recovery_factor(rate, years))
+    return float(s["annual_savings_eur"] - s["capex_eur"] * capital_recovery_factor(
+        p.discount_rate, p.pv_lifetime_a))
 
 
 def npv_eur(result: Result, district: District) -> float:
@@ -119,7 +117,7 @@ def resilience_p24(result: Result, district: District) -> float:
     if result.building_res is None:
         raise DecentraError("the resilience objective needs a result with resilience")
     p = result.building_res[:, RES_COLUMNS.index("p_survive_24h")]
-    mask = critical_mask(district)
+    mask = critical_mask(district, result)
     return float(p[mask].mean() if mask is not None else p.mean())
 
 
@@ -252,7 +250,7 @@ class _Search:
         self.cap = np.where(np.isnan(cap), np.inf, np.maximum(cap, 0.0))
         allowed = np.ones(len(b), bool)
         if critical_only:
-            mask = critical_mask(district)
+            mask = critical_mask(district, base)
             if mask is None:
                 raise DecentraError("no critical buildings marked: --critical-only needs "
                                     "buildings flagged critical")

@@ -159,6 +159,9 @@ def penetration_sweep(district: District, steps: int = 11,
     base = base if base is not None else Scenario(name="Baseline (no DER)")
     rows = building_order(district, order)
     b = district.buildings
+    if base is not None and base.pv:       # roofs with PV in the base keep it as it is
+        have = {p.building_id for p in base.pv}
+        rows = rows[~np.isin(b["building_id"].astype(str).to_numpy()[rows], list(have))]
     ids = b["building_id"].astype(str).to_numpy()[rows]
     potential = b["pv_potential_kwp"].to_numpy(float)[rows]
     tilt = b["roof_tilt_deg"].to_numpy(float)[rows]
@@ -166,7 +169,8 @@ def penetration_sweep(district: District, steps: int = 11,
     total = float(potential.sum())
     c_rate = district.assumptions.number("battery.default_power_per_kwh")
     base_result = evaluate(district, base)
-    hosting_kwp = float(base_result.transformers["hosting_capacity_kwp"].sum())
+    h = base_result.transformers["hosting_capacity_kwp"].to_numpy(float)
+    hosting_kwp = float(h[np.isfinite(h)].sum())     # a transformer without a limit: left out
     base_kwp = float(base_result.summary["pv_kwp"])
     out = []
     scenario = base.renamed(f"PV sweep ({order})")

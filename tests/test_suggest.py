@@ -215,3 +215,21 @@ def test_cli_writes_a_scenario_the_app_opens(district, tmp_path, capsys):
     assert main(["suggest", "--budget-eur", "1000", "--objective", "resilience",
                  "--critical-only", "-o", str(tmp_path / "x.json")]) == 2
     assert "no critical buildings marked" in capsys.readouterr().err
+
+
+def test_the_planners_critical_marks_count(feeder):
+    """Critical facilities are the district's flags with the scenario's marks applied: marks
+    in the starting scenario alone restrict --critical-only and the resilience objective."""
+    from dashboard.domain.scenario import CriticalMark
+
+    b = feeder.buildings
+    two = b[b["pv_potential_kwp"] >= 10].sort_values("annual_demand_kwh")["building_id"] \
+        .astype(str).iloc[:2].tolist()
+    start = Scenario(name="marked", critical=tuple(CriticalMark(i, True) for i in two))
+    s = suggest(feeder, 120_000.0, "resilience", start=start, critical_only=True,
+                grid_check=False)
+    placed = {p.building_id for p in s.scenario.pv} | {x.building_id
+                                                        for x in s.scenario.batteries}
+    assert placed and placed <= set(two)
+    crit = s.result.buildings.set_index("building_id").loc[two, "p_survive_24h"].mean()
+    assert crit == pytest.approx(s.objective_end)

@@ -140,3 +140,15 @@ def test_cli_prints_the_table_and_writes_the_same_numbers_as_csv(tmp_path, distr
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "sweep steps" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_roofs_with_pv_in_the_base_keep_it(district):
+    b = district.buildings.sort_values("pv_potential_kwp", ascending=False)
+    first = b.iloc[0]
+    base = dc.Scenario(name="base", pv=(PvPlacement(str(first["building_id"]), 3.0, 30.0,
+                                                    180.0),))
+    sweep = penetration_sweep(district, steps=3, base=base)
+    assert sweep["pv_kwp"].iloc[0] == pytest.approx(3.0)
+    others = b.iloc[1:]["pv_potential_kwp"].sum()
+    assert sweep["pv_kwp"].iloc[-1] == pytest.approx(3.0 + others, rel=1e-6)
+    assert np.isfinite(sweep["hosting_headroom_kwp"]).all()

@@ -468,7 +468,8 @@ def _assemble(buildings: gpd.GeoDataFrame, g: StreetGraph, mv: np.ndarray, sites
                                       parallel=int(lines["parallel"].iat[i])))
     # buildings larger than any LV substation: their own MV connection (customer substation)
     try:
-        customer = sorted(a.numbers("grid.mv_customer_ratings_kva"))
+        customer = sorted(a.numbers("grid.mv_customer_ratings_kva")) or \
+            list(MV_CUSTOMER_RATINGS_KVA)
     except DecentraError:          # an assumptions table from before this row existed
         customer = list(MV_CUSTOMER_RATINGS_KVA)
     mv_kv = a.number("grid.mv_voltage_kv")

@@ -25,7 +25,8 @@ def run_sweep(deps: Deps, run: int, session: Any, order: Any, battery: Any) -> d
         _, district, scenario = deps.current(session)
         sweep = penetration_sweep(district, order=str(order or "largest roofs first"),
                                   battery_kwh_per_kwp=0.0 if battery is None else battery,
-                                  base=dc.Scenario(name="Sweep base", params=scenario.params))
+                                  base=dc.Scenario(name="Sweep base", params=scenario.params,
+                                                   critical=scenario.critical))
     except DecentraError as err:
         return out(SWEEP, figure=empty_chart(str(err)), status=str(err))
     text = (f"{sweep.attrs['potential_kwp']:,.0f} kWp potential, {len(sweep)} steps in "
