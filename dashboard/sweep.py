@@ -37,9 +37,9 @@ ORDERS = ("largest roofs first", "best yield first")
 MAX_STEPS = 101
 MAX_BATTERY_KWH_PER_KWP = 20.0
 
-# Indicators of each step taken as they are from the evaluation's summary.
-# NPV hook: when an NPV indicator exists in ``Result.summary`` (e.g. "npv_eur"), add its key
-# here and it becomes a column of the sweep, the CLI table and the CSV; nothing else changes.
+# Indicators of each step taken as they are from the evaluation's summary. A key of
+# ``Result.summary`` added here (e.g. "npv_eur") becomes a column of the sweep, the CLI table
+# and the CSV; nothing else changes.
 ECONOMIC_COLUMNS: tuple[str, ...] = ("capex_eur", "payback_years")
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "pv_kwp", "battery_kwh", "self_sufficiency", "self_consumption", "p_survive_24h",

@@ -89,6 +89,13 @@ def _coincident_peak_kw(annual_kwh: np.ndarray, prof_idx: np.ndarray,
     return float((profiles @ per_type).max())
 
 
+def smallest_rating(s_kva: float, ratings: list[float] | tuple[float, ...], share: float
+                    ) -> float | None:
+    """The smallest of ``ratings`` (ascending) [kVA] that carries ``s_kva`` at the planning
+    ``share`` of its rating; None if none does."""
+    return next((float(r) for r in ratings if s_kva <= share * r), None)
+
+
 def _cluster_peaks_kw(owner: np.ndarray, n_clusters: int, annual_kwh: np.ndarray,
                       prof_idx: np.ndarray, profiles: np.ndarray) -> np.ndarray:
     """The coincident peak of every cluster at once: (hours x profiles) @ (profiles x
@@ -225,7 +232,7 @@ class _Sizing:
         self.types = cable_types(a)
 
     def rating(self, s_kva: float) -> tuple[float, str]:
-        fit = next((r for r in self.ratings if s_kva <= self.share * r), self.ratings[-1])
+        fit = smallest_rating(s_kva, self.ratings, self.share) or self.ratings[-1]
         return float(fit), f"{fit / 1000:g} MVA {self.a.number('grid.mv_voltage_kv'):g}/0.4 kV"
 
     def peaks_kw(self, members: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
@@ -283,14 +290,13 @@ def synthesize_network(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame,
         lv = np.flatnonzero(~mv)
         if not len(lv):
             break
-        problems = {s: p for s, p in _problems(g, sz, lv, sites, bid, service_m)[0].items()
-                    if s not in unfixable}
+        plan = _problems(g, sz, lv, sites, bid, service_m)
+        problems = {s: p for s, p in plan.problems.items() if s not in unfixable}
         if not problems:
             break
         changed = False
-        dist, pred, _src = g.nearest_site(sites)
         for site, (b, why) in problems.items():
-            new = _midway(g, int(b), site, dist, pred, set(sites))
+            new = _midway(g, int(b), site, plan.dist, plan.pred, set(sites))
             if new is not None:
                 sites.append(new)
                 added += 1
@@ -307,9 +313,21 @@ def synthesize_network(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame,
                      own_site)
 
 
+@dataclass
+class _Plan:
+    """The LV buildings fed from ``sites``, and what breaks a planning limit."""
+
+    problems: dict[int, tuple[int, str]]   # site -> (building to move towards, why)
+    trees: _Trees
+    cables: CableCheck
+    owner: np.ndarray                      # site of each LV building
+    sizing: dict[int, tuple[float, str]]   # site -> (rating kVA, standard type)
+    dist: np.ndarray                       # street distance of every node to its site [m]
+    pred: np.ndarray                       # the node before it on the way there
+
+
 def _problems(g: StreetGraph, sz: _Sizing, lv: np.ndarray, sites: list[int], bid: np.ndarray,
-              service_m: np.ndarray
-              ) -> tuple[dict[int, tuple[int, str]], _Trees, CableCheck, np.ndarray, dict]:
+              service_m: np.ndarray) -> _Plan:
     """Each substation beyond a planning limit, with the building to move a substation
     towards and why: feeder longer than MAX_FEEDER_LENGTH_M, coincident peak above the
     largest rating at the planning share, or cables that cannot meet current or drop."""
@@ -354,7 +372,7 @@ def _problems(g: StreetGraph, sz: _Sizing, lv: np.ndarray, sites: list[int], bid
         s = int(roots[line])
         if s not in out:
             out[s] = (farthest[s], "a cable beyond the largest parallel cables allowed")
-    return out, trees, check, owner, sizing
+    return _Plan(out, trees, check, owner, sizing, dist, pred)
 
 
 def _midway(g: StreetGraph, b: int, site: int, dist: np.ndarray, pred: np.ndarray,
@@ -430,7 +448,9 @@ def _assemble(buildings: gpd.GeoDataFrame, g: StreetGraph, mv: np.ndarray, sites
         return node_name[n]
 
     if len(lv):
-        problems, trees, check, owner, sizing = _problems(g, sz, lv, sites, bid, service_m)
+        plan = _problems(g, sz, lv, sites, bid, service_m)
+        problems, trees, check, owner, sizing = (plan.problems, plan.trees, plan.cables,
+                                                 plan.owner, plan.sizing)
         used = sorted(sizing)
         tid_of = {s: f"T{j + 1}" for j, s in enumerate(used)}
         for s in used:
@@ -475,7 +495,7 @@ def _assemble(buildings: gpd.GeoDataFrame, g: StreetGraph, mv: np.ndarray, sites
     mv_kv = a.number("grid.mv_voltage_kv")
     for j, b in enumerate(np.flatnonzero(mv).tolist()):
         s_kva = float(own_kva[b])
-        fit = next((r for r in sorted({*sz.ratings, *customer}) if s_kva <= sz.share * r), None)
+        fit = smallest_rating(s_kva, sorted({*sz.ratings, *customer}), sz.share)
         units = 1 if fit is not None else int(np.ceil(s_kva / (sz.share * customer[-1])))
         unit = fit if fit is not None else customer[-1]
         tid = f"TM{j + 1}"
@@ -802,7 +822,7 @@ def network_from_transformers(buildings: gpd.GeoDataFrame, transformers: gpd.Geo
             continue
         s_kva = (_coincident_peak_kw(annual[sel], prof_idx[sel], profiles) / pf
                  if len(sel) else 0.0)
-        fit = next((r for r in ratings if s_kva <= share * r), ratings[-1])
+        fit = smallest_rating(s_kva, ratings, share) or ratings[-1]
         rating.append(float(fit))
         std.append(f"{fit / 1000:g} MVA 20/0.4 kV")
     out_t = gpd.GeoDataFrame({"transformer_id": tids, "rating_kva": rating, "std_type": std,
