@@ -242,6 +242,48 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The stakeholder report: the recommended scenario against alternatives, with the
+    consultant's name and logo; the grid figures verified where a power flow of exactly that
+    scenario exists (run now with --power-flow), else said to be an estimate."""
+    import dashboard as dc
+    from dashboard.export.council import ReportOptions
+    from dashboard.export.logo import MAX_LOGO_BYTES, sanitize_logo
+    from dashboard.export.report import report_html, report_pdf, write_bytes
+    from dashboard.gridstudy import cached_study, store_study
+
+    district = dc.load_district(args.district)
+    scenario = _read_scenario(args.scenario)
+    others = [_read_scenario(p) for p in args.compare or []]
+    logo = None
+    if args.logo:
+        try:
+            with open(args.logo, "rb") as fh:
+                raw = fh.read(MAX_LOGO_BYTES + 1)
+        except OSError as err:
+            raise DecentraError(f"cannot read the logo ({err.strerror})",
+                                source=args.logo) from None
+        logo = sanitize_logo(raw, Path(args.logo).name)
+    options = ReportOptions(question=args.question or "", consultant=args.consultant or "",
+                            logo_png=logo)
+    if args.power_flow and cached_study(district, scenario) is None:
+        store_study(district, scenario, dc.grid_study(district, scenario))
+    alternatives = [dc.evaluate(district, s) for s in others]
+    result, base = dc.evaluate(district, scenario), dc.baseline(district)
+    if args.html:
+        data: bytes = report_html(district, result, base, alternatives=alternatives,
+                                  options=options).encode()
+    else:
+        data = report_pdf(district, result, base, alternatives=alternatives, options=options)
+    try:
+        out = write_bytes(args.output, data)
+    except OSError as err:
+        raise DecentraError(f"cannot write the report ({err.strerror})",
+                            source=str(args.output)) from None
+    print(f"wrote {out} ({len(data):,} bytes)")
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from dashboard.importer import import_district
     from dashboard.io.district_gpkg import write_district
@@ -324,6 +366,24 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--width", type=int, default=1400)
     ex.add_argument("--height", type=int, default=900)
     ex.set_defaults(func=cmd_export)
+    rp = sub.add_parser("report", help="the stakeholder report (PDF): a recommended scenario "
+                                       "against alternatives, consultant's name and logo")
+    rp.add_argument("district", nargs="?", default=None,
+                    help="district GeoPackage (default: the embedded Bubeneč district)")
+    rp.add_argument("--scenario", required=True, help="the recommended scenario (JSON)")
+    rp.add_argument("--compare", nargs="+", metavar="FILE",
+                    help="scenario files of the alternatives compared (at most 6)")
+    rp.add_argument("--question", help="the question the report answers (default: names the "
+                                       "district and the objective)")
+    rp.add_argument("--consultant", help="the consultant's name on the report")
+    rp.add_argument("--logo", help="the consultant's logo (PNG or JPEG, at most 2 MB)")
+    rp.add_argument("--power-flow", action="store_true",
+                    help="run the full-year power flow of the scenario first (verified grid "
+                         "figures; else a study already run in the app is used, or the "
+                         "estimate is shown as such)")
+    rp.add_argument("--html", action="store_true", help="write the HTML instead of the PDF")
+    rp.add_argument("--output", "-o", required=True, help="file to write")
+    rp.set_defaults(func=cmd_report)
     gr = sub.add_parser("grid", help="full-year AC power flow: voltages, loading, "
                                      "violations, hosting capacity")
     _district_arguments(gr)

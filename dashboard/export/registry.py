@@ -5,7 +5,7 @@ from :data:`FORMATS`."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from typing import Any
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.result import Result
+from dashboard.export.council import ReportOptions
 
 Progress = Callable[[float, str], None]
 
@@ -63,10 +64,13 @@ def file_name(stem: str, name: str) -> str:
 
 def export_bytes(district: District, result: Result, baseline: Result, name: str,
                  color_by: str = "self_sufficiency", width: int = 1400, height: int = 900,
-                 progress: Progress | None = None, tiles_url: str | None = None) -> bytes:
+                 progress: Progress | None = None, tiles_url: str | None = None, *,
+                 alternatives: Sequence[Result] = (), options: ReportOptions | None = None
+                 ) -> bytes:
     """One export format as bytes. Maps are vector (SVG geo subplot); a PNG with
     ``tiles_url`` is drawn over those OpenStreetMap tiles when they can be fetched, else
-    without them."""
+    without them. The report compares ``result`` with ``alternatives`` and takes its
+    question, consultant and logo from ``options``."""
     from dashboard.export import geodata, report
     from dashboard.export.images import figure_bytes
     from dashboard.figures.static import export_geo_map, export_map
@@ -94,7 +98,8 @@ def export_bytes(district: District, result: Result, baseline: Result, name: str
         "csv": lambda: geodata.indicators_csv(result),
         "summary-csv": lambda: geodata.summary_csv(result, baseline),
         "hourly-csv": lambda: geodata.hourly_transformers_csv(result),
-        "report": lambda: report.report_pdf(district, result, baseline, progress),
+        "report": lambda: report.report_pdf(district, result, baseline, progress,
+                                             alternatives=alternatives, options=options),
         "pandapower": lambda: _pandapower(district, result),
         "gpkg": lambda: _geopackage(district, result),
     }

@@ -1,9 +1,14 @@
 """The stakeholder report (PDF): what a consultant leaves with a city council.
 
-Pages: title with headline figures; the district before and after (maps); indicators against
-the no-DER baseline; outage survival; transformers; assumptions and data sources with their
-licences. Built as HTML (figures as PNG from kaleido) and printed to A4 PDF by the system
-Chromium (Playwright, no browser download).
+Pages: the executive summary (the question, the recommended scenario against the
+alternatives compared, cost, what the district gains, what the grid needs — from the verified
+full-year power flow of exactly that scenario, else said to be an estimate); what is placed
+where (table and map); the grid (verified limits, voltage and loading maps, hosting capacity
+from the power flow); the district before and after; indicators against the no-DER baseline;
+outage survival and critical facilities; assumptions and data sources with their licences.
+Built as HTML from an autoescaped Jinja2 template (:mod:`.template`; figures as vector SVG
+from kaleido) and printed to A4 PDF by the system Chromium (Playwright, no browser
+download). The consultant's name and logo (:mod:`.logo`, re-encoded) can be set.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ import datetime as dt
 import html
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import plotly.io as pio
+from markupsafe import Markup
 
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
@@ -28,9 +35,12 @@ from dashboard.domain.indicators import (
     hosting_text,
 )
 from dashboard.domain.result import Result
+from dashboard.export.council import ReportOptions, StudyLookup
 from dashboard.export.images import chromium_path, figure_bytes
+from dashboard.export.logo import logo_data_uri
 from dashboard.figures import charts
-from dashboard.figures.static import export_geo_map
+from dashboard.figures.static import export_geo_map, export_grid_map
+from dashboard.gridstudy import cached_study
 
 Progress = Callable[[float, str], None]
 
@@ -130,6 +140,33 @@ img { width: 100%; }
 .note { display: block; font-size: 7pt; color: #7b8794; }
 table.assumptions { table-layout: fixed; font-size: 8pt; }
 table.assumptions td { padding: 1mm 2mm; }
+h3 { font-size: 11pt; color: #102a43; margin: 5mm 0 2mm; }
+.masthead { display: flex; justify-content: space-between; align-items: flex-start; gap: 8mm;
+            border-bottom: 2px solid #0f766e; padding-bottom: 3mm; margin-bottom: 4mm; }
+.masthead h1 { font-size: 20pt; margin-bottom: 2mm; }
+.masthead .lead { font-size: 10pt; margin: 0; }
+.logo { max-height: 20mm; max-width: 50mm; width: auto; object-fit: contain; }
+.question { background: #f0f4f8; border-left: 3px solid #0f766e; padding: 3mm 4mm;
+            font-size: 11pt; color: #102a43; margin: 3mm 0; }
+.question .k { font-size: 7.5pt; text-transform: uppercase; letter-spacing: .08em;
+               color: #0f766e; font-weight: bold; margin-bottom: 1mm; }
+table.compare { font-size: 8.5pt; }
+table.compare th.rec, table.compare td.rec { background: #e6f6f3; font-weight: bold; }
+.tag { display: inline-block; font-size: 6.5pt; font-weight: bold; text-transform: uppercase;
+       letter-spacing: .05em; padding: .3mm 1.5mm; border-radius: 1mm; margin-left: 2mm;
+       background: #0f766e; color: white; vertical-align: middle; }
+.tag.ok { background: #16794c; } .tag.warn { background: #b54708; }
+.cols { display: flex; gap: 6mm; } .cols > div { flex: 1; }
+.cols ul { margin: 0; padding-left: 4mm; } .cols li { margin-bottom: 1.5mm; }
+.estimate { background: #fffaeb; border: 1px solid #fedf89; border-radius: 2mm;
+            padding: 0 3mm 2mm; }
+.verified { background: #ecfdf3; border: 1px solid #abefc6; border-radius: 2mm;
+            padding: 0 3mm 2mm; }
+.warnbox { background: #fffaeb; border: 1px solid #fedf89; border-radius: 2mm; padding: 3mm 4mm;
+           margin: 3mm 0; }
+table.placed { font-size: 8pt; } table.placed td { padding: .8mm 2mm; }
+.map.half { width: 49%; display: inline-block; }
+section.summary .note { margin-top: 1mm; }
 """
 
 
@@ -182,22 +219,63 @@ def _svg(fig, width: int, height: int) -> str:
 
 
 def report_html(district: District, result: Result, baseline: Result,
-                progress: Progress | None = None) -> str:
-    """The report as one self-contained HTML document."""
+                progress: Progress | None = None, *, alternatives: Sequence[Result] = (),
+                options: ReportOptions | None = None,
+                study_of: StudyLookup | None = None) -> str:
+    """The report as one self-contained HTML document.
+
+    Parameters
+    ----------
+    district, result, baseline:
+        The district, the recommended scenario's result and the no-DER result.
+    alternatives:
+        Results of the other scenarios compared with it (the executive summary's table).
+    options:
+        The question, the consultant's name and sanitized logo.
+    study_of:
+        ``(district, scenario) -> GridStudy | None``: the full-year power flow of a scenario
+        if one was run (default: the shared study cache). A study is shown as verified only
+        when its hashes are those of that very scenario.
+    """
+    from dashboard.export import council
+    from dashboard.export.template import render
+
     step = progress or (lambda f, m: None)
+    opts = options or ReportOptions()
+    lookup = study_of or cached_study
     e = html.escape
-    s, b = result.summary, baseline.summary
+    s = result.summary
     today = dt.date.today().isoformat()
     meta = district.meta or {}
     weather = meta.get("weather_source", "a typical weather year")
+    compared = [council.Compared(r, council.verified_study(district, r.scenario,
+                                                           lookup(district, r.scenario)))
+                for r in (result, *alternatives[:council.MAX_ALTERNATIVES])]
+    study = compared[0].study
+    needs = council.grid_needs(result, study)
     step(0.1, "Map of the district today")
     # both maps at one size and on one colour scale, each with its legend
     w, h = 1240, 690
     before = _svg(export_geo_map(district, baseline, title="Today: no PV, no storage",
                                  subtitle=district.name, width=w, height=h), w, h)
-    step(0.35, "Map with the scenario")
+    step(0.3, "Map with the scenario")
     after = _svg(export_geo_map(district, result, title=f"With “{result.scenario.name}”",
                                 subtitle=district.name, width=w, height=h), w, h)
+    voltage_map = loading_map = ""
+    if study is not None:
+        step(0.45, "Power-flow maps")
+        gw, gh = 1240, 620
+        lon, lat, bcls = council.bus_classes(study)
+        none = np.full(len(lon), -1)
+        lcls = council.line_classes(district, study)
+        tcls = council.transformer_classes_pf(district, study)
+        voltage_map = _svg(export_grid_map(
+            district, np.full(len(lcls), 0), lon, lat, bcls, tcls,
+            "Voltage band (power flow)", "worst hour of the year at every bus", gw, gh), gw, gh)
+        loading_map = _svg(export_grid_map(
+            district, lcls, lon[:0], lat[:0], none[:0], tcls,
+            "Line and transformer loading (power flow)", "highest hour of the year", gw, gh),
+            gw, gh)
     step(0.6, "Outage survival")
     curves = {"A building alone (random)": result.survival_curve()}
     t = result.transformers
@@ -209,18 +287,8 @@ def report_html(district: District, result: Result, baseline: Result,
                                                   "the critical load for at least d hours"),
                     1200, 520)
     step(0.8, "Tables")
-    headline = ["self_sufficiency", "self_consumption", "pv_kwp", "peak_export_kw",
-                "survival_mean_h", "p_survive_24h", "capex_eur", "payback_years", "npv_eur",
-                "co2_avoided_t"]
-    labels = {i.key: i.label for i in SUMMARY_INDICATORS}
-    cards = []
-    for k in headline:
-        change, _ = delta(k, s.get(k), b.get(k))
-        cards.append(f"<div class='card'><div class='k'>{e(labels[k])}</div>"
-                     f"<div class='v'>{e(format_value(k, s.get(k)))}</div>"
-                     f"<div class='d'>{e(change + ' vs today') if change else '&nbsp;'}</div>"
-                     "</div>")
     rows = []
+    b = baseline.summary
     for ind in SUMMARY_INDICATORS:
         v, base = s.get(ind.key, math.nan), b.get(ind.key, math.nan)
         change, kind = delta(ind.key, v, base)
@@ -236,6 +304,12 @@ def report_html(district: District, result: Result, baseline: Result,
             f"<td>{r['reverse_flow_hours']:,.0f}</td><td>{r['hours_above_rating']:,.0f}</td>"
             f"<td>{_num(r['hosting_capacity_kwp'])}</td>"
             f"<td>{r['pooled_survival_mean_h']:.1f}</td></tr>")
+    transformers_table = (
+        "<table><tr><th>Transformer</th><th>Rating [kVA]</th><th>Buildings</th>"
+        "<th>PV [kWp]</th><th>Self-suff. [%]</th><th>Max loading [%]</th>"
+        "<th>Reverse flow [h/a]</th><th>Hours &gt; rating [h/a]</th>"
+        "<th>Hosting capacity, estimate [kWp]</th><th>Microgrid survival, mean [h]</th></tr>"
+        f"{''.join(t_rows)}</table>")
     a_rows = "".join(
         f"<tr><td>{e(assumption_label(a['key']))}"
         f"{'<span class=note>' + e(a['note']) + '</span>' if a.get('note') else ''}</td>"
@@ -245,24 +319,7 @@ def report_html(district: District, result: Result, baseline: Result,
     l_rows = "".join(f"<tr><td>{e(w_)}</td><td class='l'>{e(src)}</td>"
                      f"<td class='l'>{e(lic)}</td></tr>"
                      for w_, src, lic in data_sources(district))
-    synthetic = ("<p class='small'><b>Synthetic district</b>: tiles of real footprints, for "
-                 "illustration.</p>" if district.is_synthetic else "")
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{e(result.scenario.name)}
-</title><style>{CSS}</style></head><body>
-<section class="page">
-  <div class="kicker">Decentralized energy planning report</div>
-  <h1>{e(result.scenario.name)}</h1>
-  <p class="lead">{e(district.name)} — {district.n_buildings:,} buildings,
-  {len(district.transformers)} transformers. Rooftop PV, batteries and community storage
-  simulated hour by hour over a typical year.</p>{synthetic}
-  <p class="small">Prepared with Decentra on {today}.</p>
-  <div class="cards">{''.join(cards)}</div>
-  <p class="small" style="margin-top:10mm">Indicators come from an 8,760-hour simulation on
-  {e(weather)}, with standard load profiles; energy is matched hour by hour behind each meter
-  and each transformer, never netted over the year. Figures are planning estimates; the
-  assumptions and sources are listed at the end.</p>
-</section>
-<section class="page">
+    rest = f"""<section class="page">
   <h2>The district today and with the scenario</h2>
   <p class="small">Buildings coloured by self-sufficiency (one scale for both maps); feeders
   coloured by the loading and reverse flow of their transformer (red: above its rating).</p>
@@ -273,7 +330,9 @@ def report_html(district: District, result: Result, baseline: Result,
   <h2>Indicators against today</h2>
   <table><tr><th>Indicator</th><th>Today (no DER)</th><th>Scenario</th><th>Change</th></tr>
   {''.join(rows)}</table>
-  <p class="small">pp: percentage points.</p>
+  <p class="small">pp: percentage points. Indicators come from an 8,760-hour simulation on
+  {e(weather)}, with standard load profiles; energy is matched hour by hour behind each meter
+  and each transformer, never netted over the year. Figures are planning estimates.</p>
 </section>
 <section class="page">
   <h2>Resilience in a grid outage</h2>
@@ -283,11 +342,6 @@ def report_html(district: District, result: Result, baseline: Result,
   {result.horizon_h} hours.</p>
   <img src="{survival}">
   {hubs_section(district, result)}
-  <h2>Transformers</h2>
-  <table><tr><th>Transformer</th><th>Rating kVA</th><th>Buildings</th><th>PV kWp</th>
-  <th>Self-suff. %</th><th>Max loading %</th><th>Reverse flow h/a</th><th>Hours &gt; rating</th>
-  <th>Hosting capacity kWp (est.)</th><th>Microgrid survival h</th></tr>
-  {''.join(t_rows)}</table>
 </section>
 <section class="page">
   <h2>Assumptions</h2>
@@ -298,8 +352,69 @@ def report_html(district: District, result: Result, baseline: Result,
   <h2 style="margin-top:8mm">Data sources and licences</h2>
   <table><tr><th>What</th><th class="l">Source</th><th class="l">Licence</th></tr>{l_rows}
   </table>
-</section>
-</body></html>"""
+</section>"""
+    placed = council.placements(district, result)
+    community = council.community_batteries(result)
+    shown = placed.head(PLACED_SHOWN_MAX)
+    pf_rows, violations, limits = [], [], {}
+    if study is not None:
+        st = study.transformers.reindex(t.index)
+        for tid, r in st.iterrows():
+            pf_rows.append({"id": tid, "vmin": _f(r["vm_min_pu"], 3),
+                            "vmax": _f(r["vm_max_pu"], 3),
+                            "over": _f(r["overvoltage_hours"], 0),
+                            "under": _f(r["undervoltage_hours"], 0),
+                            "line": _f(r["line_loading_max_pct"], 0),
+                            "trafo": _f(r["trafo_loading_max_pct"], 0),
+                            "overload": _f(r["overload_hours"], 0),
+                            "hc": _num(r["hosting_capacity_kwp"]),
+                            "hc_est": _num(t.loc[tid, "hosting_capacity_kwp"])})
+        violations = [{"kind": r.kind, "element": r.element, "transformer_id": r.transformer_id,
+                       "worst": f"{r.worst:.3f} {r.unit}", "hours": f"{int(r.hours):,}"}
+                      for r in study.violations.head(VIOLATIONS_SHOWN_MAX).itertuples()]
+        limits = {"vmin": f"{study.limits['voltage_min_pu']:g}",
+                  "vmax": f"{study.limits['voltage_max_pu']:g}",
+                  "loading": f"{study.limits['loading_max_pct']:g}"}
+    return render(
+        css=Markup(CSS), title=result.scenario.name, district_name=district.name,
+        n_buildings=f"{district.n_buildings:,}", n_transformers=len(district.transformers),
+        consultant=opts.consultant, today=today,
+        logo=logo_data_uri(opts.logo_png) if opts.logo_png else "",
+        synthetic=district.is_synthetic,
+        question=opts.question or council.default_question(district),
+        n_alternatives=len(compared) - 1, compared_names=[c.name for c in compared],
+        comparison=council.comparison_table(compared),
+        baseline_ss=f"{100 * float(b.get('self_sufficiency', 0)):.1f}",
+        cost=council.cost_lines(result), gains=council.gains(result, baseline),
+        grid_verified=needs.verified, grid_lines=needs.lines,
+        n_placed=f"{len(placed):,}", n_community=len(community),
+        capex_total=f"{float(s.get('capex_eur', 0)):,.0f}", placement_map=after,
+        placed=[{"building_id": r.building_id, "use_type": r.use_type,
+                 "transformer_id": r.transformer_id, "pv": _f(r.pv_kwp, 1, zero="—"),
+                 "kwh": _f(r.battery_kwh, 1, zero="—"),
+                 "kw": _f(r.battery_kw, 1, zero="—"),
+                 "cost": _f(r.capex_eur, 0)} for r in shown.itertuples()],
+        placed_more=f"{len(placed) - len(shown):,}" if len(placed) > len(shown) else "",
+        community=[{"transformer_id": r.transformer_id, "kwh": _f(r.kwh, 0),
+                    "kw": _f(r.kw, 0), "cost": _f(r.capex_eur, 0)}
+                   for r in community.itertuples()],
+        limits=limits, pf_rows=pf_rows, violations=violations,
+        voltage_map=voltage_map, loading_map=loading_map,
+        transformers_table=Markup(transformers_table), rest=Markup(rest))
+
+
+PLACED_SHOWN_MAX = 60        # rows of the placements table; the rest counted
+VIOLATIONS_SHOWN_MAX = 10
+
+
+def _f(v: float, digits: int, zero: str | None = None) -> str:
+    """A table number: thousands separated, "—" when missing, ``zero`` (if given) for 0."""
+    v = float(v)
+    if not math.isfinite(v):
+        return "—"
+    if zero is not None and v == 0:
+        return zero
+    return f"{v:,.{digits}f}"
 
 
 def _num(v: float) -> str:
@@ -344,11 +459,16 @@ def _print_pdf(document: str, footer_text: str) -> bytes:
 
 
 def report_pdf(district: District, result: Result, baseline: Result,
-               progress: Progress | None = None) -> bytes:
-    document = report_html(district, result, baseline, progress)
+               progress: Progress | None = None, *, alternatives: Sequence[Result] = (),
+               options: ReportOptions | None = None,
+               study_of: StudyLookup | None = None) -> bytes:
+    """The report (:func:`report_html`) printed to A4 PDF."""
+    document = report_html(district, result, baseline, progress, alternatives=alternatives,
+                           options=options, study_of=study_of)
     if progress:
         progress(0.9, "Printing the PDF")
-    return html_to_pdf(document, f"{result.scenario.name} · {district.name} · Decentra")
+    who = f" · {options.consultant}" if options and options.consultant else ""
+    return html_to_pdf(document, f"{result.scenario.name} · {district.name}{who} · Decentra")
 
 
 def standalone_html(district: District, result: Result, color_key: str = "self_sufficiency"

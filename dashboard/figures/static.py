@@ -30,6 +30,7 @@ from dashboard.figures.maps import (
     OSM_ATTRIBUTION,
     PV_COLOR,
     TRANSFORMER_HOVER,
+    VOLTAGE_CLASSES,
     MapBase,
     building_frame,
     class_breaks,
@@ -334,4 +335,75 @@ def export_map(district: District, result: Result, color_key: str = "self_suffic
                      {"text": credit, "x": 0.005, "y": 0.0, "xref": "paper", "yref": "paper",
                       "xanchor": "left", "yanchor": "top", "yshift": -4, "showarrow": False,
                       "font": {"size": 10, "color": "#7b8794"}}])
+    return fig
+
+
+def export_grid_map(district: District, line_class: np.ndarray, bus_lon: np.ndarray,
+                    bus_lat: np.ndarray, bus_class: np.ndarray, transformer_class: np.ndarray,
+                    title: str, subtitle: str | None = None, width: int = 1240,
+                    height: int = 690) -> go.Figure:
+    """A power-flow map as vector graphics: footprints in grey, every district line in the
+    colour of its own loading class (``line_class``: LINE_CLASSES index, -1 = no result, drawn
+    thin and dashed so it never looks verified), buses in the colour of their voltage class
+    (``bus_class``: VOLTAGE_CLASSES index) and transformers in the colour of their loading
+    class. Nothing is computed here: the classes come from the caller's study."""
+    fig = go.Figure(go.Scattergeo(lon=[None], lat=[None], mode="markers", hoverinfo="skip",
+                                  showlegend=False, name="anchor"))
+    ids = district.buildings["building_id"].astype(str).tolist()
+    polygons = _collection(geometry_strings(np.asarray(district.buildings.geometry.values)),
+                           ids)
+    fig.add_trace(go.Choropleth(geojson=polygons, locations=ids, z=np.zeros(len(ids)),
+                                colorscale=[[0, "#eef1f4"], [1, "#eef1f4"]], showscale=False,
+                                marker={"line": {"width": 0.4, "color": "#9aa5b1"}},
+                                hoverinfo="skip", showlegend=False, name="Buildings"))
+    geoms = np.asarray(district.lines.geometry.values)
+    rows = np.flatnonzero(np.asarray(line_class) < 0)
+    if len(rows):
+        lon, lat = _lines_lonlat(geoms[rows])
+        fig.add_trace(go.Scattergeo(lon=lon, lat=lat, mode="lines", hoverinfo="skip",
+                                    line={"color": "#c3cad3", "width": 0.8, "dash": "dot"},
+                                    name="no power-flow result", legendgroup="lines",
+                                    legendgrouptitle={"text": "Lines (own loading)"}))
+    for k, (_name, color, label) in enumerate(LINE_CLASSES):
+        rows = np.flatnonzero(np.asarray(line_class) == k)
+        if not len(rows):
+            continue
+        lon, lat = _lines_lonlat(geoms[rows])
+        fig.add_trace(go.Scattergeo(lon=lon, lat=lat, mode="lines", hoverinfo="skip",
+                                    line={"color": color, "width": 2.2},
+                                    name=label.replace(", no reverse flow", ""),
+                                    legendgroup="lines",
+                                    legendgrouptitle={"text": "Lines (own loading)"}))
+    for k, (_name, color, label) in enumerate(VOLTAGE_CLASSES):
+        on = np.asarray(bus_class) == k
+        if not on.any():
+            continue
+        fig.add_trace(go.Scattergeo(lon=np.asarray(bus_lon)[on], lat=np.asarray(bus_lat)[on],
+                                    mode="markers", hoverinfo="skip",
+                                    marker={"size": 7, "color": color,
+                                            "line": {"width": 0.4, "color": "white"}},
+                                    name=f"voltage {label}", legendgroup="buses",
+                                    legendgrouptitle={"text": "Buses (voltage band)"}))
+    base = MapBase.from_district(district.buildings, district.transformers)
+    colors = [LINE_CLASSES[max(int(c), 0)][1] for c in np.asarray(transformer_class)]
+    fig.add_trace(go.Scattergeo(lon=base.t_lon, lat=base.t_lat, mode="markers+text",
+                                text=base.transformer_ids, textposition="top center",
+                                textfont={"size": 10, "color": "#334e68"}, hoverinfo="skip",
+                                marker={"size": transformer_sizes(base.rating_kva),
+                                        "color": colors, "symbol": "square",
+                                        "line": {"width": 1, "color": "white"}},
+                                name="Transformer (colour: own loading)"))
+    legend_frac = min(0.4, 260.0 / max(width, 1))
+    fig.update_geos(projection_type="mercator", visible=False, bgcolor="white",
+                    fitbounds="locations", domain={"x": [0.0, 1.0 - legend_frac], "y": [0, 1]})
+    fig.update_layout(
+        margin={"l": 0, "r": 0, "t": 64, "b": 30}, font={"family": FONT, "size": 12},
+        paper_bgcolor="white", width=None, height=None,
+        legend={"x": 0.995, "xanchor": "right", "y": 0.99, "yanchor": "top",
+                "bgcolor": "rgba(255,255,255,0.92)", "bordercolor": "#d9e2ec", "borderwidth": 1,
+                "font": {"size": 11}, "tracegroupgap": 6},
+        annotations=[*_title(title, subtitle),
+                     {"text": credit_line(district), "x": 0.005, "y": 0.0, "xref": "paper",
+                      "yref": "paper", "xanchor": "left", "yanchor": "top", "yshift": -6,
+                      "showarrow": False, "font": {"size": 10, "color": "#7b8794"}}])
     return fig
