@@ -263,7 +263,7 @@ def test_pdf_has_summary_consultant_and_logo(case):
 
 
 def test_cli_report(tmp_path, case):
-    district, result, alt, _ = case
+    _, result, alt, _ = case
     rec, other = tmp_path / "rec.json", tmp_path / "alt.json"
     rec.write_text(result.scenario.to_json())
     other.write_text(alt.scenario.to_json())

@@ -225,6 +225,45 @@ def test_export_job_uses_the_registry(deps, session):
     assert "failed" in str(failed["status"])
 
 
+def test_report_dialog_alternatives_consultant_and_logo(deps, session, district):
+    import io
+
+    from PIL import Image
+    from pypdf import PdfReader
+
+    import dashboard as dc
+
+    alt = dc.place_pv_by_rule(district, dc.Scenario(name="Saved <b>option</b>"),
+                              min_roof_m2=300, coverage=0.5)
+    sid = deps.store.save("w" * 32, district.content_hash, alt)
+    assert export.report_choices(deps, "place", session)["options"] is no_update
+    offered = export.report_choices(deps, "export", session)["options"]
+    assert offered == [{"label": "Saved <b>option</b>", "value": sid}]
+    alts = export.pick_alternatives(deps, [sid])["alts"]
+    assert state.get_scenario(alts[0]).content_hash() == alt.content_hash()
+    assert "at most 6" in str(export.pick_alternatives(deps, [sid] * 7)["status"])
+    assert "no saved scenario" in str(export.pick_alternatives(deps, ["nope"])["status"])
+    bad = export.logo_upload(deps, "data:image/svg+xml;base64," + base64.b64encode(
+        b"<svg><script>alert(1)</script></svg>").decode(), "evil.png")
+    assert bad["logo"] is None and "the logo cannot be used" in str(bad["status"])
+    buf = io.BytesIO()
+    Image.new("RGB", (900, 300), (15, 118, 110)).save(buf, "JPEG")
+    good = export.logo_upload(deps, "data:image/jpeg;base64," + base64.b64encode(
+        buf.getvalue()).decode(), "logo.jpg")
+    assert Image.open(io.BytesIO(base64.b64decode(good["logo"]))).size == (600, 200)
+    made = export.export(deps, [].append, [], 1, session, None, "plain", "Which one?",
+                         "Planungsbüro Ost", alts, good["logo"], trigger=ids.REPORT)
+    assert "Report (PDF) ready" in made["status"]
+    pdf = PdfReader(io.BytesIO(made["file"]["content"] if isinstance(
+        made["file"]["content"], bytes) else base64.b64decode(made["file"]["content"])))
+    first = " ".join(pdf.pages[0].extract_text().split())
+    assert "Planungsbüro Ost" in first and "Which one?" in first
+    assert "Saved <b>option</b>" in first and len(list(pdf.pages[0].images)) == 1
+    tampered = export.export(deps, [].append, [], 1, session, None, "plain", "", "", [],
+                             base64.b64encode(b"<html>").decode(), trigger=ids.REPORT)
+    assert "the logo cannot be used" in str(tampered["status"])
+
+
 def test_import_stage_and_check(deps, tmp_path, monkeypatch):
     from tests.importfiles import bubenec_footprints
 
