@@ -127,11 +127,13 @@ def test_exports_download_valid_files(page, app_url, tmp_path):
     gpkg = tmp_path / "x.gpkg"
     dl.value.save_as(gpkg)
     assert len(gpd.read_file(gpkg, layer="buildings")) == 144
+    page.fill("#report-consultant", "Planungsbüro Ost")
     with page.expect_download(timeout=120_000) as dl:
         page.click("#report")
     with open(dl.value.path(), "rb") as fh:
         pdf = PdfReader(io.BytesIO(fh.read()))
     assert len(pdf.pages) >= 5
+    assert "Planungsbüro Ost" in pdf.pages[0].extract_text()
     assert "Report (PDF) ready" in page.inner_text("#export-status")
 
 
