@@ -345,8 +345,9 @@ def export_grid_map(district: District, line_class: np.ndarray, bus_lon: np.ndar
     """A power-flow map as vector graphics: footprints in grey, every district line in the
     colour of its own loading class (``line_class``: LINE_CLASSES index, -1 = no result, drawn
     thin and dashed so it never looks verified), buses in the colour of their voltage class
-    (``bus_class``: VOLTAGE_CLASSES index) and transformers in the colour of their loading
-    class. Nothing is computed here: the classes come from the caller's study."""
+    (``bus_class``: VOLTAGE_CLASSES index; with buses the lines are plain grey context) and
+    transformers in the colour of their loading class. Nothing is computed here: the classes
+    come from the caller's study."""
     fig = go.Figure(go.Scattergeo(lon=[None], lat=[None], mode="markers", hoverinfo="skip",
                                   showlegend=False, name="anchor"))
     ids = district.buildings["building_id"].astype(str).tolist()
@@ -369,9 +370,12 @@ def export_grid_map(district: District, line_class: np.ndarray, bus_lon: np.ndar
         if not len(rows):
             continue
         lon, lat = _lines_lonlat(geoms[rows])
+        plain = len(bus_class) != 0      # a voltage map: lines only as context
         fig.add_trace(go.Scattergeo(lon=lon, lat=lat, mode="lines", hoverinfo="skip",
-                                    line={"color": color, "width": 2.2},
-                                    name=label.replace(", no reverse flow", ""),
+                                    line={"color": "#b0b8c1" if plain else color,
+                                          "width": 1.2 if plain else 2.2},
+                                    name="feeders" if plain
+                                    else label.replace(", no reverse flow", ""),
                                     legendgroup="lines",
                                     legendgrouptitle={"text": "Lines (own loading)"}))
     for k, (_name, color, label) in enumerate(VOLTAGE_CLASSES):
