@@ -29,6 +29,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from dashboard.domain.errors import DecentraError
 
@@ -237,6 +238,33 @@ def warnings(overrides: Iterable[tuple[str, Value]]) -> list[str]:
     return [w for k, v in overrides if (w := plausibility(k, v)) is not None]
 
 
-__all__ = ["CRITICAL_SHARE_KEY", "REGISTRY", "SIMULATION_KEYS", "WEIGHT_KEYS", "Overridable", "Value", "as_text",
+def table_rows(table: Any, current: Iterable[tuple[str, Value]]) -> list[dict[str, Any]]:
+    """One row per overridable assumption of a district (``table``: its
+    :class:`~dashboard.domain.assumptions.Assumptions`; ``use.*`` expanded to its use types):
+    key, label, unit, group, the district's value as text (``unset`` for an optional row the
+    table lacks), the scenario's override as text (``""``: none) and its plausibility
+    warning (``""``: none). For the app's panel, the CLI and the report."""
+    given = dict(current)
+    keys: list[tuple[str, Overridable]] = []
+    for row in REGISTRY:
+        if row.key == "use.*.critical_load_fraction":
+            keys += [(f"use.{u}.critical_load_fraction", row) for u in table.use_types()]
+        else:
+            keys.append((row.key, row))
+    keys += [(k, spec(k)) for k in given if k not in dict(keys)]
+    out = []
+    for key, row in keys:
+        district = table.text(key) if key in table else (
+            f"unset ({row.default})" if row.default else "unset")
+        label = (f"{row.label}, {key.split('.')[1]}" if key.startswith("use.") else row.label)
+        value = given.get(key)
+        out.append({"key": key, "label": label, "unit": row.unit, "group": row.group,
+                    "kind": row.kind, "district": district,
+                    "override": "" if value is None else as_text(value),
+                    "warning": "" if value is None else (plausibility(key, value) or "")})
+    return out
+
+
+__all__ = ["CRITICAL_SHARE_KEY", "table_rows", "REGISTRY", "SIMULATION_KEYS", "WEIGHT_KEYS", "Overridable", "Value", "as_text",
            "check", "is_simulation_key", "is_weight_key", "normalize", "plausibility", "spec",
            "warnings"]
