@@ -10,6 +10,7 @@ from dashboard.ui.widgets import button
 
 def assumptions_tab() -> html.Div:
     return html.Div([
+        html.H4("Assumptions of this scenario"),
         html.P("Prices, costs and shares this scenario uses. Type a value to override the "
                "district's (lists: numbers separated by ';'; Enter applies); ↺ goes back to "
                "the district's. Money and CO2 update without simulating again.",

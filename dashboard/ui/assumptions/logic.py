@@ -69,7 +69,8 @@ def row_views(table: list[dict[str, Any]]) -> list[Any]:
         out.append(html.Div([
             html.Span([row["label"], html.Span(row["unit"], className="unit")],
                       className="assume-label", title=row["key"]),
-            html.Span(row["district"], className="assume-district", title="district value"),
+            html.Span(row["district"], className="assume-district",
+                      title=f"district value: {row['district']}"),
             _input(row),
             button({"type": ids.ASSUME_RESET, "key": row["key"]}, "↺", "ghost small",
                    title="back to the district's value") if row["override"] else html.Span(),
