@@ -246,3 +246,35 @@ def test_district_dependent_errors(district):
     with pytest.raises(DecentraError, match="one price more"):
         dc.evaluate(district, v1().with_assumptions(
             {"econ.pv_capex_by_class_eur_per_kwp": [1200, 1000]}), use_cache=False)
+
+
+# ---- report and CLI ----------------------------------------------------------------------
+def test_report_lists_the_overrides(district):
+    from dashboard.export.report import overrides_section
+
+    s = v1().with_assumptions({"econ.import_price_eur_per_kwh": 0.31,
+                               "emissions.hourly_kg_co2_per_kwh": [0.3] * 8760})
+    section = overrides_section(district, dc.evaluate(district, s, resilience=False))
+    assert "econ.import_price_eur_per_kwh" in section and "<b>0.31</b>" in section
+    assert "<td>0.25</td>" in section and "EUR/kWh" in section
+    assert "8760 hourly values, 0.3–0.3" in section
+    assert "econ.discount_rate" not in section
+    assert overrides_section(district, dc.evaluate(district, v1(), resilience=False)) == ""
+
+
+def test_cli_writes_and_shows_overrides(tmp_path, capsys):
+    from dashboard.cli import main
+
+    csv = tmp_path / "co2.csv"
+    csv.write_text("hour,kg\n" + "".join(f"{h},{0.2 + (h % 24) / 100:.2f}\n"
+                                         for h in range(24)))
+    out = tmp_path / "s.json"
+    assert main(["assumptions", "--scenario", str(V1_FILE), "--set",
+                 "econ.discount_rate=0.05", "--emission-profile", str(csv), "-o",
+                 str(out)]) == 0
+    s = Scenario.from_json(out.read_text())
+    assert s.assumption_overrides()["econ.discount_rate"] == 0.05
+    assert s.assumption_overrides()["emissions.hourly_kg_co2_per_kwh"][23] == 0.43
+    assert "0.05" in capsys.readouterr().out
+    assert main(["evaluate", "--scenario", str(out), "--json", "--no-resilience"]) == 0
+    assert main(["assumptions", "--set", "econ.discount_rate=3"]) != 0

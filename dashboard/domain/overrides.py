@@ -265,6 +265,20 @@ def table_rows(table: Any, current: Iterable[tuple[str, Value]]) -> list[dict[st
     return out
 
 
-__all__ = ["CRITICAL_SHARE_KEY", "table_rows", "REGISTRY", "SIMULATION_KEYS", "WEIGHT_KEYS", "Overridable", "Value", "as_text",
-           "check", "is_simulation_key", "is_weight_key", "normalize", "plausibility", "spec",
-           "warnings"]
+__all__ = [
+    "CRITICAL_SHARE_KEY",
+    "REGISTRY",
+    "SIMULATION_KEYS",
+    "WEIGHT_KEYS",
+    "Overridable",
+    "Value",
+    "as_text",
+    "check",
+    "is_simulation_key",
+    "is_weight_key",
+    "normalize",
+    "plausibility",
+    "spec",
+    "table_rows",
+    "warnings",
+]

@@ -269,7 +269,7 @@ class Scenario:
             raise DecentraError(f"scenario notes must be at most {MAX_NOTES_CHARS:,} characters")
         object.__setattr__(self, "notes", notes)
         object.__setattr__(self, "assumptions",
-                           overrides_registry.normalize(self.assumptions))  # type: ignore[arg-type]
+                           overrides_registry.normalize(self.assumptions))
         if not isinstance(self.params, ScenarioParams):
             raise DecentraError("scenario params must be ScenarioParams")
         object.__setattr__(self, "pv", _unique_sorted(self.pv, "building_id", "PV"))

@@ -39,7 +39,7 @@ def edit(deps: Deps, values: Any, resets: Any, reset_all: Any, session: Any,
     if isinstance(trigger, dict) and trigger.get("type") == ids.ASSUME_RESET:
         triggered_value = None
     try:
-        sess, district, current = deps.current(session)
+        sess, _district, current = deps.current(session)
         new = logic.edited(current, key, triggered_value, trigger == ids.ASSUME_RESET_ALL)
         if new == current:
             return out(EDIT)
