@@ -337,6 +337,63 @@ def cmd_workspaces(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_profile(path: str) -> list[float]:
+    """Hourly values from a CSV: the last column of each row, a header row allowed; 24 or
+    8760 values (checked by the registry)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise DecentraError(f"cannot read the hourly profile ({err})", source=path) from None
+    values: list[float] = []
+    for i, line in enumerate(lines, start=1):
+        cell = line.replace(";", ",").split(",")[-1].strip()
+        if not cell:
+            continue
+        try:
+            values.append(float(cell))
+        except ValueError:
+            if i > 1 or values:
+                raise DecentraError(f"row {i}: '{cell[:30]}' is not a number",
+                                    source=path) from None
+    return values
+
+
+def cmd_assumptions(args: argparse.Namespace) -> int:
+    """The scenario's effective assumptions: the district's value and the override of each
+    overridable row (no simulation); ``--set`` / ``--emission-profile`` with ``-o`` write the
+    scenario with more overrides."""
+    import dashboard as dc
+    from dashboard.domain.overrides import table_rows
+
+    district = dc.load_district(args.district)
+    scenario = _read_scenario(args.scenario) if args.scenario else dc.Scenario()
+    changes: dict[str, object] = {}
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise DecentraError(f"--set needs KEY=VALUE, got '{item}'")
+        changes[key.strip()] = value.strip() or None
+    if args.emission_profile:
+        changes["emissions.hourly_kg_co2_per_kwh"] = _read_profile(args.emission_profile)
+    scenario = scenario.with_assumptions(changes)
+    if changes:
+        dc.scenarios.validate(district, scenario)
+        dc.evaluate(district, scenario, resilience=False)     # district-dependent checks
+    rows = table_rows(district.assumptions, scenario.assumptions)
+    width = max(len(r["key"]) for r in rows)
+    print(f"{'key':<{width}}  {'district':>18}  {'scenario':>18}  unit")
+    for r in rows:
+        override = r["override"] if len(r["override"]) <= 18 else \
+            f"{r['override'].count(';') + 1} values"
+        print(f"{r['key']:<{width}}  {r['district'][:18]:>18}  {override:>18}  {r['unit']}")
+        if r["warning"]:
+            print(f"  warning: {r['warning']}")
+    if args.output:
+        Path(args.output).write_text(scenario.to_json() + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
+    return 0
+
+
 def _district_arguments(command: argparse.ArgumentParser) -> None:
     """The district and scenario a command works on (both optional)."""
     command.add_argument("district", nargs="?", default=None,
@@ -355,6 +412,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="machine-readable output")
     ev.add_argument("--no-resilience", action="store_true", help="skip outage simulation")
     ev.set_defaults(func=cmd_evaluate)
+    asm = sub.add_parser("assumptions", help="a scenario's effective assumptions (district "
+                         "value and override); --set KEY=VALUE -o FILE writes overrides")
+    _district_arguments(asm)
+    asm.add_argument("--set", action="append", metavar="KEY=VALUE",
+                     help="override (repeatable; lists with ';'; empty VALUE drops it)")
+    asm.add_argument("--emission-profile", metavar="CSV",
+                     help="hourly emission factor [kg/kWh]: 24 (hour of day) or 8760 rows, "
+                     "last column")
+    asm.add_argument("-o", "--output", help="write the scenario with its overrides here")
+    asm.set_defaults(func=cmd_assumptions)
     ex = sub.add_parser("export", help="write a map, GIS file, table or the report")
     _district_arguments(ex)
     ex.add_argument("--format", "-f", required=True, choices=NAMES)

@@ -13,14 +13,15 @@ import numpy as np
 import pandas as pd
 
 from dashboard.cache import Memo
-from dashboard.domain.assumptions import CRITICAL_LOAD_SHARE_DEFAULT
+from dashboard.domain import overrides as overrides_registry
+from dashboard.domain.assumptions import CRITICAL_LOAD_SHARE_DEFAULT, Assumptions
 from dashboard.domain.district import District, profile_names
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.result import RES_COLUMNS, SURVIVAL_THRESHOLDS_H
 from dashboard.domain.scenario import Scenario
 from dashboard.energy import grid
-from dashboard.energy.closedform import PairCache, pair_stats
-from dashboard.energy.economics import EconParams
+from dashboard.energy.closedform import PairCache, pair_stats, pair_weighted
+from dashboard.energy.economics import EconParams, co2_weights, peak_mask
 from dashboard.energy.pv import ProfileBank, PvModel
 from dashboard.energy.resilience import building_survival, hist_stats, pooled_survival
 from dashboard.energy.storage import dispatch_series, efficiencies
@@ -64,6 +65,10 @@ class DistrictModel:
     pairs: PairCache = field(default_factory=lambda: PairCache(np.zeros((0, 0), np.float32)))
     # (N,) bank column of each building's measured PV output per kWp, -1: modelled; empty: none
     pv_measured_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # the district's assumptions table (None: a model from hand-made arrays) and each
+    # building's use type: what a scenario's overrides apply to
+    assumptions: Assumptions | None = None
+    use_type: np.ndarray = field(default_factory=lambda: np.zeros(0, object))
 
     @property
     def n_buildings(self) -> int:
@@ -142,6 +147,8 @@ def _build_model(district: District) -> DistrictModel:
         hosting_unit=hosting_unit,
         pairs=PairCache(np.ascontiguousarray(district.load_profiles.to_numpy(np.float32))),
         pv_measured_idx=pv_measured,
+        assumptions=a,
+        use_type=use.to_numpy(object),
     )
 
 
@@ -172,6 +179,40 @@ class Placements:
     eta_c: float
     eta_d: float
     horizon_h: int
+    # the scenario's effective economics (district table + overrides) and the hourly weights
+    # of the tariff's peak hours and of the emission factor (economics.peak_mask, co2_weights)
+    econ: EconParams = field(default_factory=EconParams)
+    w_peak: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    w_co2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def effective_assumptions(model: DistrictModel, scenario: Scenario) -> Assumptions:
+    """The district's assumptions table with the scenario's overrides in place (rows the
+    table lacks, such as a time-of-use tariff, appended)."""
+    base = model.assumptions if model.assumptions is not None else Assumptions(())
+    return base.overridden((k, overrides_registry.as_text(v)) for k, v in scenario.assumptions)
+
+
+_econ_memo: Memo[tuple[str, object], EconParams] = Memo(64)
+
+
+def effective_econ(model: DistrictModel, scenario: Scenario) -> EconParams:
+    """Economic assumptions of ``scenario`` on this district (the table's, overridden)."""
+    if not scenario.assumptions:
+        return model.econ
+    key = (model.content_hash, scenario.assumptions)
+    hit = _econ_memo.get(key)
+    if hit is None:
+        # a hand-made model (no table) starts from the defaults, as its model.econ does
+        hit = EconParams.from_assumptions(effective_assumptions(model, scenario))
+        _econ_memo.put(key, hit)
+    return hit
+
+
+def hourly_weights(model: DistrictModel, econ: EconParams) -> tuple[np.ndarray, np.ndarray]:
+    """(peak mask, emission weights) over the district's hours, contiguous float64."""
+    return (np.ascontiguousarray(peak_mask(model.hourly_index, econ)),
+            np.ascontiguousarray(co2_weights(model.hourly_index, econ)))
 
 
 def _params(model: DistrictModel, scenario: Scenario) -> tuple[float, float, float, int]:
@@ -229,6 +270,8 @@ def build_placements(model: DistrictModel, scenario: Scenario) -> Placements:
                         "buildings")
         critical[rows] = [c.critical for c in scenario.critical]
     crit = critical_fractions(model, scenario, critical)
+    econ = effective_econ(model, scenario)
+    w_peak, w_co2 = hourly_weights(model, econ)
     return Placements(
         kwp=kwp, tilt_deg=tilt, azimuth_deg=az, pv_idx=pv_idx, pv_unit=pv_unit,
         pv_unit_t=model.bank.matrix_t(pv_unit), pv_unit_sums=_column_sums(pv_unit),
@@ -236,16 +279,33 @@ def build_placements(model: DistrictModel, scenario: Scenario) -> Placements:
         cap_kwh=bkwh * (1.0 - min_soc), soc0_kwh=bkwh * init, crit_frac=crit,
         critical=critical, comm_kwh=ckwh,
         comm_kw=ckw, comm_cap_kwh=ckwh * (1.0 - min_soc), comm_soc0_kwh=ckwh * init,
-        eta_c=eta_c, eta_d=eta_d, horizon_h=horizon)
+        eta_c=eta_c, eta_d=eta_d, horizon_h=horizon, econ=econ, w_peak=w_peak, w_co2=w_co2)
 
 
 def critical_fractions(model: DistrictModel, scenario: Scenario, critical: np.ndarray,
                        ) -> np.ndarray:
     """Critical load share of every building: ``critical_share`` for critical facilities, else
-    the scenario's share for all buildings or the use type's."""
+    the scenario's share for all buildings or the use type's.
+
+    The scenario's assumption overrides apply on top: ``use.<type>.critical_load_fraction``
+    replaces the share of that use type (also over the scenario's all-buildings share: the
+    more specific value wins), ``critical.load_share`` that of critical facilities. A use type
+    the district does not have is a DecentraError."""
     base = (model.crit_frac if scenario.params.critical_load_fraction is None
             else np.full(model.n_buildings, scenario.params.critical_load_fraction))
-    return np.where(critical, model.critical_share, base)
+    share = model.critical_share
+    for key, value in scenario.assumptions:
+        if key == overrides_registry.CRITICAL_SHARE_KEY:
+            share = float(value)  # type: ignore[arg-type]
+        elif key.startswith("use.") and key.endswith(".critical_load_fraction"):
+            use = key.split(".")[1]
+            known = model.assumptions.use_types() if model.assumptions is not None else ()
+            if use not in known:
+                raise DecentraError(f"the scenario overrides {key}, but this district has no "
+                                    f"use type '{use}' (it has: {', '.join(known) or 'none'})",
+                                    source="scenario assumptions")
+            base = np.where(model.use_type == use, float(value), base)  # type: ignore[arg-type]
+    return np.where(critical, share, base)
 
 
 _sums_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -337,7 +397,8 @@ def patch_placements(model: DistrictModel, prev: Placements, scenario: Scenario,
         soc0_kwh=bkwh * init, crit_frac=critical_fractions(model, scenario, critical),
         critical=critical, comm_kwh=ckwh, comm_kw=ckw,
         comm_cap_kwh=ckwh * (1.0 - min_soc), comm_soc0_kwh=ckwh * init, eta_c=prev.eta_c,
-        eta_d=prev.eta_d, horizon_h=horizon)
+        eta_d=prev.eta_d, horizon_h=horizon, econ=prev.econ, w_peak=prev.w_peak,
+        w_co2=prev.w_co2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,14 +445,30 @@ def run_groups(model: DistrictModel, pl: Placements, groups: np.ndarray, b_stats
     grid.simulate_groups(model.load_prof, model.load_prof_t, pl.pv_unit, pl.pv_unit_t,
                          model.prof_idx, model.annual_kwh, pl.pv_idx, pl.kwp, pl.cap_kwh,
                          pl.battery_kw, pl.soc0_kwh, pl.eta_c, pl.eta_d, order_b, offsets_b,
-                         groups, agg_d, agg_c, pv_ptr, pv_col, pv_kwp, b_acc, series)
+                         groups, agg_d, agg_c, pv_ptr, pv_col, pv_kwp, b_acc, series,
+                         pl.w_peak, pl.w_co2)
     _plain_stats(model, pl, member[~has_batt], b_stats)
     _battery_stats(model, pl, batt, b_acc, b_stats)
     t_stats = np.empty((n_groups, grid.N_TSTATS))
     rating_kw = model.rating_kva * model.power_factor
     grid.community_and_stats(series, groups, pl.comm_cap_kwh, pl.comm_kw, pl.comm_soc0_kwh,
                              rating_kw, pl.eta_c, pl.eta_d, model.hosting_unit, t_stats)
+    _weighted_transformer_stats(pl, series, t_stats)
     return series, t_stats
+
+
+def _weighted_transformer_stats(pl: Placements, series: np.ndarray, t_stats: np.ndarray,
+                                ) -> None:
+    """Peak-hour and emission-weighted demand, import and export of each group from its
+    series (T_DEMAND_PEAK, T_IMPORT_PEAK, T_DEMAND_CO2, T_IMPORT_CO2, T_EXPORT_CO2)."""
+    net = series[:, grid.S_NET, :]
+    t_stats[:, grid.T_DEMAND_PEAK] = series[:, grid.S_DEMAND, :] @ pl.w_peak
+    t_stats[:, grid.T_DEMAND_CO2] = series[:, grid.S_DEMAND, :] @ pl.w_co2
+    imp = np.maximum(net, 0.0)
+    exp = np.maximum(-net, 0.0)
+    t_stats[:, grid.T_IMPORT_PEAK] = imp @ pl.w_peak
+    t_stats[:, grid.T_IMPORT_CO2] = imp @ pl.w_co2
+    t_stats[:, grid.T_EXPORT_CO2] = exp @ pl.w_co2
 
 
 def _battery_stats(model: DistrictModel, pl: Placements, rows: np.ndarray, b_acc: np.ndarray,
@@ -415,6 +492,9 @@ def _battery_stats(model: DistrictModel, pl: Placements, rows: np.ndarray, b_acc
     b_stats[rows, grid.B_PEAK_EXPORT] = np.clip(acc[:, grid.A_PEAK_EXPORT], 0.0, None)
     b_stats[rows, grid.B_CHARGE] = charge
     b_stats[rows, grid.B_DISCHARGE] = discharge
+    b_stats[rows, grid.B_IMPORT_PEAK] = acc[:, grid.A_IMPORT_PEAK]
+    b_stats[rows, grid.B_IMPORT_CO2] = acc[:, grid.A_IMPORT_CO2]
+    b_stats[rows, grid.B_EXPORT_CO2] = acc[:, grid.A_EXPORT_CO2]
 
 
 def _plain_stats(model: DistrictModel, pl: Placements, rows: np.ndarray,
@@ -439,6 +519,27 @@ def _plain_stats(model: DistrictModel, pl: Placements, rows: np.ndarray,
         b_stats[b, grid.B_PEAK_EXPORT] = stats["peak_export"]
         b_stats[b, grid.B_CHARGE] = 0.0
         b_stats[b, grid.B_DISCHARGE] = 0.0
+        _plain_weighted(model, pl, p, q, b, stats, b_stats)
+
+
+def _plain_weighted(model: DistrictModel, pl: Placements, p: int, q: int, b: np.ndarray,
+                    stats: dict[str, np.ndarray], b_stats: np.ndarray) -> None:
+    """Weighted import / export of buildings without storage sharing the pair (p, q): exact
+    by the pair's sorted order; nothing to weigh without a peak window, and a flat emission
+    factor weighs every hour 1."""
+    table = model.pairs.get(p, q, pl.pv_unit)
+    load, unit = model.load_prof[:, p], pl.pv_unit[:, q]
+    if pl.w_peak.any():
+        b_stats[b, grid.B_IMPORT_PEAK], _ = pair_weighted(table, load, unit, pl.w_peak,
+                                                          model.annual_kwh[b], pl.kwp[b])
+    else:
+        b_stats[b, grid.B_IMPORT_PEAK] = 0.0
+    if pl.econ.co2_hourly_kg_per_kwh is None:
+        b_stats[b, grid.B_IMPORT_CO2] = stats["import"]
+        b_stats[b, grid.B_EXPORT_CO2] = stats["export"]
+    else:
+        b_stats[b, grid.B_IMPORT_CO2], b_stats[b, grid.B_EXPORT_CO2] = pair_weighted(
+            table, load, unit, pl.w_co2, model.annual_kwh[b], pl.kwp[b])
 
 
 def _pooled_storage(model: DistrictModel, pl: Placements) -> tuple[np.ndarray, np.ndarray]:
@@ -571,4 +672,5 @@ def placements_from_arrays(model: DistrictModel, pv_unit: np.ndarray, pv_idx: np
         comm_kw=zeros_k if comm_kw is None else np.asarray(comm_kw, dtype=np.float64),
         comm_cap_kwh=ccap,
         comm_soc0_kwh=zeros_k if comm_soc0_kwh is None else np.asarray(comm_soc0_kwh, float),
-        eta_c=eta_c, eta_d=eta_d, horizon_h=model.horizon_h)
+        eta_c=eta_c, eta_d=eta_d, horizon_h=model.horizon_h, econ=model.econ,
+        w_peak=hourly_weights(model, model.econ)[0], w_co2=hourly_weights(model, model.econ)[1])

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dashboard.cache import Memo, shared
+from dashboard.domain import overrides as overrides_registry
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.indicators import CRITICAL_RES_KEYS
@@ -30,6 +31,8 @@ from dashboard.engine import (
     building_hourly,
     clear_models,
     district_model,
+    effective_econ,
+    hourly_weights,
     patch_placements,
     res_table,
     resilience_buildings,
@@ -100,35 +103,53 @@ ECON_COLUMNS = ("capex_eur", "annual_savings_eur", "om_eur_per_a", "npv_eur", "l
 
 def _battery_capex(model: DistrictModel, pl: Placements) -> tuple[np.ndarray, np.ndarray]:
     """Investment in building batteries (N,) and community batteries (K,) [EUR]."""
-    p = model.econ
+    p = pl.econ
     return (pl.battery_kwh * p.battery_eur_per_kwh + pl.battery_kw * p.battery_eur_per_kw,
             pl.comm_kwh * p.community_battery_eur_per_kwh
             + pl.comm_kw * p.community_battery_eur_per_kw)
 
 
+def weighted_sums(model: DistrictModel, pl: Placements, b_stats: np.ndarray,
+                  t_stats: np.ndarray) -> tuple[economics.Weighted, economics.Weighted]:
+    """Peak-hour and emission-weighted sums of buildings (closed-form demand, the engine's
+    import and export) and of transformer areas (from their pooled series)."""
+    a = model.annual_kwh
+    prof = model.load_prof
+    demand_peak = a * (pl.w_peak @ prof)[model.prof_idx]
+    demand_co2 = a * (pl.w_co2 @ prof)[model.prof_idx]
+    b_w = economics.Weighted(demand_peak, b_stats[:, grid.B_IMPORT_PEAK], demand_co2,
+                             b_stats[:, grid.B_IMPORT_CO2], b_stats[:, grid.B_EXPORT_CO2])
+    t_w = economics.Weighted(t_stats[:, grid.T_DEMAND_PEAK], t_stats[:, grid.T_IMPORT_PEAK],
+                             t_stats[:, grid.T_DEMAND_CO2], t_stats[:, grid.T_IMPORT_CO2],
+                             t_stats[:, grid.T_EXPORT_CO2])
+    return b_w, t_w
+
+
 def _building_economics(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
-                        ) -> pd.DataFrame:
+                        weighted: economics.Weighted | None = None) -> pd.DataFrame:
     """The owner's view: each building behind its own meter."""
     bat, _ = _battery_capex(model, pl)
     out = economics.economics(pl.kwp, bat, b_energy["demand_kwh"].to_numpy(),
                               b_energy["pv_kwh"].to_numpy(), b_energy["import_kwh"].to_numpy(),
-                              b_energy["export_kwh"].to_numpy(), model.econ)
+                              b_energy["export_kwh"].to_numpy(), pl.econ, weighted=weighted)
     return pd.DataFrame({c: out[c] for c in ECON_COLUMNS})
 
 
 def _transformer_economics(model: DistrictModel, pl: Placements, b_econ: pd.DataFrame,
-                           t_energy: pd.DataFrame) -> pd.DataFrame:
+                           t_energy: pd.DataFrame,
+                           weighted: economics.Weighted | None = None) -> pd.DataFrame:
     """The community's view: the buildings behind a transformer share energy hour by hour and
     own its community battery; ``community_gain_eur_per_a`` = pooled savings − Σ owners'."""
     k = model.n_transformers
     bt = model.building_transformer
     bat_b, bat_c = _battery_capex(model, pl)
-    pv_capex = np.bincount(bt, weights=economics.pv_capex_eur(pl.kwp, model.econ), minlength=k)
+    pv_capex = np.bincount(bt, weights=economics.pv_capex_eur(pl.kwp, pl.econ), minlength=k)
     bat = np.bincount(bt, weights=bat_b, minlength=k) + bat_c
     out = economics.economics(t_energy["pv_kwp"].to_numpy(float), bat,
                               t_energy["demand_kwh"].to_numpy(), t_energy["pv_kwh"].to_numpy(),
                               t_energy["import_kwh"].to_numpy(),
-                              t_energy["export_kwh"].to_numpy(), model.econ, pv_capex=pv_capex)
+                              t_energy["export_kwh"].to_numpy(), pl.econ, pv_capex=pv_capex,
+                              weighted=weighted)
     frame = pd.DataFrame({c: out[c] for c in ECON_COLUMNS})
     owners = np.bincount(bt, weights=b_econ["annual_savings_eur"].to_numpy(), minlength=k)
     frame["community_gain_eur_per_a"] = out["annual_savings_eur"] - owners
@@ -137,15 +158,19 @@ def _transformer_economics(model: DistrictModel, pl: Placements, b_econ: pd.Data
 
 
 def _district_economics(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
-                        t_energy: pd.DataFrame) -> dict[str, float]:
+                        t_energy: pd.DataFrame,
+                        t_weighted: economics.Weighted | None = None) -> dict[str, float]:
     """District indicators: the community view summed over transformer areas (cash flows are
     linear, so NPV, LCOE and payback are those of the summed components), and the owners'."""
     one = {c: np.array([t_energy[c].sum()]) for c in
            ("pv_kwp", "demand_kwh", "pv_kwh", "import_kwh", "export_kwh", "capex_eur",
             "battery_capex_eur")}
+    weighted = None if t_weighted is None else economics.Weighted(
+        *(np.array([np.sum(getattr(t_weighted, f.name))]) for f in fields(economics.Weighted)))
     out = economics.economics(one["pv_kwp"], one["battery_capex_eur"], one["demand_kwh"],
-                              one["pv_kwh"], one["import_kwh"], one["export_kwh"], model.econ,
-                              pv_capex=one["capex_eur"] - one["battery_capex_eur"])
+                              one["pv_kwh"], one["import_kwh"], one["export_kwh"], pl.econ,
+                              pv_capex=one["capex_eur"] - one["battery_capex_eur"],
+                              weighted=weighted)
     capex = float(out["capex_eur"][0])
     savings = float(out["annual_savings_eur"][0])
     return {
@@ -163,7 +188,8 @@ def _district_economics(model: DistrictModel, pl: Placements, b_energy: pd.DataF
 
 def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
              t_energy: pd.DataFrame, district_net: np.ndarray, b_res: np.ndarray | None,
-             t_res: np.ndarray | None) -> dict[str, float]:
+             t_res: np.ndarray | None,
+             t_weighted: economics.Weighted | None = None) -> dict[str, float]:
     # Building-level ratios use the buildings' own sums; transformer- and district-level ones
     # use the pooled hourly series they are matched on, so a scenario without DER gives
     # exactly zero.
@@ -177,7 +203,7 @@ def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
     exp_t = float(t_energy["export_kwh"].sum())
     imp_d = float(np.clip(district_net, 0, None).sum())
     exp_d = float(np.clip(-district_net, 0, None).sum())
-    econ = _district_economics(model, pl, b_energy, t_energy)
+    econ = _district_economics(model, pl, b_energy, t_energy, t_weighted)
     out: dict[str, float] = {
         "self_sufficiency": _ratio(d - imp_d, d),
         "self_consumption": _ratio(g - exp_d, g),
@@ -272,13 +298,14 @@ def _make_result(district_hash: str, scenario: Scenario, model: DistrictModel, p
                  district_net: np.ndarray, b_hist: np.ndarray | None, b_res: np.ndarray | None,
                  t_hist: np.ndarray | None, t_res: np.ndarray | None,
                  timings: dict[str, float], incremental: bool) -> tuple[Result, EngineState]:
+    b_w, t_w = weighted_sums(model, pl, b_stats, t_stats)
     b_energy = _building_energy(b_stats)
-    b_energy = pd.concat([b_energy, _building_economics(model, pl, b_energy)], axis=1)
+    b_energy = pd.concat([b_energy, _building_economics(model, pl, b_energy, b_w)], axis=1)
     t_energy = _transformer_energy(model, t_stats, pl)
-    t_energy = pd.concat([t_energy, _transformer_economics(model, pl, b_energy, t_energy)],
-                         axis=1)
+    t_energy = pd.concat([t_energy, _transformer_economics(model, pl, b_energy, t_energy,
+                                                           t_w)], axis=1)
     t0 = time.perf_counter()
-    summary = _summary(model, pl, b_energy, t_energy, district_net, b_res, t_res)
+    summary = _summary(model, pl, b_energy, t_energy, district_net, b_res, t_res, t_w)
     timings["summary_ms"] = 1e3 * (time.perf_counter() - t0)
     result = Result(
         district_hash=district_hash, scenario=scenario, building_ids=model.building_ids,
@@ -355,6 +382,39 @@ def _incremental(district: District, model: DistrictModel, parent: Result, state
                         incremental=True)
 
 
+def _reassumed(district: District, model: DistrictModel, parent: Result, state: EngineState,
+               scenario: Scenario) -> tuple[Result, EngineState] | None:
+    """The parent's result under other assumptions, where its simulation still holds: prices,
+    costs and finance only re-price (no hourly simulation); a new peak window or hourly
+    emission factor re-runs the energy pass for the weighted sums and keeps the outage
+    simulation. None when a changed key alters the simulation (critical-load shares)."""
+    lineage = scenario.lineage
+    if lineage is None or any(overrides_registry.is_simulation_key(k)
+                              for k in lineage.assumption_keys):
+        return None
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    econ = effective_econ(model, scenario)
+    prev = state.placements
+    b_stats, t_stats = state.b_stats, state.t_stats
+    series, net = parent.transformer_series, parent.district_net_kw
+    if econ.weights_key == prev.econ.weights_key:
+        pl = replace(prev, econ=econ)
+    else:
+        w_peak, w_co2 = hourly_weights(model, econ)
+        pl = replace(prev, econ=econ, w_peak=w_peak, w_co2=w_co2)
+        b_stats = np.zeros_like(state.b_stats)
+        groups = np.arange(model.n_transformers, dtype=np.int64)
+        arr, t_stats = run_groups(model, pl, groups, b_stats)
+        series = tuple(arr[k] for k in range(model.n_transformers))
+        timings["energy_ms"] = 1e3 * (time.perf_counter() - t0)
+    timings["reprice_ms"] = 1e3 * (time.perf_counter() - t0)
+    return _make_result(district.content_hash, scenario, model, pl, b_stats, t_stats, series,
+                        net, parent.building_hist, parent.building_res,
+                        parent.transformer_hist, parent.transformer_res, timings,
+                        incremental=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # Public entry point and cache
 # ---------------------------------------------------------------------------------------------
@@ -427,6 +487,12 @@ def evaluate(district: District, scenario: Scenario | None = None, *,
             state = _states.get(parent_key)
     result = None
     if (parent is not None and state is not None and lineage is not None
+            and lineage.assumption_keys and parent.district_hash == district.content_hash
+            and (parent.building_hist is not None or not resilience)):
+        hit2 = _reassumed(district, model, parent, state, scenario)
+        if hit2 is not None:
+            result, new_state = hit2
+    elif (parent is not None and state is not None and lineage is not None
             and parent.district_hash == district.content_hash
             and (parent.building_hist is not None or not resilience)):
         b_rows = model.building_ids.get_indexer(sorted(lineage.building_ids))

@@ -128,6 +128,18 @@ class Assumptions:
             Assumption(r.key, updates.get(r.key, r.value), r.unit, r.source, r.note)
             for r in self.rows))
 
+    def overridden(self, pairs: Iterable[tuple[str, str]], source: str = "scenario override",
+                   ) -> Assumptions:
+        """A copy with the values of ``pairs`` (key, text) replaced; a key the table lacks is
+        appended as a new row (unit and note empty, ``source`` as its source)."""
+        updates = dict(pairs)
+        if not updates:
+            return self
+        rows = [Assumption(r.key, updates.pop(r.key), r.unit, source, r.note)
+                if r.key in updates else r for r in self.rows]
+        rows += [Assumption(k, v, "", source) for k, v in updates.items()]
+        return Assumptions(tuple(rows))
+
     def critical_load_share(self) -> float:
         """Share of a critical facility's demand that must be served in an outage (the
         documented default where an older table lacks the row)."""

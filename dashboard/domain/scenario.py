@@ -4,11 +4,12 @@ A :class:`Scenario` holds rooftop PV and battery placements per building, commun
 transformer, and a few simulation parameters. Placements are kept sorted by id, so two scenarios
 with the same content are equal and hash alike whatever order they were built in.
 
-JSON schema (version 1) — ``Scenario.to_json`` writes, ``Scenario.from_json`` reads::
+JSON schema (version 2) — ``Scenario.to_json`` writes, ``Scenario.from_json`` reads (version 1
+files, without ``assumptions``, still open)::
 
     {
       "schema": "decentra.scenario",
-      "version": 1,
+      "version": 2,
       "name": "South roofs 60 %",
       "pv": [{"building_id": "B001", "kwp": 12.5, "tilt_deg": 30, "azimuth_deg": 180}],
       "batteries": [{"building_id": "B001", "capacity_kwh": 10, "power_kw": 5}],
@@ -16,7 +17,9 @@ JSON schema (version 1) — ``Scenario.to_json`` writes, ``Scenario.from_json`` 
       "critical": [{"building_id": "B007", "critical": true}],
       "params": {"outage_horizon_h": null, "critical_load_fraction": null,
                  "battery_round_trip_efficiency": null, "battery_min_soc": null},
-      "notes": "why these placements (optional; written by `suggest`)"
+      "notes": "why these placements (optional; written by `suggest`)",
+      "assumptions": {"econ.import_price_eur_per_kwh": 0.30,
+                      "econ.pv_capex_by_class_eur_per_kwp": [1400, 1200, 1000, 900]}
     }
 
 Units: kWp (DC peak power), degrees (tilt from horizontal; azimuth clockwise from north, 180 =
@@ -24,6 +27,10 @@ south, pvlib's convention), kWh (nominal capacity), kW (inverter power). ``null`
 the district's assumptions table". ``critical`` (optional) marks buildings as critical facilities
 or unmarks them, overriding the district's own flags (from OSM tags at import): which buildings
 must keep running is the planner's choice, what the buildings are is data.
+``assumptions`` (optional, version 2) overrides rows of the district's assumptions table for
+this scenario: prices, costs, discount rate, lifetimes, critical-load shares, emission factor
+(the keys, units and bounds are :data:`dashboard.domain.overrides.REGISTRY`); values are
+numbers or lists of numbers. They change results, so they are part of the content hash.
 """
 
 from __future__ import annotations
@@ -37,12 +44,14 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from operator import attrgetter
 from typing import Any
 
+from dashboard.domain import overrides as overrides_registry
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.safejson import loads_json
 from dashboard.domain.validate import number
 
 SCHEMA_NAME = "decentra.scenario"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)      # version 1: before ``assumptions``
 MAX_SCENARIO_JSON_BYTES = 50 * 2**20     # a scenario of every building of a large city
 
 # Physical bounds a single placement must respect. District-dependent bounds (kWp that fits on
@@ -232,6 +241,7 @@ class Lineage:
     building_ids: frozenset[str]
     transformer_ids: frozenset[str]
     params_changed: bool = False
+    assumption_keys: frozenset[str] = frozenset()   # overrides set, changed or dropped
 
 
 @dataclass(frozen=True)
@@ -245,6 +255,7 @@ class Scenario:
     params: ScenarioParams = field(default_factory=ScenarioParams)
     critical: tuple[CriticalMark, ...] = ()
     notes: str = field(default="", compare=False)
+    assumptions: tuple[tuple[str, overrides_registry.Value], ...] = ()
     _digest: int | None = field(default=None, init=False, repr=False, compare=False)
     lineage: Lineage | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -257,6 +268,8 @@ class Scenario:
         if len(notes) > MAX_NOTES_CHARS:
             raise DecentraError(f"scenario notes must be at most {MAX_NOTES_CHARS:,} characters")
         object.__setattr__(self, "notes", notes)
+        object.__setattr__(self, "assumptions",
+                           overrides_registry.normalize(self.assumptions))
         if not isinstance(self.params, ScenarioParams):
             raise DecentraError("scenario params must be ScenarioParams")
         object.__setattr__(self, "pv", _unique_sorted(self.pv, "building_id", "PV"))
@@ -292,6 +305,7 @@ class Scenario:
         object.__setattr__(child, "critical", parent.critical if critical is None
                            else critical)
         object.__setattr__(child, "notes", parent.notes)
+        object.__setattr__(child, "assumptions", parent.assumptions)
         object.__setattr__(child, "_digest", digest)
         object.__setattr__(child, "lineage", Lineage(parent.content_hash(),
                                                      frozenset(buildings),
@@ -378,6 +392,34 @@ class Scenario:
         """Drop the planner's marks: the district's own flags hold again."""
         return self._edit("critical", "building_id", "critical", (), building_ids)
 
+    def assumption_overrides(self) -> dict[str, overrides_registry.Value]:
+        """The scenario's overrides of the district's assumptions, key -> value."""
+        return dict(self.assumptions)
+
+    def with_assumptions(self, changes: Mapping[str, Any]) -> Scenario:
+        """Set (or, with value ``None``, drop) overrides of the district's assumptions. The
+        child remembers which keys changed, so the engine can re-price without simulating
+        again where only money changes. Invalid keys or impossible values: DecentraError,
+        this scenario unchanged."""
+        current = dict(self.assumptions)
+        for key, value in changes.items():
+            if value is None:
+                current.pop(key, None)
+            else:
+                k, v = overrides_registry.check(key, value)
+                current[k] = v
+        new = tuple(sorted(current.items()))
+        if new == self.assumptions:
+            return self
+        changed = {k for k in set(current) | set(dict(self.assumptions))
+                   if current.get(k) != dict(self.assumptions).get(k)}
+        child = replace(self, assumptions=new)
+        object.__setattr__(child, "_digest", self._digest)
+        object.__setattr__(child, "lineage", Lineage(self.content_hash(), frozenset(),
+                                                     frozenset(),
+                                                     assumption_keys=frozenset(changed)))
+        return child
+
     def with_params(self, **changes: Any) -> Scenario:
         return replace(self, params=replace(self.params, **changes))
 
@@ -398,6 +440,8 @@ class Scenario:
         """Hash of everything that changes results (the name does not). O(1) after an edit."""
         params = repr(tuple(getattr(self.params, f.name) for f in fields(self.params)))
         text = f"{SCHEMA_VERSION}|{self._ensure_digest():032x}|{params}"
+        if self.assumptions:
+            text += f"|{self.assumptions!r}"
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     # ---- JSON ----------------------------------------------------------------------------
@@ -412,6 +456,8 @@ class Scenario:
             "params": asdict(self.params),
             **({"critical": [asdict(c) for c in self.critical]} if self.critical else {}),
             **({"notes": self.notes} if self.notes else {}),
+            **({"assumptions": {k: list(v) if isinstance(v, tuple) else v
+                                for k, v in self.assumptions}} if self.assumptions else {}),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -425,12 +471,12 @@ class Scenario:
             raise DecentraError(
                 f"not a Decentra scenario (expected \"schema\": \"{SCHEMA_NAME}\")")
         version = data.get("version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS or isinstance(version, bool):
             raise DecentraError(
                 f"scenario schema version {version!r} is not supported; this Decentra reads "
-                f"version {SCHEMA_VERSION}")
+                f"versions {', '.join(map(str, READABLE_VERSIONS))}")
         known = {"schema", "version", "name", "pv", "batteries", "community_batteries", "params",
-                 "critical", "notes"}
+                 "critical", "notes", *(("assumptions",) if version != 1 else ())}
         extra = sorted(set(data) - known)
         if extra:
             raise DecentraError(f"unknown scenario fields: {', '.join(extra)}")
@@ -445,6 +491,7 @@ class Scenario:
             critical=tuple(_build(CriticalMark, rec, "critical")
                            for rec in _list(data, "critical")),
             notes=str(data.get("notes") or ""),
+            assumptions=_assumptions(data.get("assumptions")),
         )
 
     @classmethod
@@ -456,6 +503,14 @@ class Scenario:
         except DecentraError as err:
             raise DecentraError(f"not a scenario: {err.message}") from None
         return cls.from_dict(data)
+
+
+def _assumptions(value: object) -> tuple[tuple[str, overrides_registry.Value], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise DecentraError("scenario field 'assumptions' must be an object of key: value")
+    return overrides_registry.normalize(value)
 
 
 def _find(items: tuple[Any, ...], key: str, ident: str) -> Any:

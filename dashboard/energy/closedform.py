@@ -80,6 +80,7 @@ class PairTable:
     exp_s: np.ndarray        # envelope of r U_t - L_t
     exp_c: np.ndarray
     exp_b: np.ndarray
+    lit_idx: np.ndarray | None = None   # hours with U_t > 0 in the order of ``ratio``
 
 
 def build_pair(load: np.ndarray, unit: np.ndarray) -> PairTable:
@@ -97,7 +98,8 @@ def build_pair(load: np.ndarray, unit: np.ndarray) -> PairTable:
     imp_s, imp_c, imp_b = _upper_envelope(-u, l_)
     exp_s, exp_c, exp_b = _upper_envelope(u, -l_)
     return PairTable(ratio, suffix_l, suffix_u, float(l_[~lit].sum()), float(l_.sum()),
-                     float(u.sum()), imp_s, imp_c, imp_b, exp_s, exp_c, exp_b)
+                     float(u.sum()), imp_s, imp_c, imp_b, exp_s, exp_c, exp_b,
+                     np.flatnonzero(lit)[order])
 
 
 def _envelope_at(s: np.ndarray, c: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -123,6 +125,31 @@ def pair_stats(table: PairTable, annual_kwh: np.ndarray, kwp: np.ndarray,
     peak_exp = a * np.maximum(_envelope_at(table.exp_s, table.exp_c, table.exp_b, r), 0.0)
     return {"demand": demand, "pv": pv, "import": imp, "export": exp,
             "peak_import": peak_imp, "peak_export": peak_exp}
+
+
+def pair_weighted(table: PairTable, load: np.ndarray, unit: np.ndarray, weight: np.ndarray,
+                  annual_kwh: np.ndarray, kwp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Import and export weighted hour by hour, ``Σ_t w_t max(a L_t − k U_t, 0)`` and
+    ``Σ_t w_t max(k U_t − a L_t, 0)``, for buildings sharing one pair: the same sorted order
+    as :func:`pair_stats` with suffix sums of ``w L`` and ``w U`` (O(T) once, then a binary
+    search per building)."""
+    assert table.lit_idx is not None
+    l_ = np.asarray(load, dtype=np.float64)
+    u = np.asarray(unit, dtype=np.float64)
+    w = np.asarray(weight, dtype=np.float64)
+    idx = table.lit_idx
+    wl, wu = (w * l_)[idx], (w * u)[idx]
+    suffix_wl = np.concatenate([np.cumsum(wl[::-1])[::-1], [0.0]])
+    suffix_wu = np.concatenate([np.cumsum(wu[::-1])[::-1], [0.0]])
+    wl_sum, wu_sum = float(w @ l_), float(w @ u)
+    wl_dark = wl_sum - float(suffix_wl[0])
+    a = np.asarray(annual_kwh, dtype=np.float64)
+    k = np.asarray(kwp, dtype=np.float64)
+    r = k / a
+    i = np.searchsorted(table.ratio, r, side="right")
+    imp = np.maximum(a * (wl_dark + suffix_wl[i] - r * suffix_wu[i]), 0.0)
+    exp = np.maximum(imp - a * wl_sum + k * wu_sum, 0.0)
+    return imp, exp
 
 
 class PairCache:

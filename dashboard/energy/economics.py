@@ -31,6 +31,15 @@ approximation that keeps the hourly matching of the first year.
   NaN when nothing is invested.
 - CO2 avoided ``= (D − I + E) × emission factor`` [t/a] (first year).
 
+Time of use and hourly emission factor: with a peak import price ``p_peak`` (weekdays, hours
+``[h0, h1)``; :func:`peak_mask`) the first year's savings are
+``(D − I) × p_flat + (D_peak − I_peak) × (p_peak − p_flat) + E × p_feed-in``, where
+``D_peak`` and ``I_peak`` are demand and import summed over the peak hours only (the bill with
+DER ``Σ_t I_t p_t − E_t x`` subtracted from the bill without ``Σ_t D_t p_t``). With an hourly
+emission factor ``f_t`` (:func:`co2_weights`) CO2 avoided is ``Σ_t f_t (D_t − I_t + E_t)``.
+Both need hourly sums weighted by the peak mask and by ``f_t`` (:class:`Weighted`); prices
+and a flat factor only scale sums, so changing them re-prices without simulating again.
+
 References
 ----------
 .. [1] Short, W., Packey, D. J., Holt, T. (1995). A Manual for the Economic Evaluation of
@@ -48,6 +57,7 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from dashboard.domain.assumptions import Assumptions
 from dashboard.domain.errors import DecentraError
@@ -77,6 +87,11 @@ class EconParams:
     battery_lifetime_a: int = 15
     pv_degradation_per_a: float = 0.005
     co2_kg_per_kwh: float = 0.40
+    # time of use: None = flat import tariff; the window [from, to) in hours, Monday-Friday
+    import_peak_price_eur_per_kwh: float | None = None
+    import_peak_hours: tuple[float, float] = (17.0, 21.0)
+    # hourly emission factor [kg/kWh]: 24 values (hour of day) or 8760; None = flat
+    co2_hourly_kg_per_kwh: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         bounds = self.pv_class_max_kwp
@@ -89,6 +104,22 @@ class EconParams:
             raise DecentraError("lifetimes must be at least one year", source="assumptions")
         if self.discount_rate <= -1:
             raise DecentraError("econ.discount_rate must be above -1", source="assumptions")
+        h0, h1 = self.import_peak_hours
+        if not 0 <= h0 < h1 <= 24:
+            raise DecentraError("econ.import_peak_hours must be 'from;to' with 0 <= from < to "
+                                "<= 24", source="assumptions")
+        if self.co2_hourly_kg_per_kwh is not None and len(self.co2_hourly_kg_per_kwh) not in (
+                24, 8760):
+            raise DecentraError("emissions.hourly_kg_co2_per_kwh needs 24 or 8760 values",
+                                source="assumptions")
+
+    @property
+    def weights_key(self) -> tuple[object, ...]:
+        """What decides the hourly weights (peak window, hourly factor): equal keys, equal
+        weighted sums."""
+        peak = self.import_peak_hours if self.import_peak_price_eur_per_kwh is not None \
+            else None
+        return (peak, self.co2_hourly_kg_per_kwh)
 
     @classmethod
     def from_assumptions(cls, a: Assumptions) -> EconParams:
@@ -126,7 +157,70 @@ class EconParams:
             battery_lifetime_a=int(num("econ.battery_lifetime_a", d.battery_lifetime_a)),
             pv_degradation_per_a=num("econ.pv_degradation_per_a", d.pv_degradation_per_a),
             co2_kg_per_kwh=num("emissions.grid_kg_co2_per_kwh", d.co2_kg_per_kwh),
+            import_peak_price_eur_per_kwh=(a.number("econ.import_peak_price_eur_per_kwh")
+                                           if "econ.import_peak_price_eur_per_kwh" in a
+                                           else None),
+            import_peak_hours=(_two(a.numbers("econ.import_peak_hours"))
+                               if "econ.import_peak_hours" in a else d.import_peak_hours),
+            co2_hourly_kg_per_kwh=(a.numbers("emissions.hourly_kg_co2_per_kwh")
+                                   if "emissions.hourly_kg_co2_per_kwh" in a else None),
         )
+
+
+def _two(values: tuple[float, ...]) -> tuple[float, float]:
+    if len(values) != 2:
+        raise DecentraError("econ.import_peak_hours must be two hours 'from;to'",
+                            source="assumptions")
+    return values[0], values[1]
+
+
+def _hours_and_weekdays(index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Hour of day (0..23) and "is Monday-Friday" of each step (a plain range index: hour t
+    of a year starting on a Monday)."""
+    if isinstance(index, pd.DatetimeIndex):
+        return np.asarray(index.hour), np.asarray(index.dayofweek) < 5
+    t = np.arange(len(index))
+    return t % 24, (t // 24) % 7 < 5
+
+
+def peak_mask(index: pd.Index, p: EconParams) -> np.ndarray:
+    """1.0 in the peak hours of the time-of-use tariff (Monday to Friday, hour of day in
+    ``[from, to)``; public holidays count as weekdays), else 0.0; all 0 without a peak
+    price."""
+    hour, weekday = _hours_and_weekdays(index)
+    if p.import_peak_price_eur_per_kwh is None:
+        return np.zeros(len(index))
+    h0, h1 = p.import_peak_hours
+    return (weekday & (hour >= h0) & (hour < h1)).astype(np.float64)
+
+
+def co2_weights(index: pd.Index, p: EconParams) -> np.ndarray:
+    """The hourly emission factor [kg/kWh] of each step: 24 values laid on the hour of day,
+    or 8760 taken as they are (the year must have 8760 steps); ones when the factor is flat
+    (the flat factor then scales the plain sums)."""
+    f = p.co2_hourly_kg_per_kwh
+    if f is None:
+        return np.ones(len(index))
+    arr = np.asarray(f, dtype=np.float64)
+    if len(arr) == 24:
+        hour, _ = _hours_and_weekdays(index)
+        return arr[hour]
+    if len(arr) != len(index):
+        raise DecentraError(f"the hourly emission factor has {len(arr)} values, the "
+                            f"district's year {len(index)} hours", source="assumptions")
+    return arr
+
+
+@dataclass(frozen=True)
+class Weighted:
+    """First-year sums over hours weighted by the peak mask (``*_peak_kwh``) and by the hourly
+    emission factor (``*_co2_kg``, kg when the factor is hourly) of a set of systems."""
+
+    demand_peak_kwh: np.ndarray
+    import_peak_kwh: np.ndarray
+    demand_co2_kg: np.ndarray
+    import_co2_kg: np.ndarray
+    export_co2_kg: np.ndarray
 
 
 def pv_capex_eur(kwp: np.ndarray, p: EconParams) -> np.ndarray:
@@ -151,12 +245,37 @@ def pv_capex_eur(kwp: np.ndarray, p: EconParams) -> np.ndarray:
 
 
 def annual_savings_eur(demand_kwh: np.ndarray, import_kwh: np.ndarray,
-                       export_kwh: np.ndarray, p: EconParams) -> np.ndarray:
+                       export_kwh: np.ndarray, p: EconParams,
+                       weighted: Weighted | None = None) -> np.ndarray:
     """First-year savings [EUR/a] against buying all demand from the grid:
-    ``(D − I) × import tariff + E × feed-in price`` (energies in kWh/a)."""
+    ``(D − I) × import tariff + E × feed-in price`` (energies in kWh/a), plus
+    ``(D_peak − I_peak) × (peak − flat price)`` with a time-of-use tariff (``weighted``
+    needed then)."""
     d = np.asarray(demand_kwh, dtype=np.float64)
-    return ((d - np.asarray(import_kwh, dtype=np.float64)) * p.import_price_eur_per_kwh
-            + np.asarray(export_kwh, dtype=np.float64) * p.export_price_eur_per_kwh)
+    out = ((d - np.asarray(import_kwh, dtype=np.float64)) * p.import_price_eur_per_kwh
+           + np.asarray(export_kwh, dtype=np.float64) * p.export_price_eur_per_kwh)
+    if p.import_peak_price_eur_per_kwh is not None:
+        if weighted is None:
+            raise ValueError("a time-of-use tariff needs the peak-hour sums")
+        out = out + (np.asarray(weighted.demand_peak_kwh, np.float64)
+                     - np.asarray(weighted.import_peak_kwh, np.float64)) * (
+            p.import_peak_price_eur_per_kwh - p.import_price_eur_per_kwh)
+    return out
+
+
+def co2_avoided_t(demand_kwh: np.ndarray, import_kwh: np.ndarray, export_kwh: np.ndarray,
+                  p: EconParams, weighted: Weighted | None = None) -> np.ndarray:
+    """First-year CO2 avoided [t/a]: ``(D − I + E) × flat factor``, or with an hourly factor
+    ``Σ_t f_t (D_t − I_t + E_t)`` (``weighted`` needed then)."""
+    if p.co2_hourly_kg_per_kwh is None:
+        return (np.asarray(demand_kwh, dtype=np.float64)
+                - np.asarray(import_kwh, dtype=np.float64)
+                + np.asarray(export_kwh, dtype=np.float64)) * p.co2_kg_per_kwh / 1000.0
+    if weighted is None:
+        raise ValueError("an hourly emission factor needs the weighted sums")
+    return (np.asarray(weighted.demand_co2_kg, np.float64)
+            - np.asarray(weighted.import_co2_kg, np.float64)
+            + np.asarray(weighted.export_co2_kg, np.float64)) / 1000.0
 
 
 def replacement_years(p: EconParams) -> np.ndarray:
@@ -230,7 +349,8 @@ def lcoe_eur_per_kwh(capex_eur: np.ndarray, battery_capex_eur: np.ndarray,
 
 def economics(kwp: np.ndarray, battery_capex: np.ndarray, demand_kwh: np.ndarray,
               pv_kwh: np.ndarray, import_kwh: np.ndarray, export_kwh: np.ndarray,
-              p: EconParams, pv_capex: np.ndarray | None = None) -> dict[str, np.ndarray]:
+              p: EconParams, pv_capex: np.ndarray | None = None,
+              weighted: Weighted | None = None) -> dict[str, np.ndarray]:
     """All indicators of a set of systems (buildings, transformer areas, or the district as
     one row).
 
@@ -246,6 +366,9 @@ def economics(kwp: np.ndarray, battery_capex: np.ndarray, demand_kwh: np.ndarray
     pv_capex : array of float, optional
         PV investment [EUR]; default :func:`pv_capex_eur` of ``kwp`` (a transformer area passes
         the sum of its buildings', priced each by its own size).
+    weighted : Weighted, optional
+        Peak-hour and emission-weighted sums; needed with a time-of-use tariff or an hourly
+        emission factor.
 
     Returns
     -------
@@ -258,7 +381,7 @@ def economics(kwp: np.ndarray, battery_capex: np.ndarray, demand_kwh: np.ndarray
     pv_cost = pv_capex_eur(kwp, p) if pv_capex is None else np.asarray(pv_capex, np.float64)
     bat = np.atleast_1d(np.asarray(battery_capex, dtype=np.float64))
     capex = pv_cost + bat
-    savings = annual_savings_eur(demand_kwh, import_kwh, export_kwh, p)
+    savings = annual_savings_eur(demand_kwh, import_kwh, export_kwh, p, weighted)
     om = kwp * p.om_eur_per_kwp_a
     flows = cash_flows(capex, bat, savings, om, p)
     return {
@@ -268,8 +391,5 @@ def economics(kwp: np.ndarray, battery_capex: np.ndarray, demand_kwh: np.ndarray
         "npv_eur": npv_eur(flows, p),
         "lcoe_eur_per_kwh": lcoe_eur_per_kwh(capex, bat, om, pv_kwh, p),
         "discounted_payback_a": discounted_payback_a(flows, p),
-        "co2_avoided_t": (np.asarray(demand_kwh, dtype=np.float64)
-                          - np.asarray(import_kwh, dtype=np.float64)
-                          + np.asarray(export_kwh, dtype=np.float64))
-        * p.co2_kg_per_kwh / 1000.0,
+        "co2_avoided_t": co2_avoided_t(demand_kwh, import_kwh, export_kwh, p, weighted),
     }

@@ -23,7 +23,10 @@ from dashboard.energy.storage import greedy_step
 
 # Per-building accumulators (columns of ``b_stats``), float64.
 B_DEMAND, B_PV, B_IMPORT, B_EXPORT, B_PEAK_IMPORT, B_PEAK_EXPORT, B_CHARGE, B_DISCHARGE = range(8)
-N_BSTATS = 8
+# weighted sums (economics): import in the tariff's peak hours [kWh], import and export
+# weighted by the hourly emission factor [kg] (see economics.Weighted)
+B_IMPORT_PEAK, B_IMPORT_CO2, B_EXPORT_CO2 = range(8, 11)
+N_BSTATS = 11
 
 # Per-transformer hourly series (rows of ``series[k]``), float32, kW (= kWh per hourly step).
 S_DEMAND = 0        # pooled demand
@@ -38,7 +41,9 @@ N_SERIES = 7
 # Per-transformer indicators (columns of ``t_stats``), float64.
 (T_DEMAND, T_PV, T_IMPORT, T_EXPORT, T_PEAK_IMPORT, T_PEAK_EXPORT, T_REVERSE_HOURS,
  T_HOURS_ABOVE, T_MAX_ABS_NET, T_CHARGE, T_DISCHARGE, T_HOSTING_KWP) = range(12)
-N_TSTATS = 12
+# as B_*, plus the weighted demand; filled by engine.run_groups from the series
+T_IMPORT_PEAK, T_IMPORT_CO2, T_EXPORT_CO2, T_DEMAND_PEAK, T_DEMAND_CO2 = range(12, 17)
+N_TSTATS = 17
 
 REVERSE_FLOW_EPS_KW = 1e-6
 NO_LIMIT = 1e300   # finite sentinel (kernels may be compiled without infinity support)
@@ -51,12 +56,13 @@ FASTMATH = {"reassoc", "contract", "arcp", "nsz"}
 # Accumulators of buildings with storage (columns of ``b_acc``); their demand, PV, export and
 # discharge follow from these and the closed-form sums (see engine.run_groups).
 A_IMPORT, A_CHARGE, A_PEAK_IMPORT, A_PEAK_EXPORT, A_SOC_END = range(5)
-N_ACC = 5
+A_IMPORT_PEAK, A_IMPORT_CO2, A_EXPORT_CO2 = range(5, 8)   # hourly-weighted sums (w_peak, w_co2)
+N_ACC = 8
 
 
 @njit(cache=True, fastmath=FASTMATH, inline="always")
 def _battery_hours(load_prof, pv_unit, pi, qi, a, kp, cap, pw, soc, eta_c, eta_d, acc, net,
-                   socs):
+                   socs, w_peak, w_co2):
     """Step buildings with storage through all hours (hour outer, buildings inner: the
     independent recurrences of the buildings interleave). Adds each battery's AC power
     (charge - discharge) to the group's ``net`` and its state of charge to ``socs``."""
@@ -65,6 +71,9 @@ def _battery_hours(load_prof, pv_unit, pi, qi, a, kp, cap, pw, soc, eta_c, eta_d
     s_c = acc[A_CHARGE]
     p_i = acc[A_PEAK_IMPORT]
     p_e = acc[A_PEAK_EXPORT]
+    s_ip = acc[A_IMPORT_PEAK]
+    s_ic = acc[A_IMPORT_CO2]
+    s_ec = acc[A_EXPORT_CO2]
     lbuf = np.empty(n)
     ubuf = np.empty(n)
     for t in range(load_prof.shape[0]):
@@ -77,6 +86,8 @@ def _battery_hours(load_prof, pv_unit, pi, qi, a, kp, cap, pw, soc, eta_c, eta_d
             ubuf[i] = urow[qi[i]]
         b_sum = 0.0
         s_sum = 0.0
+        wp = w_peak[t]
+        wc = w_co2[t]
         for i in range(n):
             d = a[i] * lbuf[i]
             g = kp[i] * ubuf[i]
@@ -90,6 +101,9 @@ def _battery_hours(load_prof, pv_unit, pi, qi, a, kp, cap, pw, soc, eta_c, eta_d
             s_c[i] += ch
             p_i[i] = max(p_i[i], imp)
             p_e[i] = max(p_e[i], -x)
+            s_ip[i] += imp * wp
+            s_ic[i] += imp * wc
+            s_ec[i] += max(-x, 0.0) * wc
             b_sum += ch - dis
         net[t] += b_sum
         socs[t] += s_sum
@@ -100,7 +114,8 @@ def _battery_hours(load_prof, pv_unit, pi, qi, a, kp, cap, pw, soc, eta_c, eta_d
 @njit(parallel=True, cache=True, fastmath=FASTMATH)
 def simulate_groups(load_prof, load_prof_t, pv_unit, pv_unit_t, prof_idx, annual_kwh, pv_idx,
                     kwp, cap_kwh, power_kw, soc0_kwh, eta_c, eta_d, order, offsets, groups,
-                    agg_demand, agg_critical, pv_ptr, pv_col, pv_kwp, b_acc, series):
+                    agg_demand, agg_critical, pv_ptr, pv_col, pv_kwp, b_acc, series, w_peak,
+                    w_co2):
     """Simulate transformer ``groups``.
 
     Demand, critical load and PV of all buildings are linear in the profiles, so they enter
@@ -109,7 +124,8 @@ def simulate_groups(load_prof, load_prof_t, pv_unit, pv_unit_t, prof_idx, annual
     sparse row of kWp per PV column (``pv_col/pv_kwp[pv_ptr[g]:pv_ptr[g+1]]``); ``*_t`` are the
     transposed (profile, hour) tables. Buildings with a battery
     (``order[offsets[k]:offsets[k+1]]`` for transformer k) are then stepped hour by hour; their
-    accumulators go to ``b_acc[b, :]`` (A_* columns). Writes ``series[g, 0:5, :]``.
+    accumulators go to ``b_acc[b, :]`` (A_* columns; the weighted ones with the hourly
+    weights ``w_peak`` and ``w_co2``). Writes ``series[g, 0:5, :]``.
     """
     n_hours = load_prof.shape[0]
     n_prof = load_prof.shape[1]
@@ -141,7 +157,8 @@ def simulate_groups(load_prof, load_prof_t, pv_unit, pv_unit_t, prof_idx, annual
             acc = np.zeros((N_ACC, n))
             soc = soc0_kwh[b].copy()
             _battery_hours(load_prof, pv_unit, prof_idx[b], pv_idx[b], annual_kwh[b], kwp[b],
-                           cap_kwh[b], power_kw[b], soc, eta_c, eta_d, acc, net, socs)
+                           cap_kwh[b], power_kw[b], soc, eta_c, eta_d, acc, net, socs,
+                           w_peak, w_co2)
             for i in range(n):
                 for j in range(N_ACC):
                     b_acc[b[i], j] = acc[j, i]

@@ -34,6 +34,7 @@ from dashboard.domain.indicators import (
     format_value,
     hosting_text,
 )
+from dashboard.domain.overrides import table_rows
 from dashboard.domain.result import Result
 from dashboard.export.council import ReportOptions, StudyLookup
 from dashboard.export.images import chromium_path, figure_bytes
@@ -54,6 +55,33 @@ WORDS = {"pv": "PV", "capex": "investment", "soc": "state of charge", "co2": "CO
          "dc": "DC", "ac": "AC", "eta": "efficiency", "nom": "nominal", "std": "standard",
          "lv": "LV", "gamma": "temperature coefficient of", "pdc": "DC power", "min": "minimum",
          "max": "maximum", "nonresidential": "non-residential", "om": "O&M"}
+
+
+def override_text(text: str) -> str:
+    """An override's value for a table: lists with ', ', a long hourly series summarised."""
+    parts = [p for p in text.split(";") if p]
+    if len(parts) > 12:
+        values = [float(p) for p in parts]
+        return f"{len(values)} hourly values, {min(values):g}–{max(values):g}"
+    return ", ".join(parts)
+
+
+def overrides_section(district: District, result: Result) -> str:
+    """The scenario's overrides of the district's assumptions (key, district value, scenario
+    value, unit); empty when it has none."""
+    rows = [r for r in table_rows(district.assumptions, result.scenario.assumptions)
+            if r["override"]]
+    if not rows:
+        return ""
+    e = html.escape
+    body = "".join(
+        f"<tr><td>{e(r['label'])}<span class=note>{e(r['key'])}</span></td>"
+        f"<td>{e(override_text(r['district']))}</td><td><b>{e(override_text(r['override']))}"
+        f"</b></td><td class='l'>{e(r['unit'])}</td></tr>" for r in rows)
+    return ("<p class='small'>This scenario overrides these values of the district's table; "
+            "its results use the scenario's.</p><table class='assumptions overrides'>"
+            "<tr><th>Assumption</th><th>District</th><th>Scenario</th><th class='l'>Unit</th>"
+            f"</tr>{body}</table><p></p>")
 
 
 def assumption_label(key: str) -> str:
@@ -316,6 +344,7 @@ def report_html(district: District, result: Result, baseline: Result,
         f"<td>{e(a['value'].replace(';', ', '))}</td><td class='l'>{e(a['unit'])}</td>"
         f"<td class='l'>{e(a['source'])}</td></tr>"
         for a in district.assumptions.records())
+    o_html = overrides_section(district, result)
     l_rows = "".join(f"<tr><td>{e(w_)}</td><td class='l'>{e(src)}</td>"
                      f"<td class='l'>{e(lic)}</td></tr>"
                      for w_, src, lic in data_sources(district))
@@ -344,7 +373,7 @@ def report_html(district: District, result: Result, baseline: Result,
   {hubs_section(district, result)}
 </section>
 <section class="page">
-  <h2>Assumptions</h2>
+  <h2>Assumptions</h2>{o_html}
   <table class="assumptions"><colgroup><col style="width:36%"><col style="width:11%">
   <col style="width:9%"><col style="width:44%"></colgroup>
   <tr><th>Assumption</th><th>Value</th><th class="l">Unit</th><th class="l">Source</th>

@@ -24,6 +24,7 @@ from dashboard.io.formats import Limits
 from dashboard.io.tiles import probe_tiles
 from dashboard.store import ScenarioStore
 from dashboard.ui import state, workspace
+from dashboard.ui.assumptions import callbacks as assumption_callbacks
 from dashboard.ui.base import Deps, message
 from dashboard.ui.export import callbacks as export_callbacks
 from dashboard.ui.grid import callbacks as grid_callbacks
@@ -268,7 +269,7 @@ def create_app(district_path: str | Path | None = None, *,
 
     app.layout = serve_layout
     for feature in (planning_callbacks, grid_callbacks, scenario_callbacks, present_callbacks,
-                    export_callbacks, import_callbacks, sweep_callbacks):
+                    export_callbacks, import_callbacks, sweep_callbacks, assumption_callbacks):
         feature.register(app, deps)
     app._decentra_deps = deps  # type: ignore[attr-defined]  # for tests
     app._decentra_jobs = manager  # type: ignore[attr-defined]

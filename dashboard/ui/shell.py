@@ -6,6 +6,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 from dashboard.ui import ids
+from dashboard.ui.assumptions.layout import assumptions_tab
 from dashboard.ui.export.layout import export_tab
 from dashboard.ui.grid.layout import transformer_tab
 from dashboard.ui.importing.layout import import_dialog
@@ -84,6 +85,8 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
                     id="tab-transformers"),
             dcc.Tab(html.Div([details_tab(), sweep_section()]), label="Details",
                     value="details", id="tab-details"),
+            dcc.Tab(assumptions_tab(), label="Inputs", value="assumptions",
+                    id="tab-assumptions"),
             dcc.Tab(saved_tab(), label="Saved", value="saved", id="tab-saved"),
             dcc.Tab(export_tab(), label="Export", value="export", id="tab-export"),
         ], value="place", className="tabs", id=ids.TABS, parent_className="side-tabs",
