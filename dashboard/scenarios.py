@@ -41,7 +41,7 @@ from dashboard.engine import (
 SERIES_ROWS = {"demand": grid.S_DEMAND, "pv": grid.S_PV, "net_after_building_batteries":
                grid.S_NET_BTM, "soc_building_batteries": grid.S_SOC_BTM,
                "critical": grid.S_CRITICAL, "net": grid.S_NET,
-               "soc_community_battery": grid.S_SOC_COMMUNITY}
+               "soc_community_battery": grid.S_SOC_COMMUNITY, "pv_curtailed": grid.S_CURTAIL}
 
 # Above this share of changed transformers a full evaluation is as cheap as patching.
 INCREMENTAL_MAX_SHARE = 0.25
@@ -68,6 +68,7 @@ def _building_energy(b_stats: np.ndarray) -> pd.DataFrame:
         "peak_export_kw": b_stats[:, grid.B_PEAK_EXPORT],
         "battery_charge_kwh": b_stats[:, grid.B_CHARGE],
         "battery_discharge_kwh": b_stats[:, grid.B_DISCHARGE],
+        "pv_curtailed_kwh": b_stats[:, grid.B_CURTAIL],
     })
 
 
@@ -91,6 +92,7 @@ def _transformer_energy(model: DistrictModel, t_stats: np.ndarray, pl: Placement
         "hours_above_rating": t_stats[:, grid.T_HOURS_ABOVE],
         "hosting_capacity_kwp": np.where(t_stats[:, grid.T_HOSTING_KWP] >= grid.NO_LIMIT,
                                          np.inf, t_stats[:, grid.T_HOSTING_KWP]),
+        "pv_curtailed_kwh": t_stats[:, grid.T_CURTAIL],
     })
 
 
@@ -187,6 +189,7 @@ def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
         "self_consumption_building": _ratio(g_b - exp_b, g_b),
         "demand_kwh": d,
         "pv_generation_kwh": g,
+        "pv_curtailed_kwh": float(t_energy["pv_curtailed_kwh"].sum()),
         "pv_kwp": float(pl.kwp.sum()),
         "battery_kwh": float(pl.battery_kwh.sum() + pl.comm_kwh.sum()),
         "grid_import_kwh": imp_d,

@@ -30,7 +30,7 @@ def sample() -> Scenario:
 def test_json_round_trip_and_schema():
     s = sample()
     data = json.loads(s.to_json())
-    assert data["schema"] == "decentra.scenario" and data["version"] == 1
+    assert data["schema"] == "decentra.scenario" and data["version"] == 2
     assert [p["building_id"] for p in data["pv"]] == ["B001", "B002"]  # canonical order
     back = Scenario.from_json(s.to_json())
     assert back == s and back.content_hash() == s.content_hash()
@@ -40,7 +40,7 @@ def test_json_round_trip_and_schema():
     ("{", "not valid JSON"),
     ("[]", "must be a JSON object"),
     ('{"schema": "other"}', "not a Decentra scenario"),
-    ('{"schema": "decentra.scenario", "version": 2}', "version 2 is not supported"),
+    ('{"schema": "decentra.scenario", "version": 3}', "version 3 is not supported"),
     ('{"schema": "decentra.scenario", "version": 1, "extra": 1}', "unknown scenario fields"),
     ('{"schema": "decentra.scenario", "version": 1, "pv": {}}', "must be a list"),
     ('{"schema": "decentra.scenario", "version": 1, "pv": [{"building_id": "a"}]}', "lacks kwp"),
