@@ -292,3 +292,133 @@ def test_bad_export_share_is_refused():
         Scenario().with_params(pv_export_limit_share=1.5)
     with pytest.raises(DecentraError, match="export limit"):
         PvPlacement("B1", 5.0, export_limit_share=-0.1)
+
+
+# ---- the power flow: injections with curtailment and peak shaving, hosting with a limit ------
+@pytest.fixture(scope="module")
+def limited_scenario(district):
+    import dashboard as dc
+    s = dc.place_pv_by_rule(district, dc.Scenario(name="limited"), min_roof_m2=250,
+                            coverage=0.5)
+    bats = [dc.BatteryPlacement(p.building_id, 20.0, 10.0) for p in s.pv[::3]]
+    return (s.with_battery(*bats).with_params(pv_export_limit_share=0.5)
+            .with_community_battery(CommunityBattery("T01", 400.0, 150.0, "peak_shaving",
+                                                     export_limit_kw=300.0)))
+
+
+def test_injections_with_curtailment_and_peak_shaving_equal_runpp(district, limited_scenario):
+    """Each building's net load by hand (greedy battery, then PV above 0.5 x kWp curtailed),
+    the community battery by the plain peak-shaving loop on the pooled net; pandapower's runpp
+    with these injections gives the study's voltages and line loadings."""
+    import pandapower as pp
+
+    import dashboard as dc
+    from dashboard import gridstudy as gs
+    from dashboard.energy import powerflow as pf
+    from dashboard.engine import build_placements, district_model
+    from tests.test_powerflow import TOL_PU, runpp_hour
+
+    s = limited_scenario
+    nm, model = gs.net_model(district), district_model(district)
+    pl = build_placements(model, s)
+    result = dc.evaluate(district, s, resilience=False)
+    tan_phi = np.tan(np.arccos(model.power_factor))
+    nets = {}
+    curtailed_total = 0.0
+    for bid in model.building_ids:
+        h = result.hourly(building_id=bid)
+        d, g = h["demand"].to_numpy(), (h["pv"] + h["pv_curtailed"]).to_numpy()
+        bat, pv = s.battery_of(bid), s.pv_of(bid)
+        rt = model.round_trip
+        cap = bat.capacity_kwh * (1 - model.min_soc) if bat else 0.0
+        soc0 = bat.capacity_kwh * max(model.initial_soc - model.min_soc, 0) if bat else 0.0
+        rows = dispatch(d, g, cap, bat.power_kw if bat else 0.0, rt, soc0)
+        x = np.array([r["net"] for r in rows])
+        c = np.clip(-x - 0.5 * pv.kwp, 0, None) if pv else np.zeros_like(x)
+        curtailed_total += c.sum()
+        nets[bid] = x + c
+    assert curtailed_total > 1000.0
+    assert result.summary["pv_curtailed_kwh"] == pytest.approx(curtailed_total, rel=1e-4)
+    # the community battery at T01 shaves its pooled net export to 300 kW where it can
+    k = int(np.flatnonzero(model.transformer_ids == "T01")[0])
+    behind = model.building_ids[model.building_transformer == k]
+    pooled = np.sum([nets[b] for b in behind], axis=0)
+    cap = 400.0 * (1 - model.min_soc)
+    ref = shave_loop(pooled, cap, 150.0, model.round_trip,
+                     400.0 * max(model.initial_soc - model.min_soc, 0), BIG, 300.0, 0.0)
+    comm_ref = np.array([r[0] - r[1] for r in ref])
+    community = gs.community_kw(district, s)
+    np.testing.assert_allclose(community[k], comm_ref, atol=2e-2)
+    over_before = int((-pooled > 300.0 + 1e-6).sum())
+    assert over_before > 50 and (-(pooled + comm_ref) > 300.0 + 1e-6).sum() < 0.7 * over_before
+    net_kw = result.district_net_kw
+    hours = sorted({int(net_kw.argmin()), int(net_kw.argmax()), 4500})
+    solved = {}
+    for i in range(nm.n_islands):
+        inj = gs.island_injections(nm, model, pl, i, community)
+        sol = pf.solve_island(nm.grid.islands[i],
+                              gs.s_pu(nm, inj.p_kw, inj.d_kw, tan_phi)[hours].T)
+        assert sol.converged.all()
+        v, line, _ = gs.island_flows(nm, i, sol.v_pq)
+        solved[i] = (v, line)
+    dnet = nm.dnet
+    for col, h in enumerate(hours):
+        p = np.array([nets[b][h] for b in model.building_ids])
+        q = np.array([tan_phi * model.annual_kwh[j] * model.load_prof[h, model.prof_idx[j]]
+                      for j in range(model.n_buildings)])
+        runpp_hour(dnet, p, q)
+        for kk, bus in enumerate(dnet.transformer_bus):
+            if community[kk, h]:
+                pp.create_load(dnet.net, int(bus), p_mw=community[kk, h] / 1000.0,
+                               name="community")
+        pp.runpp(dnet.net, tolerance_mva=1e-10, calculate_voltage_angles=True)
+        vm_ref = dnet.net.res_bus["vm_pu"].copy()
+        line_ref = dnet.net.res_line["loading_percent"].to_numpy()
+        dnet.net.load.drop(dnet.net.load.index[dnet.net.load["name"] == "community"],
+                           inplace=True)
+        for i, (v, line) in solved.items():
+            isl = nm.grid.islands[i]
+            order = np.concatenate([isl.pq, isl.slack])
+            buses = nm.bus_table.set_index("ppc").loc[order, "bus"].to_numpy()
+            assert np.abs(np.abs(v[:, col]) - vm_ref.loc[buses].to_numpy()).max() < 20 * TOL_PU
+            rows = gs.island_branches(nm, i).line_rows
+            assert np.abs(line[:, col] - line_ref[rows]).max() < 1e-3
+
+
+def test_power_flow_hosting_with_an_export_limit_holds_under_runpp(tmp_path):
+    """Added PV injects min(u_t, 0.3) per kWp: just below the capacity pandapower keeps every
+    limit at the binding hour, just above it breaks one; the limit raises the capacity."""
+    import dashboard as dc
+    from dashboard import gridstudy as gs
+    from dashboard.engine import build_placements, district_model
+    from tests.test_powerflow import runpp_hour, small_feeder
+
+    d = small_feeder(tmp_path)
+    nm, model = gs.net_model(d), district_model(d)
+    limits = gs.limits_of(d)
+    tan_phi = np.tan(np.arccos(model.power_factor))
+    out = {}
+    for share in (None, 0.3):
+        pl = build_placements(model, dc.Scenario().with_params(pv_export_limit_share=share))
+        island = int(nm.transformer_island[0])
+        inj = gs.island_injections(nm, model, pl, island)
+        s0 = gs.s_pu(nm, inj.p_kw, inj.d_kw, tan_phi)
+        out[share] = gs.hosting_capacity(nm, model, pl, 0, s0, limits, cap_kwp=5000.0,
+                                         tol_kwp=0.5)
+    hc = out[0.3]
+    assert 0 < hc.kwp < 5000 and hc.kwp > out[None].kwp * 1.3
+    rows = np.flatnonzero(model.building_transformer == 0)
+    room = np.maximum(model.roof_area_m2[rows] / model.module_area_m2_per_kwp, 0)
+    h = hc.hour
+    p_b = model.annual_kwh * model.load_prof[h, model.prof_idx]
+    add = np.zeros(len(p_b))
+    add[rows] = room / room.sum() * min(float(model.hosting_unit[h]), 0.3)
+
+    def worst(x):
+        vm, line = runpp_hour(nm.dnet, p_b - x * add, tan_phi * p_b)
+        return vm.max(), line.max(), nm.dnet.net.res_trafo["loading_percent"].max()
+
+    below, above = worst(0.98 * hc.kwp), worst(1.02 * hc.kwp)
+    assert below[0] <= limits["voltage_max_pu"] + 1e-9 and below[1] <= 100 + 1e-6 \
+        and below[2] <= 100 + 1e-6
+    assert above[0] > limits["voltage_max_pu"] or above[1] > 100 or above[2] > 100
