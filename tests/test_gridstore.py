@@ -421,3 +421,44 @@ def test_power_flow_hosting_with_an_export_limit_holds_under_runpp(tmp_path):
     assert below[0] <= limits["voltage_max_pu"] + 1e-9 and below[1] <= 100 + 1e-6 \
         and below[2] <= 100 + 1e-6
     assert above[0] > limits["voltage_max_pu"] or above[1] > 100 or above[2] > 100
+
+
+# ---- the command line with a version-2 scenario ----------------------------------------------
+def test_cli_evaluate_grid_and_report_with_the_new_fields(tmp_path, district):
+    import dashboard as dc
+    from tests.test_cli import run
+
+    s = dc.place_pv_by_rule(district, dc.Scenario(name="grid storage cli"), min_roof_m2=150,
+                            coverage=0.6)
+    s = (s.with_params(pv_export_limit_share=0.6)
+         .with_community_battery(CommunityBattery("T02", 400.0, 200.0, "peak_shaving",
+                                                  export_limit_kw=237.5),
+                                 CommunityBattery("T01", 100_000.0, 50_000.0)))
+    path = tmp_path / "s.json"
+    path.write_text(s.to_json())
+    expected = dc.evaluate(district, Scenario.from_json(path.read_text()), resilience=False)
+    out = run("evaluate", "--scenario", str(path), "--json", "--no-resilience")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["summary"]["pv_curtailed_kwh"] == pytest.approx(
+        expected.summary["pv_curtailed_kwh"], rel=1e-9)
+    assert data["summary"]["pv_curtailed_kwh"] > 0
+    assert len(data["warnings"]) == 2 and "T01" in data["warnings"][0]
+    t02 = next(t for t in data["transformers"] if t["transformer_id"] == "T02")
+    assert t02["hours_above_rating"] == expected.transformers.loc["T02", "hours_above_rating"]
+    text = run("evaluate", "--scenario", str(path), "--no-resilience")
+    assert "warning: community battery at T01" in text.stdout and "PV curtailed" in text.stdout
+    v1 = run("evaluate", "--scenario", str(DATA / "scenario_v1.json"), "--json",
+             "--no-resilience")
+    assert v1.returncode == 0, v1.stderr
+    grid_out = run("grid", "--scenario", str(path), "--json", "--no-hosting")
+    assert grid_out.returncode == 0, grid_out.stderr
+    assert json.loads(grid_out.stdout)["converged"]
+    pdf = tmp_path / "report.pdf"
+    rep = run("export", "--scenario", str(path), "-f", "report", "-o", str(pdf))
+    assert rep.returncode == 0, rep.stderr
+    from pypdf import PdfReader
+    text = " ".join(" ".join((p.extract_text() or "").split())
+                    for p in PdfReader(str(pdf)).pages)
+    assert "Storage and PV for the grid" in text and "peak shaving" in text
+    assert "PV export limited to 60 %" in text and "community battery at T01" in text
