@@ -36,9 +36,15 @@ def test_peak_shaving_battery_cuts_hours_above_rating(page, app_url, size):
     page.wait_for_function("() => /^[1-9]/.test(document.querySelector('#scenario-status')"
                            ".innerText)", timeout=60_000)
     t = dc.load_district().transformers.set_index("transformer_id").loc["T02"]
-    click_map(page, t.geometry.x, t.geometry.y)
-    page.wait_for_function(f"() => ({INFO})().includes('Transformer T02') && "
-                           f"({INFO})().includes('above rating')", timeout=30_000)
+    chosen = f"() => ({INFO})().includes('Transformer T02') && ({INFO})().includes('above')"
+    for attempt in range(2):           # a click while the map still redraws can miss
+        click_map(page, t.geometry.x, t.geometry.y)
+        try:
+            page.wait_for_function(chosen, timeout=30_000)
+            break
+        except Exception:
+            if attempt:
+                raise
     before = hours_above(page)
     assert before > 100
     status = page.inner_text("#scenario-status")
@@ -49,13 +55,15 @@ def test_peak_shaving_battery_cuts_hours_above_rating(page, app_url, size):
     page.click("#comm-apply")
     page.wait_for_function(f"() => document.querySelector('#scenario-status').innerText !== "
                            f"{status!r}", timeout=30_000)
-    page.wait_for_function(f"() => ({INFO})().includes('shaving peaks')", timeout=30_000)
+    page.wait_for_function(f"() => ({INFO})().includes('shaving peaks')", timeout=60_000)
     after = hours_above(page)
     assert after < 0.5 * before, (before, after)
     # the power flow runs again for this scenario (with the battery's hourly power)
     page.wait_for_function(f"() => ({INFO})().includes('(verified')", timeout=120_000)
     assert "out of date" not in page.eval_on_selector("#transformer-info", "e => e.textContent")
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(40, 150, steps=8)      # an empty corner of the map: no hover box left
+    page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / f"peak-shaving-{size[0]}x{size[1]}.png"))
     page.click("#tab-transformers")
     page.wait_for_function("() => document.querySelector('#grid-status').innerText"

@@ -157,10 +157,11 @@ def placement_panel() -> html.Div:
                   html.Span(id=ids.RULE_PROGRESS, className="progress-text")],
                  className="actions"),
         html.H4("PV export limit"),
-        html.Div([number_field(ids.PV_LIMIT, None, "% of kWp", "Export at most"),
-                  button(ids.PV_LIMIT_APPLY, "Set for all PV", "ghost",
+        html.Div([number_field(ids.PV_LIMIT, None, "% of kWp", "Export at most")],
+                 className="row2"),
+        html.Div([button(ids.PV_LIMIT_APPLY, "Set for all PV", "ghost",
                          "PV above this share of its kWp (after the building's battery) is "
-                         "curtailed at every meter; blank: no limit")], className="row2"),
+                         "curtailed at every meter; blank: no limit")], className="actions"),
     ], className="panel rule")
     return html.Div([
         html.Div([html.H3("Nothing selected", id=ids.PANEL_TITLE),
