@@ -35,6 +35,7 @@ from dashboard.domain.indicators import SUMMARY_INDICATORS
 from dashboard.domain.result import Result
 from dashboard.scenarios import (
     baseline,
+    battery_warnings,
     critical_facilities,
     evaluate,
     place_pv_by_rule,
@@ -104,6 +105,7 @@ __all__ = [
     "Scenario",
     "ScenarioParams",
     "baseline",
+    "battery_warnings",
     "critical_facilities",
     "evaluate",
     "grid_study",

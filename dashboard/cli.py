@@ -70,6 +70,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "district_synthetic": district.is_synthetic,
             "scenario": scenario.name,
             "summary": {k: _json_value(v) for k, v in result.summary.items()},
+            "warnings": dc.battery_warnings(district, scenario),
             "units": {i.key: i.unit for i in SUMMARY_INDICATORS},
             "transformers": [
                 {k: _json_value(v) if isinstance(v, float) else v for k, v in row.items()}
@@ -81,6 +82,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
           f"{len(district.transformers)} transformers)")
     print(f"Scenario: {scenario.name}  ({len(scenario.pv)} PV, {len(scenario.batteries)} "
           f"batteries, {len(scenario.community_batteries)} community batteries)")
+    for warning in dc.battery_warnings(district, scenario):
+        print(f"  warning: {warning}")
     print()
     width = max(len(i.label) for i in SUMMARY_INDICATORS)
     for ind in SUMMARY_INDICATORS:
@@ -88,8 +91,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"  {ind.label:<{width}}  {format_value(ind.key, result.summary[ind.key])}")
     print()
     cols = ["rating_kva", "n_buildings", "pv_kwp", "self_sufficiency", "peak_import_kw",
-            "peak_export_kw", "reverse_flow_hours", "loading_pct", "hosting_capacity_kwp",
-            "npv_eur"]
+            "peak_export_kw", "reverse_flow_hours", "loading_pct", "hours_above_rating",
+            "hosting_capacity_kwp", "pv_curtailed_kwh", "npv_eur"]
     table = result.transformers[cols].copy()
     table["self_sufficiency"] = (100 * table["self_sufficiency"]).round(1)
     print("Transformers (self-sufficiency in %, loading in % of rating, hosting capacity "

@@ -24,7 +24,7 @@ from dashboard.energy.closedform import PairCache, pair_stats, pair_weighted
 from dashboard.energy.economics import EconParams, co2_weights, peak_mask
 from dashboard.energy.pv import ProfileBank, PvModel
 from dashboard.energy.resilience import building_survival, hist_stats, pooled_survival
-from dashboard.energy.storage import dispatch_series, efficiencies
+from dashboard.energy.storage import dispatch_series, efficiencies, peak_shave_target
 from dashboard.energy.weather import solar_geometry
 
 
@@ -185,6 +185,60 @@ class Placements:
     w_peak: np.ndarray = field(default_factory=lambda: np.zeros(0))
     w_co2: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
+    # PV export limit at each building's meter [kW] (grid.NO_LIMIT: none), and the
+    # scenario-wide share of kWp (None: none) that added PV gets in hosting capacity
+    export_lim_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    pv_export_share: float | None = None
+    # community batteries' peak shaving (K,): on/off, limits [kW] (NO_LIMIT: none), target SoC
+    comm_peak: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    comm_import_lim_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    comm_export_lim_kw: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def export_limits(self) -> np.ndarray:
+        """(N,) PV export limit of every building [kW], ``grid.NO_LIMIT`` where none."""
+        if self.export_lim_kw.size:
+            return self.export_lim_kw
+        return np.full(len(self.kwp), grid.NO_LIMIT)
+
+    def peak_shaving(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(K,) arrays: peak shaving on, import limit, export limit [kW] and the state of
+        charge it returns to [kWh] (``storage.peak_shave_target``)."""
+        k = len(self.comm_kw)
+        if not self.comm_peak.size:
+            lim = np.full(k, grid.NO_LIMIT)
+            return np.zeros(k, bool), lim, lim, np.zeros(k)
+        target = np.array([peak_shave_target(c, i < grid.NO_LIMIT, e < grid.NO_LIMIT)
+                           for c, i, e in zip(self.comm_cap_kwh, self.comm_import_lim_kw,
+                                              self.comm_export_lim_kw, strict=True)])
+        return self.comm_peak, self.comm_import_lim_kw, self.comm_export_lim_kw, target
+
+
+def export_limits_kw(scenario: Scenario, ids: list[str], kwp: np.ndarray) -> np.ndarray:
+    """PV export limit [kW] of buildings ``ids`` with PV ``kwp``: the placement's share, else
+    the scenario's, times kWp; ``grid.NO_LIMIT`` where neither is set."""
+    share = scenario.params.pv_export_limit_share
+    out = np.full(len(ids), grid.NO_LIMIT)
+    for i, bid in enumerate(ids):
+        p = scenario.pv_of(bid)
+        s = p.export_limit_share if p is not None and p.export_limit_share is not None else share
+        if s is not None and p is not None:
+            out[i] = s * kwp[i]
+    return out
+
+
+def _community_modes(scenario: Scenario, ids: list[str]
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    peak = np.zeros(len(ids), bool)
+    imp = np.full(len(ids), grid.NO_LIMIT)
+    exp = np.full(len(ids), grid.NO_LIMIT)
+    for i, tid in enumerate(ids):
+        c = scenario.community_battery_of(tid)
+        if c is not None and c.mode == "peak_shaving":
+            peak[i] = True
+            imp[i] = grid.NO_LIMIT if c.import_limit_kw is None else c.import_limit_kw
+            exp[i] = grid.NO_LIMIT if c.export_limit_kw is None else c.export_limit_kw
+    return peak, imp, exp
+
 
 def effective_assumptions(model: DistrictModel, scenario: Scenario) -> Assumptions:
     """The district's assumptions table with the scenario's overrides in place (rows the
@@ -272,6 +326,7 @@ def build_placements(model: DistrictModel, scenario: Scenario) -> Placements:
     crit = critical_fractions(model, scenario, critical)
     econ = effective_econ(model, scenario)
     w_peak, w_co2 = hourly_weights(model, econ)
+    peak, imp_lim, exp_lim = _community_modes(scenario, list(model.transformer_ids))
     return Placements(
         kwp=kwp, tilt_deg=tilt, azimuth_deg=az, pv_idx=pv_idx, pv_unit=pv_unit,
         pv_unit_t=model.bank.matrix_t(pv_unit), pv_unit_sums=_column_sums(pv_unit),
@@ -279,7 +334,10 @@ def build_placements(model: DistrictModel, scenario: Scenario) -> Placements:
         cap_kwh=bkwh * (1.0 - min_soc), soc0_kwh=bkwh * init, crit_frac=crit,
         critical=critical, comm_kwh=ckwh,
         comm_kw=ckw, comm_cap_kwh=ckwh * (1.0 - min_soc), comm_soc0_kwh=ckwh * init,
-        eta_c=eta_c, eta_d=eta_d, horizon_h=horizon, econ=econ, w_peak=w_peak, w_co2=w_co2)
+        eta_c=eta_c, eta_d=eta_d, horizon_h=horizon, econ=econ, w_peak=w_peak, w_co2=w_co2,
+        export_lim_kw=export_limits_kw(scenario, list(model.building_ids), kwp),
+        pv_export_share=scenario.params.pv_export_limit_share, comm_peak=peak,
+        comm_import_lim_kw=imp_lim, comm_export_lim_kw=exp_lim)
 
 
 def critical_fractions(model: DistrictModel, scenario: Scenario, critical: np.ndarray,
@@ -377,6 +435,13 @@ def patch_placements(model: DistrictModel, prev: Placements, scenario: Scenario,
     for r in t_rows:
         c = scenario.community_battery_of(model.transformer_ids[r])
         ckwh[r], ckw[r] = (c.capacity_kwh, c.power_kw) if c else (0.0, 0.0)
+    lim = prev.export_limits().copy()
+    lim[b_rows] = export_limits_kw(scenario, [model.building_ids[r] for r in b_rows],
+                                   kwp[b_rows])
+    peak, imp_lim, exp_lim, _target = prev.peak_shaving()
+    peak, imp_lim, exp_lim = peak.copy(), imp_lim.copy(), exp_lim.copy()
+    peak[t_rows], imp_lim[t_rows], exp_lim[t_rows] = _community_modes(
+        scenario, [model.transformer_ids[r] for r in t_rows])
     pv_idx = prev.pv_idx.copy()
     pv_unit = prev.pv_unit
     changed_pv = b_rows[kwp[b_rows] > 0]
@@ -398,7 +463,9 @@ def patch_placements(model: DistrictModel, prev: Placements, scenario: Scenario,
         critical=critical, comm_kwh=ckwh, comm_kw=ckw,
         comm_cap_kwh=ckwh * (1.0 - min_soc), comm_soc0_kwh=ckwh * init, eta_c=prev.eta_c,
         eta_d=prev.eta_d, horizon_h=horizon, econ=prev.econ, w_peak=prev.w_peak,
-        w_co2=prev.w_co2)
+        w_co2=prev.w_co2, export_lim_kw=lim,
+        pv_export_share=scenario.params.pv_export_limit_share, comm_peak=peak,
+        comm_import_lim_kw=imp_lim, comm_export_lim_kw=exp_lim)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -434,7 +501,9 @@ def run_groups(model: DistrictModel, pl: Placements, groups: np.ndarray, b_stats
     pv_ptr = np.concatenate([[0], np.cumsum(np.bincount(uniq // n_pv, minlength=n_groups))]
                             ).astype(np.int64)
     # buildings with storage: stepped hour by hour, grouped by transformer
-    has_batt = (pl.cap_kwh[member] > 0) & (pl.battery_kw[member] > 0)
+    lim = pl.export_limits()
+    has_batt = (((pl.cap_kwh[member] > 0) & (pl.battery_kw[member] > 0))
+                | ((pl.kwp[member] > 0) & (lim[member] < grid.NO_LIMIT)))
     batt = member[has_batt]
     order_b = batt[np.argsort(bt[batt], kind="stable")].astype(np.int64)
     offsets_b = np.concatenate([[0], np.cumsum(np.bincount(bt[batt], minlength=k_all))]
@@ -446,15 +515,26 @@ def run_groups(model: DistrictModel, pl: Placements, groups: np.ndarray, b_stats
                          model.prof_idx, model.annual_kwh, pl.pv_idx, pl.kwp, pl.cap_kwh,
                          pl.battery_kw, pl.soc0_kwh, pl.eta_c, pl.eta_d, order_b, offsets_b,
                          groups, agg_d, agg_c, pv_ptr, pv_col, pv_kwp, b_acc, series,
-                         pl.w_peak, pl.w_co2)
+                         lim, pl.w_peak, pl.w_co2)
     _plain_stats(model, pl, member[~has_batt], b_stats)
     _battery_stats(model, pl, batt, b_acc, b_stats)
     t_stats = np.empty((n_groups, grid.N_TSTATS))
     rating_kw = model.rating_kva * model.power_factor
+    peak, imp_lim, exp_lim, target = pl.peak_shaving()
     grid.community_and_stats(series, groups, pl.comm_cap_kwh, pl.comm_kw, pl.comm_soc0_kwh,
-                             rating_kw, pl.eta_c, pl.eta_d, model.hosting_unit, t_stats)
+                             rating_kw, pl.eta_c, pl.eta_d, hosting_unit(model, pl), t_stats,
+                             peak, imp_lim, exp_lim, target)
     _weighted_transformer_stats(pl, series, t_stats)
     return series, t_stats
+
+
+def hosting_unit(model: DistrictModel, pl: Placements) -> np.ndarray:
+    """Hourly output [kW/kWp] of the PV that hosting capacity adds: the default orientation's,
+    capped at the scenario's PV export limit share (added PV is held to the same limit, and
+    its injection never exceeds the limit; its own load is not counted)."""
+    if pl.pv_export_share is None:
+        return model.hosting_unit
+    return np.minimum(model.hosting_unit, np.float32(pl.pv_export_share))
 
 
 def _weighted_transformer_stats(pl: Placements, series: np.ndarray, t_stats: np.ndarray,
@@ -484,8 +564,11 @@ def _battery_stats(model: DistrictModel, pl: Placements, rows: np.ndarray, b_acc
     discharge = np.clip(pl.eta_d * (pl.soc0_kwh[rows] + pl.eta_c * charge
                                     - acc[:, grid.A_SOC_END]), 0.0, None)
     imp = acc[:, grid.A_IMPORT]
+    curtailed = acc[:, grid.A_CURTAIL]
+    pv = pv - curtailed          # delivered
     b_stats[rows, grid.B_DEMAND] = demand
     b_stats[rows, grid.B_PV] = pv
+    b_stats[rows, grid.B_CURTAIL] = curtailed
     b_stats[rows, grid.B_IMPORT] = imp
     b_stats[rows, grid.B_EXPORT] = np.clip(imp - (demand - pv + charge - discharge), 0.0, None)
     b_stats[rows, grid.B_PEAK_IMPORT] = acc[:, grid.A_PEAK_IMPORT]
@@ -519,6 +602,7 @@ def _plain_stats(model: DistrictModel, pl: Placements, rows: np.ndarray,
         b_stats[b, grid.B_PEAK_EXPORT] = stats["peak_export"]
         b_stats[b, grid.B_CHARGE] = 0.0
         b_stats[b, grid.B_DISCHARGE] = 0.0
+        b_stats[b, grid.B_CURTAIL] = 0.0
         _plain_weighted(model, pl, p, q, b, stats, b_stats)
 
 
@@ -580,8 +664,11 @@ def building_hourly(model: DistrictModel, pl: Placements, b: int) -> pd.DataFram
     ch, dis, soc = dispatch_series(g - d, pl.cap_kwh[b], pl.battery_kw[b], pl.eta_c, pl.eta_d,
                                    pl.soc0_kwh[b])
     net = d - g + ch - dis
+    curtailed = np.clip(-net - pl.export_limits()[b], 0.0, None)
+    net = net + curtailed
     return pd.DataFrame({
-        "demand": d, "pv": g, "battery_charge": ch, "battery_discharge": dis,
+        "demand": d, "pv": g - curtailed, "pv_curtailed": curtailed,
+        "battery_charge": ch, "battery_discharge": dis,
         "soc_kwh": soc, "net": net, "import": np.clip(net, 0, None),
         "export": np.clip(-net, 0, None), "critical": pl.crit_frac[b] * d,
     }, index=model.hourly_index)
@@ -652,9 +739,13 @@ def placements_from_arrays(model: DistrictModel, pv_unit: np.ndarray, pv_idx: np
                            soc0_kwh: np.ndarray | None = None, round_trip: float = 1.0,
                            comm_kwh: np.ndarray | None = None,
                            comm_kw: np.ndarray | None = None,
-                           comm_soc0_kwh: np.ndarray | None = None) -> Placements:
+                           comm_soc0_kwh: np.ndarray | None = None,
+                           export_lim_kw: np.ndarray | None = None,
+                           comm_import_lim_kw: np.ndarray | None = None,
+                           comm_export_lim_kw: np.ndarray | None = None) -> Placements:
     """Placements from arrays: ``pv_unit`` (T, Q) kWh per kWp and hour; capacities are usable
-    kWh (no reserve)."""
+    kWh (no reserve). ``export_lim_kw`` (N,): PV export limits (``grid.NO_LIMIT``: none);
+    community batteries with an import or export limit (K,) shave peaks."""
     n, k = model.n_buildings, model.n_transformers
     unit = np.ascontiguousarray(np.asarray(pv_unit, dtype=np.float32))
     zeros_n, zeros_k = np.zeros(n), np.zeros(k)
@@ -673,4 +764,15 @@ def placements_from_arrays(model: DistrictModel, pv_unit: np.ndarray, pv_idx: np
         comm_cap_kwh=ccap,
         comm_soc0_kwh=zeros_k if comm_soc0_kwh is None else np.asarray(comm_soc0_kwh, float),
         eta_c=eta_c, eta_d=eta_d, horizon_h=model.horizon_h, econ=model.econ,
-        w_peak=hourly_weights(model, model.econ)[0], w_co2=hourly_weights(model, model.econ)[1])
+        w_peak=hourly_weights(model, model.econ)[0], w_co2=hourly_weights(model, model.econ)[1],
+        **_array_limits(n, k, export_lim_kw, comm_import_lim_kw, comm_export_lim_kw))
+
+
+def _array_limits(n: int, k: int, export_lim_kw: np.ndarray | None,
+                  imp: np.ndarray | None, exp: np.ndarray | None) -> dict:
+    imp_a = np.full(k, grid.NO_LIMIT) if imp is None else np.asarray(imp, dtype=np.float64)
+    exp_a = np.full(k, grid.NO_LIMIT) if exp is None else np.asarray(exp, dtype=np.float64)
+    return {"export_lim_kw": (np.full(n, grid.NO_LIMIT) if export_lim_kw is None
+                              else np.asarray(export_lim_kw, dtype=np.float64)),
+            "comm_peak": (imp_a < grid.NO_LIMIT) | (exp_a < grid.NO_LIMIT),
+            "comm_import_lim_kw": imp_a, "comm_export_lim_kw": exp_a}

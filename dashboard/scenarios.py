@@ -44,7 +44,7 @@ from dashboard.engine import (
 SERIES_ROWS = {"demand": grid.S_DEMAND, "pv": grid.S_PV, "net_after_building_batteries":
                grid.S_NET_BTM, "soc_building_batteries": grid.S_SOC_BTM,
                "critical": grid.S_CRITICAL, "net": grid.S_NET,
-               "soc_community_battery": grid.S_SOC_COMMUNITY}
+               "soc_community_battery": grid.S_SOC_COMMUNITY, "pv_curtailed": grid.S_CURTAIL}
 
 # Above this share of changed transformers a full evaluation is as cheap as patching.
 INCREMENTAL_MAX_SHARE = 0.25
@@ -71,6 +71,7 @@ def _building_energy(b_stats: np.ndarray) -> pd.DataFrame:
         "peak_export_kw": b_stats[:, grid.B_PEAK_EXPORT],
         "battery_charge_kwh": b_stats[:, grid.B_CHARGE],
         "battery_discharge_kwh": b_stats[:, grid.B_DISCHARGE],
+        "pv_curtailed_kwh": b_stats[:, grid.B_CURTAIL],
     })
 
 
@@ -94,6 +95,7 @@ def _transformer_energy(model: DistrictModel, t_stats: np.ndarray, pl: Placement
         "hours_above_rating": t_stats[:, grid.T_HOURS_ABOVE],
         "hosting_capacity_kwp": np.where(t_stats[:, grid.T_HOSTING_KWP] >= grid.NO_LIMIT,
                                          np.inf, t_stats[:, grid.T_HOSTING_KWP]),
+        "pv_curtailed_kwh": t_stats[:, grid.T_CURTAIL],
     })
 
 
@@ -213,6 +215,7 @@ def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
         "self_consumption_building": _ratio(g_b - exp_b, g_b),
         "demand_kwh": d,
         "pv_generation_kwh": g,
+        "pv_curtailed_kwh": float(t_energy["pv_curtailed_kwh"].sum()),
         "pv_kwp": float(pl.kwp.sum()),
         "battery_kwh": float(pl.battery_kwh.sum() + pl.comm_kwh.sum()),
         "grid_import_kwh": imp_d,
@@ -597,3 +600,41 @@ def validate(district: District, scenario: Scenario) -> None:
     """Raise DecentraError if the scenario does not fit the district (unknown ids, PV larger
     than the roof)."""
     build_placements(district_model(district), scenario)
+
+
+# A community battery this far beyond its area is almost certainly a typing error (kWh for Wh,
+# an extra zero): warned, never refused (a planner may study it on purpose).
+ABSURD_POWER_X_RATING = 2.0     # battery power [kW] / transformer rating [kW]
+ABSURD_DAYS_OF_DEMAND = 2.0     # battery capacity [kWh] / the area's mean daily demand [kWh]
+
+
+def battery_warnings(district: District, scenario: Scenario) -> list[str]:
+    """Plausibility warnings for community batteries: power above
+    ``ABSURD_POWER_X_RATING`` x the transformer's rating (kVA x power factor) or capacity above
+    ``ABSURD_DAYS_OF_DEMAND`` days of the area's mean demand; peak-shaving limits above the
+    rating are noted too (the battery then leaves the overload alone)."""
+    if not scenario.community_batteries:
+        return []
+    pf = district.assumptions.number("grid.power_factor")
+    tr = district.transformers.set_index(district.transformers["transformer_id"].astype(str))
+    b = district.buildings
+    daily = (b.groupby(b["transformer_id"].astype(str))["annual_demand_kwh"].sum() / 365.0)
+    out: list[str] = []
+    for c in scenario.community_batteries:
+        if c.transformer_id not in tr.index:
+            continue
+        rating_kw = float(tr.loc[c.transformer_id, "rating_kva"]) * pf
+        day_kwh = float(daily.get(c.transformer_id, 0.0))
+        where = f"community battery at {c.transformer_id}"
+        if c.power_kw > ABSURD_POWER_X_RATING * rating_kw:
+            out.append(f"{where}: {c.power_kw:,.0f} kW is {c.power_kw / rating_kw:,.0f}× the "
+                       f"transformer's {rating_kw:,.0f} kW rating")
+        if day_kwh > 0 and c.capacity_kwh > ABSURD_DAYS_OF_DEMAND * day_kwh:
+            out.append(f"{where}: {c.capacity_kwh:,.0f} kWh stores {c.capacity_kwh / day_kwh:,.0f}"
+                       f" days of its area's demand ({day_kwh:,.0f} kWh a day)")
+        for name, lim in (("import", c.import_limit_kw), ("export", c.export_limit_kw)):
+            if c.mode == "peak_shaving" and lim is not None and lim > rating_kw:
+                out.append(f"{where}: the {name} limit of {lim:,.0f} kW is above the "
+                           f"transformer's {rating_kw:,.0f} kW rating, so hours above the "
+                           "rating stay")
+    return out

@@ -33,7 +33,11 @@ SUMMARY_INDICATORS: tuple[Indicator, ...] = (
     Indicator("self_consumption_building", "Self-consumption (behind the meter)", "1",
               "(ΣG − Σ_b E_b) / ΣG, each building on its own", True),
     Indicator("demand_kwh", "Demand", "kWh/a", "Σ_t Σ_b D"),
-    Indicator("pv_generation_kwh", "PV generation", "kWh/a", "Σ_t Σ_b G (AC)"),
+    Indicator("pv_generation_kwh", "PV generation", "kWh/a",
+              "Σ_t Σ_b G (AC, delivered: after curtailment at a PV export limit)"),
+    Indicator("pv_curtailed_kwh", "PV curtailed", "kWh/a",
+              "Σ_t Σ_b max(−(D − G + charge − discharge) − limit_b × kWp_b, 0): PV above "
+              "the export limit at each meter, after the building's own battery", False),
     Indicator("pv_kwp", "PV installed", "kWp", "Σ placed kWp"),
     Indicator("battery_kwh", "Battery capacity", "kWh",
               "Σ building and community battery capacity (nominal)"),

@@ -4,19 +4,23 @@ A :class:`Scenario` holds rooftop PV and battery placements per building, commun
 transformer, and a few simulation parameters. Placements are kept sorted by id, so two scenarios
 with the same content are equal and hash alike whatever order they were built in.
 
-JSON schema (version 2) — ``Scenario.to_json`` writes, ``Scenario.from_json`` reads (version 1
-files, without ``assumptions``, still open)::
+JSON schema (version 2; version-1 files, without ``assumptions``, battery modes or PV export
+limits, still open) — ``Scenario.to_json`` writes, ``Scenario.from_json`` reads::
 
     {
       "schema": "decentra.scenario",
       "version": 2,
       "name": "South roofs 60 %",
-      "pv": [{"building_id": "B001", "kwp": 12.5, "tilt_deg": 30, "azimuth_deg": 180}],
+      "pv": [{"building_id": "B001", "kwp": 12.5, "tilt_deg": 30, "azimuth_deg": 180,
+              "export_limit_share": null}],
       "batteries": [{"building_id": "B001", "capacity_kwh": 10, "power_kw": 5}],
-      "community_batteries": [{"transformer_id": "T01", "capacity_kwh": 200, "power_kw": 100}],
+      "community_batteries": [{"transformer_id": "T01", "capacity_kwh": 200, "power_kw": 100,
+                               "mode": "peak_shaving", "import_limit_kw": 400,
+                               "export_limit_kw": null}],
       "critical": [{"building_id": "B007", "critical": true}],
       "params": {"outage_horizon_h": null, "critical_load_fraction": null,
-                 "battery_round_trip_efficiency": null, "battery_min_soc": null},
+                 "battery_round_trip_efficiency": null, "battery_min_soc": null,
+                 "pv_export_limit_share": null},
       "notes": "why these placements (optional; written by `suggest`)",
       "assumptions": {"econ.import_price_eur_per_kwh": 0.30,
                       "econ.pv_capex_by_class_eur_per_kwp": [1400, 1200, 1000, 900]}
@@ -31,6 +35,14 @@ must keep running is the planner's choice, what the buildings are is data.
 this scenario: prices, costs, discount rate, lifetimes, critical-load shares, emission factor
 (the keys, units and bounds are :data:`dashboard.domain.overrides.REGISTRY`); values are
 numbers or lists of numbers. They change results, so they are part of the content hash.
+
+Version 2 adds (all optional, defaults = version 1's behaviour): a community battery's ``mode``
+(``"self_consumption"``, the greedy dispatch, or ``"peak_shaving"`` of its transformer with
+``import_limit_kw`` / ``export_limit_kw``, ``null`` = no limit on that side; see
+``dashboard.energy.storage.peak_shave_step``) and a PV export limit as a share of kWp at each
+building's meter (``params.pv_export_limit_share`` for every PV system, a placement's
+``export_limit_share`` overrides it; ``null`` = no limit). PV above the limit (after the
+building's own battery) is curtailed.
 """
 
 from __future__ import annotations
@@ -51,7 +63,7 @@ from dashboard.domain.validate import number
 
 SCHEMA_NAME = "decentra.scenario"
 SCHEMA_VERSION = 2
-READABLE_VERSIONS = (1, 2)      # version 1: before ``assumptions``
+READABLE_VERSIONS = (1, 2)      # version 1: no assumptions, battery modes or PV export limit
 MAX_SCENARIO_JSON_BYTES = 50 * 2**20     # a scenario of every building of a large city
 
 # Physical bounds a single placement must respect. District-dependent bounds (kWp that fits on
@@ -71,6 +83,7 @@ class PvPlacement:
     kwp: float
     tilt_deg: float = 30.0
     azimuth_deg: float = 180.0
+    export_limit_share: float | None = None   # export <= share x kWp at the meter (None: params)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "building_id", _check_id(self.building_id, "building id"))
@@ -82,6 +95,10 @@ class PvPlacement:
         az = number(self.azimuth_deg, f"PV azimuth of building {self.building_id} [deg]",
                            0, 360)
         object.__setattr__(self, "azimuth_deg", az % 360.0)
+        if self.export_limit_share is not None:
+            object.__setattr__(self, "export_limit_share", number(
+                self.export_limit_share,
+                f"PV export limit of building {self.building_id} [share of kWp]", 0, 1))
 
 
 @dataclass(frozen=True, order=True)
@@ -102,13 +119,24 @@ class BatteryPlacement:
             MAX_BATTERY_KW, lo_open=True))
 
 
+BATTERY_MODES = ("self_consumption", "peak_shaving")
+
+
 @dataclass(frozen=True, order=True)
 class CommunityBattery:
-    """A shared battery at a transformer, dispatched on the transformer's pooled net load."""
+    """A shared battery at a transformer, dispatched on the transformer's pooled net load.
+
+    mode: ``"self_consumption"`` (greedy: store the area's surplus, cover its deficit) or
+        ``"peak_shaving"`` (keep the transformer's import <= ``import_limit_kw`` and its export
+        <= ``export_limit_kw``; ``None`` = no limit on that side, at least one is needed).
+    """
 
     transformer_id: str
     capacity_kwh: float
     power_kw: float
+    mode: str = "self_consumption"
+    import_limit_kw: float | None = None
+    export_limit_kw: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "transformer_id", _check_id(self.transformer_id,
@@ -119,6 +147,19 @@ class CommunityBattery:
         object.__setattr__(self, "power_kw", number(
             self.power_kw, f"community battery power at {self.transformer_id} [kW]", 0,
             MAX_BATTERY_KW, lo_open=True))
+        if self.mode not in BATTERY_MODES:
+            raise DecentraError(f"community battery mode at {self.transformer_id} must be one "
+                                f"of {', '.join(BATTERY_MODES)}, got {self.mode!r}")
+        for name in ("import_limit_kw", "export_limit_kw"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, number(
+                    value, f"community battery {name.replace('_kw', '').replace('_', ' ')} at "
+                    f"{self.transformer_id} [kW]", 0, MAX_BATTERY_KW * 100))
+        if (self.mode == "peak_shaving" and self.import_limit_kw is None
+                and self.export_limit_kw is None):
+            raise DecentraError(f"peak shaving at {self.transformer_id} needs an import limit "
+                                "or an export limit [kW]")
 
 
 @dataclass(frozen=True, order=True)
@@ -146,12 +187,15 @@ class ScenarioParams:
         use type from the assumptions).
     battery_round_trip_efficiency: AC-AC round-trip efficiency (0..1].
     battery_min_soc: reserve kept in every battery [0..1).
+    pv_export_limit_share: PV export limit at each building's meter as a share of its kWp
+        [0..1] (for example 0.6); ``None``: no limit (not an assumptions-table value).
     """
 
     outage_horizon_h: int | None = None
     critical_load_fraction: float | None = None
     battery_round_trip_efficiency: float | None = None
     battery_min_soc: float | None = None
+    pv_export_limit_share: float | None = None
 
     def __post_init__(self) -> None:
         if self.outage_horizon_h is not None:
@@ -170,6 +214,9 @@ class ScenarioParams:
         if self.battery_min_soc is not None:
             object.__setattr__(self, "battery_min_soc", number(
                 self.battery_min_soc, "battery minimum state of charge", 0, 1, hi_open=True))
+        if self.pv_export_limit_share is not None:
+            object.__setattr__(self, "pv_export_limit_share", number(
+                self.pv_export_limit_share, "PV export limit [share of kWp]", 0, 1))
 
 
 def _check_id(value: object, what: str) -> str:
@@ -450,9 +497,9 @@ class Scenario:
             "schema": SCHEMA_NAME,
             "version": SCHEMA_VERSION,
             "name": self.name,
-            "pv": [asdict(p) for p in self.pv],
+            "pv": [_record(p) for p in self.pv],
             "batteries": [asdict(b) for b in self.batteries],
-            "community_batteries": [asdict(c) for c in self.community_batteries],
+            "community_batteries": [_record(c) for c in self.community_batteries],
             "params": asdict(self.params),
             **({"critical": [asdict(c) for c in self.critical]} if self.critical else {}),
             **({"notes": self.notes} if self.notes else {}),
@@ -471,7 +518,7 @@ class Scenario:
             raise DecentraError(
                 f"not a Decentra scenario (expected \"schema\": \"{SCHEMA_NAME}\")")
         version = data.get("version")
-        if version not in READABLE_VERSIONS or isinstance(version, bool):
+        if isinstance(version, bool) or version not in READABLE_VERSIONS:
             raise DecentraError(
                 f"scenario schema version {version!r} is not supported; this Decentra reads "
                 f"versions {', '.join(map(str, READABLE_VERSIONS))}")
@@ -511,6 +558,17 @@ def _assumptions(value: object) -> tuple[tuple[str, overrides_registry.Value], .
     if not isinstance(value, Mapping):
         raise DecentraError("scenario field 'assumptions' must be an object of key: value")
     return overrides_registry.normalize(value)
+
+
+# version-2 fields written only when they differ from their default (files stay as small as
+# version 1's for scenarios that do not use them)
+_OPTIONAL_FIELDS = {"export_limit_share": None, "mode": "self_consumption",
+                    "import_limit_kw": None, "export_limit_kw": None}
+
+
+def _record(item: Any) -> dict[str, Any]:
+    return {k: v for k, v in asdict(item).items()
+            if k not in _OPTIONAL_FIELDS or v != _OPTIONAL_FIELDS[k]}
 
 
 def _find(items: tuple[Any, ...], key: str, ident: str) -> Any:

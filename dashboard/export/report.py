@@ -42,6 +42,7 @@ from dashboard.export.logo import logo_data_uri
 from dashboard.figures import charts
 from dashboard.figures.static import export_geo_map, export_grid_map
 from dashboard.gridstudy import cached_study
+from dashboard.scenarios import battery_warnings
 
 Progress = Callable[[float, str], None]
 
@@ -140,6 +141,7 @@ def data_sources(district: District) -> list[tuple[str, str, str]]:
 
 
 CSS = """
+li.warn { color: #8a5a00; font-weight: 600; }
 @page { size: A4; margin: 16mm 14mm 18mm 14mm; }
 body { font-family: 'DejaVu Sans', Helvetica, Arial, sans-serif; color: #1f2933; font-size: 10pt; }
 h1 { font-size: 24pt; margin: 0 0 4mm; color: #102a43; }
@@ -238,6 +240,43 @@ def hubs_section(district: District, result: Result) -> str:
             "<th class='l'>Why critical</th><th>Critical load</th><th>Survival, worst</th>"
             "<th>Survival, mean</th><th>P(24 h)</th><th>P(72 h)</th><th>PV</th><th>Battery</th>"
             f"</tr>{''.join(rows)}</table>{more}")
+
+
+def grid_storage_section(district: District, result: Result) -> str:
+    """Storage and PV for the grid: each community battery's mode and limits, the PV export
+    limit, the PV curtailed per transformer, and the plausibility warnings ('' when the
+    scenario uses none of these)."""
+    e = html.escape
+    sc = result.scenario
+    t = result.transformers
+    curtailed = (t["pv_curtailed_kwh"] if "pv_curtailed_kwh" in t else t["pv_kwp"] * 0.0)
+    if not sc.community_batteries and sc.params.pv_export_limit_share is None \
+            and not (curtailed > 0).any():
+        return ""
+    rows = []
+    for c in sc.community_batteries:
+        limits = ", ".join(f"{n} ≤ {v:,.0f} kW" for n, v in (("import", c.import_limit_kw),
+                                                              ("export", c.export_limit_kw))
+                           if v is not None)
+        mode = "peak shaving" if c.mode == "peak_shaving" else "self-consumption"
+        r = t.loc[c.transformer_id]
+        rows.append(f"<tr><td>{e(c.transformer_id)}</td><td>{c.capacity_kwh:,.0f}</td>"
+                    f"<td>{c.power_kw:,.0f}</td><td class='l'>{e(mode)}"
+                    f"{' (' + e(limits) + ')' if limits else ''}</td>"
+                    f"<td>{r['loading_pct']:.0f}</td><td>{r['hours_above_rating']:,.0f}</td>"
+                    "</tr>")
+    table = ("<table><tr><th>Transformer</th><th>kWh</th><th>kW</th><th class='l'>Mode</th>"
+             "<th>Max loading %</th><th>Hours &gt; rating</th></tr>" + "".join(rows)
+             + "</table>") if rows else ""
+    share = sc.params.pv_export_limit_share
+    limit = (f"PV export limited to {100 * share:.0f} % of each system's kWp at its meter"
+             if share is not None else "No district-wide PV export limit")
+    per_t = ", ".join(f"{e(str(k))} {v:,.0f}" for k, v in curtailed.items() if v > 0)
+    warn = "".join(f"<li class='warn'>{e(w)}</li>" for w in battery_warnings(district, sc))
+    return (f"<h2>Storage and PV for the grid</h2>{table}<p class='small'>{e(limit)}; PV "
+            f"curtailed {result.summary.get('pv_curtailed_kwh', 0.0):,.0f} kWh/a"
+            f"{' (per transformer, kWh/a: ' + per_t + ')' if per_t else ''}.</p>"
+            + (f"<ul class='report-lines'>{warn}</ul>" if warn else ""))
 
 
 def _svg(fig, width: int, height: int) -> str:
@@ -371,6 +410,7 @@ def report_html(district: District, result: Result, baseline: Result,
   {result.horizon_h} hours.</p>
   <img src="{survival}">
   {hubs_section(district, result)}
+  {grid_storage_section(district, result)}
 </section>
 <section class="page">
   <h2>Assumptions</h2>{o_html}

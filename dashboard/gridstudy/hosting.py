@@ -11,7 +11,7 @@ import numpy as np
 
 from dashboard.domain.errors import DecentraError
 from dashboard.energy import powerflow as pf
-from dashboard.engine import DistrictModel, Placements
+from dashboard.engine import DistrictModel, Placements, hosting_unit
 from dashboard.gridstudy.injections import pq_position
 from dashboard.gridstudy.network import NetModel
 from dashboard.gridstudy.year import island_branches, island_flows
@@ -95,7 +95,9 @@ def hosting_capacity(nm: NetModel, model: DistrictModel, pl: Placements, tr: int
     weight = weight / weight.sum()
     w_bus = np.zeros(len(isl.pq))
     np.add.at(w_bus, local[nm.building_ppc[rows]], weight)
-    unit = model.hosting_unit.astype(np.float64)             # kW per kWp, south-facing
+    # kW per kWp, south-facing, capped at the scenario's PV export limit share (added PV is
+    # held to the same limit: the same rule as the energy-balance estimate)
+    unit = hosting_unit(model, pl).astype(np.float64)
     sunny = np.flatnonzero(unit > 1e-6)
     cap = float(cap_kwp if cap_kwp is not None else 3.0 * model.rating_kva[tr])
     add = w_bus / 1000.0 / nm.grid.base_mva                   # pu per kWp (times unit)

@@ -1,5 +1,6 @@
-"""Each bus's hourly injections of a scenario (buildings' net load after their batteries,
-community batteries), in per unit, and the grid limits of a district.
+"""Each bus's hourly injections of a scenario (buildings' net load after their batteries and
+after PV curtailed at an export limit, community batteries in their mode), in per unit, and the
+grid limits of a district.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.scenario import Scenario
+from dashboard.energy import grid
 from dashboard.energy import powerflow as pf
 from dashboard.energy.storage import dispatch_series
 from dashboard.engine import DistrictModel, Placements
@@ -53,13 +55,15 @@ def island_injections(nm: NetModel, model: DistrictModel, pl: Placements, island
     np.add.at(k, (pl.pv_idx[rows], bus), pl.kwp[rows])
     d = model.load_prof.astype(np.float64) @ a                # (T, n)
     p = d - pl.pv_unit.astype(np.float64) @ k
+    lim = pl.export_limits()
     for b, j in zip(rows, bus, strict=True):
         if pl.cap_kwh[b] > 0 and pl.battery_kw[b] > 0:
             load = model.annual_kwh[b] * model.load_prof[:, model.prof_idx[b]].astype(np.float64)
             gen = pl.kwp[b] * pl.pv_unit[:, pl.pv_idx[b]].astype(np.float64)
             ch, dis, _ = dispatch_series(gen - load, pl.cap_kwh[b], pl.battery_kw[b],
                                          pl.eta_c, pl.eta_d, pl.soc0_kwh[b])
-            p[:, j] += ch - dis
+            p[:, j] += ch - dis + np.clip(gen - load - ch + dis - lim[b], 0.0, None)
+    _add_curtailment(model, pl, rows, bus, lim, p)
     if community_kw is not None:
         for tr in np.flatnonzero(nm.transformer_island == island):
             j = local[nm.transformer_ppc[tr]]
@@ -67,6 +71,26 @@ def island_injections(nm: NetModel, model: DistrictModel, pl: Placements, island
                 p[:, j] += community_kw[tr]
     assert p.shape == (n_t, n)
     return Injections(p, d)
+
+
+CHUNK = 512        # buildings per (T, chunk) block of curtailment
+
+
+def _add_curtailment(model: DistrictModel, pl: Placements, rows: np.ndarray, bus: np.ndarray,
+                     lim: np.ndarray, p: np.ndarray) -> None:
+    """Add the PV curtailed at the export limit of buildings without a battery to their
+    buses' net load (vectorised in blocks of buildings)."""
+    plain = (pl.kwp[rows] > 0) & (lim[rows] < grid.NO_LIMIT) & ~(
+        (pl.cap_kwh[rows] > 0) & (pl.battery_kw[rows] > 0))
+    rows, bus = rows[plain], bus[plain]
+    for s in range(0, len(rows), CHUNK):
+        r, j = rows[s:s + CHUNK], bus[s:s + CHUNK]
+        load = model.load_prof[:, model.prof_idx[r]].astype(np.float64) * model.annual_kwh[r]
+        gen = pl.pv_unit[:, pl.pv_idx[r]].astype(np.float64) * pl.kwp[r]
+        curtailed = np.clip(gen - load - lim[r], 0.0, None)
+        scatter = np.zeros((len(r), p.shape[1]))
+        scatter[np.arange(len(r)), j] = 1.0
+        p += curtailed @ scatter
 
 
 def s_pu(nm: NetModel, inj_p_kw: np.ndarray, d_kw: np.ndarray, tan_phi: float) -> np.ndarray:

@@ -243,9 +243,26 @@ def transformer_panel(district: District, scenario: Scenario, tid: str) -> list:
     return [html.B(f"Transformer {tid}"), html.Br(),
             f"{row['rating_kva']:,.0f} kVA · {int(row['n_buildings'])} buildings · "
             f"PV {row['pv_kwp']:,.0f} kWp", html.Br(),
-            f"max loading {row['loading_pct']:.0f} % · reverse flow "
-            f"{row['reverse_flow_hours']:,.0f} h/a (energy balance)", html.Br(),
+            f"max loading {row['loading_pct']:.0f} % · {row['hours_above_rating']:,.0f} h/a "
+            f"above rating · reverse flow {row['reverse_flow_hours']:,.0f} h/a "
+            "(energy balance)", html.Br(),
+            *storage_lines(scenario, tid, float(row.get("pv_curtailed_kwh", 0.0))),
             *grid_line]
+
+
+def storage_lines(scenario: Scenario, tid: str, curtailed_kwh: float) -> list:
+    """The community battery's mode and the PV curtailed behind the transformer, when any."""
+    lines: list = []
+    c = scenario.community_battery_of(tid)
+    if c is not None and c.mode == "peak_shaving":
+        limits = " · ".join(f"{name} ≤ {v:,.0f} kW" for name, v in
+                            (("import", c.import_limit_kw), ("export", c.export_limit_kw))
+                            if v is not None)
+        lines += [f"battery {c.capacity_kwh:,.0f} kWh / {c.power_kw:,.0f} kW shaving peaks: "
+                  f"{limits}", html.Br()]
+    if curtailed_kwh > 0:
+        lines += [f"PV curtailed at export limits: {curtailed_kwh:,.0f} kWh/a", html.Br()]
+    return lines
 
 
 def _kwp_text(v: float) -> str:

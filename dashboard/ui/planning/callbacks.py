@@ -43,12 +43,16 @@ EDIT = {"session": Output(ids.SESSION, "data"), "message": Output(ids.MESSAGE, "
 EDIT_BUTTONS = (ids.PV_APPLY, ids.PV_REMOVE, ids.BAT_APPLY, ids.BAT_REMOVE, ids.SEL_PV_APPLY,
                 ids.SEL_BAT_APPLY, ids.SEL_REMOVE, ids.COMM_APPLY, ids.COMM_REMOVE, ids.UNDO,
                 ids.REDO, ids.RESET, ids.CRIT_MARK, ids.CRIT_UNMARK, ids.SEL_CRIT_MARK,
-                ids.SEL_CRIT_UNMARK)
+                ids.SEL_CRIT_UNMARK, ids.PV_LIMIT_APPLY)
 FORM = {"pv_kwp": State(ids.PV_KWP, "value"), "pv_tilt": State(ids.PV_TILT, "value"),
         "pv_azimuth": State(ids.PV_AZIMUTH, "value"), "bat_kwh": State(ids.BAT_KWH, "value"),
         "bat_kw": State(ids.BAT_KW, "value"), "coverage": State(ids.SEL_COVERAGE, "value"),
         "sel_kwh": State(ids.SEL_BAT_KWH, "value"), "sel_kw": State(ids.SEL_BAT_KW, "value"),
-        "comm_kwh": State(ids.COMM_KWH, "value"), "comm_kw": State(ids.COMM_KW, "value")}
+        "comm_kwh": State(ids.COMM_KWH, "value"), "comm_kw": State(ids.COMM_KW, "value"),
+        "comm_mode": State(ids.COMM_MODE, "value"),
+        "comm_import": State(ids.COMM_IMPORT_LIMIT, "value"),
+        "comm_export": State(ids.COMM_EXPORT_LIMIT, "value"),
+        "pv_limit": State(ids.PV_LIMIT, "value")}
 RULE = {"session": Output(ids.SESSION_BG, "data"),
         "message": Output(ids.MESSAGE, "children", allow_duplicate=True)}
 RENDER = {"session": Output(ids.SESSION, "data", allow_duplicate=True), **VIEW,
@@ -65,7 +69,9 @@ PANEL = {"figure": Output(ids.MAP, "figure", allow_duplicate=True),
          "pv_kwp": Output(ids.PV_KWP, "value"), "pv_tilt": Output(ids.PV_TILT, "value"),
          "pv_azimuth": Output(ids.PV_AZIMUTH, "value"), "bat_kwh": Output(ids.BAT_KWH, "value"),
          "bat_kw": Output(ids.BAT_KW, "value"), "comm_kwh": Output(ids.COMM_KWH, "value"),
-         "comm_kw": Output(ids.COMM_KW, "value")}
+         "comm_kw": Output(ids.COMM_KW, "value"), "comm_mode": Output(ids.COMM_MODE, "value"),
+         "comm_import": Output(ids.COMM_IMPORT_LIMIT, "value"),
+         "comm_export": Output(ids.COMM_EXPORT_LIMIT, "value")}
 INFO = {"info": Output("transformer-info", "children")}
 DETAILS = {"week": Output(ids.WEEK_CHART, "figure"),
            "survival": Output(ids.SURVIVAL_CHART, "figure"),
@@ -101,8 +107,9 @@ def edit(deps: Deps, clicks: dict, name: Any, session: Any, selection: Any, form
         if new == current and new.name == current.name:
             return out(EDIT, message=message("Nothing changed", "info"))
         new_session = state.push(sess, new)
-        # None clears a message left from an earlier refused edit
-        return out(EDIT, session=new_session, message=None,
+        # None clears a message left from an earlier refused edit; a warning does not refuse
+        warning = logic.edit_warning(district, new, str(trigger))
+        return out(EDIT, session=new_session, message=warning and message(warning, "warn"),
                    **_view(deps, new_session, view, selection))
     except DecentraError as err:
         return out(EDIT, message=message(str(err)))

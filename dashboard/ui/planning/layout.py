@@ -136,6 +136,14 @@ def placement_panel() -> html.Div:
         html.H4("Community battery"),
         html.Div([number_field(ids.COMM_KWH, 200, "kWh", "Capacity"),
                   number_field(ids.COMM_KW, 100, "kW", "Power")], className="row2"),
+        dcc.RadioItems(id=ids.COMM_MODE, value="self_consumption", inline=True,
+                       className="radio", options=[
+                           {"label": "Self-consumption", "value": "self_consumption"},
+                           {"label": "Peak shaving", "value": "peak_shaving"}]),
+        html.Div([number_field(ids.COMM_IMPORT_LIMIT, None, "kW", "Import limit"),
+                  number_field(ids.COMM_EXPORT_LIMIT, None, "kW", "Export limit")],
+                 className="row2", title="Peak shaving keeps the transformer's import and "
+                 "export at or below these (blank: no limit on that side)"),
         html.Div([button(ids.COMM_APPLY, "Add / update community battery"),
                   button(ids.COMM_REMOVE, "Remove", "ghost")], className="actions"),
     ], id=ids.TRANSFORMER_PANEL, className="panel", style={"display": "none"})
@@ -148,6 +156,12 @@ def placement_panel() -> html.Div:
                   html.Span(className="busy dark", id=ids.RULE_BUSY, title="placing PV"),
                   html.Span(id=ids.RULE_PROGRESS, className="progress-text")],
                  className="actions"),
+        html.H4("PV export limit"),
+        html.Div([number_field(ids.PV_LIMIT, None, "% of kWp", "Export at most")],
+                 className="row2"),
+        html.Div([button(ids.PV_LIMIT_APPLY, "Set for all PV", "ghost",
+                         "PV above this share of its kWp (after the building's battery) is "
+                         "curtailed at every meter; blank: no limit")], className="actions"),
     ], className="panel rule")
     return html.Div([
         html.Div([html.H3("Nothing selected", id=ids.PANEL_TITLE),

@@ -145,13 +145,37 @@ def apply_rule(district: District, scenario: Scenario, min_roof_m2: object,
 
 
 def set_community(district: District, scenario: Scenario, transformer_id: object, kwh: object,
-                  kw: object) -> Scenario:
+                  kw: object, mode: object = None, import_limit: object = None,
+                  export_limit: object = None) -> Scenario:
+    """A community battery; in peak-shaving ``mode`` with the transformer's import / export
+    limits [kW] (blank: none on that side)."""
     tid = str(transformer_id)
     if tid not in set(district.transformers["transformer_id"].astype(str)):
         raise DecentraError(f"transformer {tid!r} is not in this district")
     cap = number(kwh, "Community battery capacity [kWh]", 0, MAX_COMMUNITY_KWH, lo_open=True)
     power = number(kw, "Community battery power [kW]", 0, 10 * cap, lo_open=True)
-    return scenario.with_community_battery(CommunityBattery(tid, cap, power))
+    if mode != "peak_shaving":
+        return scenario.with_community_battery(CommunityBattery(tid, cap, power))
+    imp, exp = (None if v in (None, "") else number(v, f"{what} limit [kW]", 0, 1e7)
+                for v, what in ((import_limit, "Import"), (export_limit, "Export")))
+    return scenario.with_community_battery(CommunityBattery(tid, cap, power, "peak_shaving",
+                                                            imp, exp))
+
+
+def set_pv_limit(scenario: Scenario, percent: object) -> Scenario:
+    """The PV export limit of every PV system, in % of its kWp (blank: no limit)."""
+    if percent in (None, ""):
+        return scenario.with_params(pv_export_limit_share=None)
+    share = number(percent, "PV export limit [% of kWp]", 0, 100) / 100.0
+    return scenario.with_params(pv_export_limit_share=share)
+
+
+def edit_warning(district: District, scenario: Scenario, trigger: str) -> str | None:
+    """The plausibility warning an edit gets (a community battery far beyond its area)."""
+    if trigger != ids.COMM_APPLY:
+        return None
+    found = dc.battery_warnings(district, scenario)
+    return ("Check this battery: " + "; ".join(found) + ".") if found else None
 
 
 def remove_community(district: District, scenario: Scenario, transformer_id: object) -> Scenario:
@@ -174,6 +198,10 @@ class Form:
     sel_kw: Any = None
     comm_kwh: Any = None
     comm_kw: Any = None
+    comm_mode: Any = None
+    comm_import: Any = None
+    comm_export: Any = None
+    pv_limit: Any = None
     name: Any = None
 
     @property
@@ -206,7 +234,9 @@ def edited(trigger: str, district: District, scenario: Scenario, form: Form) -> 
                                                form.sel_kw),
         ids.SEL_REMOVE: lambda: remove_all(district, scenario, b),
         ids.COMM_APPLY: lambda: set_community(district, scenario, tid, form.comm_kwh,
-                                              form.comm_kw),
+                                              form.comm_kw, form.comm_mode, form.comm_import,
+                                              form.comm_export),
+        ids.PV_LIMIT_APPLY: lambda: set_pv_limit(scenario, form.pv_limit),
         ids.COMM_REMOVE: lambda: remove_community(district, scenario, tid),
         ids.CRIT_MARK: lambda: set_critical(district, scenario, b, True),
         ids.CRIT_UNMARK: lambda: set_critical(district, scenario, b, False),
@@ -401,7 +431,10 @@ def panel_for(district: District, scenario: Scenario, selection: Mapping | None)
         comm = scenario.community_battery_of(str(tid))
         return Panel("transformer", f"Transformer {tid}", None,
                      {"comm_kwh": comm.capacity_kwh if comm else 200,
-                      "comm_kw": comm.power_kw if comm else 100})
+                      "comm_kw": comm.power_kw if comm else 100,
+                      "comm_mode": comm.mode if comm else "self_consumption",
+                      "comm_import": comm.import_limit_kw if comm else None,
+                      "comm_export": comm.export_limit_kw if comm else None})
     if len(chosen) == 1:
         rows = district.buildings.loc[district.buildings["building_id"] == chosen[0]]
         if rows.empty:
