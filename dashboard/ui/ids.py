@@ -146,3 +146,13 @@ SWEEP_BATTERY = "sweep-battery"    # kWh of battery per kWp placed
 SWEEP_ORDER = "sweep-order"
 SWEEP_CHART = "sweep-chart"
 SWEEP_STATUS = "sweep-status"
+
+# the Suggest tab: placements by the optimizer (dashboard.suggest)
+SUGGEST_BUDGET = "suggest-budget"      # EUR of added capex
+SUGGEST_OBJECTIVE = "suggest-objective"
+SUGGEST_CRITICAL = "suggest-critical"  # checklist: place only on critical facilities
+SUGGEST_RUN = "suggest-run"
+SUGGEST_BUSY = "suggest-busy"
+SUGGEST_PROGRESS = "suggest-progress"  # what the running job is doing
+SUGGEST_STATUS = "suggest-status"      # the outcome (or why there is none)
+SUGGEST_RESULT = "suggest-result"      # what was placed and why: the steps
