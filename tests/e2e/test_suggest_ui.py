@@ -40,7 +40,7 @@ def test_budget_and_goal_give_an_editable_scenario(page, app_url):
     for width, height in ((1280, 720), (1920, 1080)):
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(600)
-        for sel in ("#suggest-run", "#suggest-budget", "#undo", "#tab-place"):
+        for sel in ("#suggest-run", "#suggest-budget", "#undo", "#tab-place", "#tab-export"):
             assert in_view(page, sel), f"{sel} not in view at {width}x{height}"
         assert page.evaluate(OVERFLOW_JS) == [], f"overflow at {width}x{height}"
         page.screenshot(path=str(SHOTS / f"suggest-{width}x{height}.png"))

@@ -17,12 +17,13 @@ MAX_ROWS = 200                 # steps listed in the tab (a city's suggestion ca
 def suggest_tab() -> html.Div:
     return html.Div([
         html.H3("Suggest placements"),
-        html.P("State a budget and a goal: Decentra places rooftop PV and batteries on top of "
-               "the scenario on screen, step by step where a euro gains most, never beyond a "
+        html.P("State a budget (capex added) and a goal: Decentra places rooftop PV and "
+               "batteries on top of the scenario on screen, step by step where a euro gains "
+               "most, never beyond a "
                "transformer's hosting capacity. The result opens as the current scenario — "
                "edit, save or compare it; Undo goes back.", className="hint"),
         html.Div([
-            number_field(ids.SUGGEST_BUDGET, DEFAULT_BUDGET_EUR, "€", "Budget (added capex)"),
+            number_field(ids.SUGGEST_BUDGET, DEFAULT_BUDGET_EUR, "€", "Budget"),
             html.Label([html.Span("Goal", className="field-label"),
                         dcc.Dropdown(id=ids.SUGGEST_OBJECTIVE, value="self_sufficiency",
                                      clearable=False, searchable=False, className="week",
