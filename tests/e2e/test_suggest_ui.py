@@ -1,6 +1,6 @@
 """The Suggest tab in the browser (the real app, Debian's Chromium): a planner states a budget
 and a goal, gets an explained scenario whose KPI improved, can undo and redo it, edits it and
-saves it. Screenshots at 1280×720 and 1920×1080 (``build/screenshots/suggest-*.png``)."""
+saves it. Screenshots at 1280×720 and 1920×1080 (``build/screenshots/suggest-result-*.png``)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_budget_and_goal_give_an_editable_scenario(page, app_url):
         for sel in ("#suggest-run", "#suggest-budget", "#undo", "#tab-place", "#tab-export"):
             assert in_view(page, sel), f"{sel} not in view at {width}x{height}"
         assert page.evaluate(OVERFLOW_JS) == [], f"overflow at {width}x{height}"
-        page.screenshot(path=str(SHOTS / f"suggest-{width}x{height}.png"))
+        page.screenshot(path=str(SHOTS / f"suggest-result-{width}x{height}.png"))
     page.set_viewport_size({"width": 1500, "height": 900})
     # an ordinary scenario: Undo goes back to the one before, Redo returns
     page.click("#undo")

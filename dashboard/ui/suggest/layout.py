@@ -22,17 +22,18 @@ def suggest_tab() -> html.Div:
                "most, never beyond a "
                "transformer's hosting capacity. The result opens as the current scenario — "
                "edit, save or compare it; Undo goes back.", className="hint"),
+        html.Label([html.Span("Goal", className="field-label"),
+                    dcc.Dropdown(id=ids.SUGGEST_OBJECTIVE, value="self_sufficiency",
+                                 clearable=False, searchable=False, className="week",
+                                 options=[{"label": v, "value": k}
+                                          for k, v in OBJECTIVE_LABELS.items()])],
+                   className="field"),
         html.Div([
             number_field(ids.SUGGEST_BUDGET, DEFAULT_BUDGET_EUR, "€", "Budget"),
-            html.Label([html.Span("Goal", className="field-label"),
-                        dcc.Dropdown(id=ids.SUGGEST_OBJECTIVE, value="self_sufficiency",
-                                     clearable=False, searchable=False, className="week",
-                                     options=[{"label": v, "value": k}
-                                              for k, v in OBJECTIVE_LABELS.items()])],
-                       className="field"),
+            dcc.Checklist(id=ids.SUGGEST_CRITICAL, className="radio critical-only", value=[],
+                          options=[{"label": " Only on critical facilities",
+                                    "value": "critical"}]),
         ], className="row2"),
-        dcc.Checklist(id=ids.SUGGEST_CRITICAL, className="radio", value=[],
-                      options=[{"label": " Only on critical facilities", "value": "critical"}]),
         html.Div([button(ids.SUGGEST_RUN, "Suggest"),
                   html.Span(className="busy dark", id=ids.SUGGEST_BUSY, title="searching"),
                   html.Span(id=ids.SUGGEST_PROGRESS, className="progress-text")],
