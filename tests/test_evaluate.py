@@ -222,3 +222,22 @@ def test_params_change_results(district, rule_scenario):
     assert b["survival_mean_h"] > a["survival_mean_h"]
     c = dc.evaluate(district, rule_scenario.with_params(outage_horizon_h=24))
     assert c.buildings["survival_max_h"].max() <= 24
+
+
+def test_two_edits_seen_as_one_are_patched_and_equal_the_full_evaluation(district):
+    """derived_from(ancestor): PV and a battery on one building (and a battery removed on
+    another) evaluated incrementally from the ancestor, equal to a fresh full evaluation."""
+    start = dc.Scenario(name="a").with_pv(PvPlacement("B001", 10.0)).with_battery(
+        BatteryPlacement("B005", 10.0, 5.0))
+    base = dc.evaluate(district, start)
+    two = (start.with_battery(BatteryPlacement("B003", 20.0, 10.0))
+           .with_pv(PvPlacement("B003", 20.0)).without_battery("B005").derived_from(start))
+    assert two.lineage is not None and two.lineage.building_ids == {"B003", "B005"}
+    inc = dc.evaluate(district, two, previous=base, use_cache=False)
+    full = dc.evaluate(district, dc.Scenario.from_dict(two.to_dict()), use_cache=False)
+    assert inc.incremental and not full.incremental
+    assert inc.summary["self_sufficiency"] == pytest.approx(full.summary["self_sufficiency"])
+    assert np.allclose(inc.building_res, full.building_res)
+    assert np.allclose(inc.transformer_res, full.transformer_res)
+    np.testing.assert_allclose(inc.building_energy["import_kwh"],
+                               full.building_energy["import_kwh"], rtol=1e-6)

@@ -408,6 +408,24 @@ class Scenario:
             return Scenario._derived(self, digest=digest, buildings=changed, **kwargs)
         return Scenario._derived(self, digest=digest, transformers=changed, **kwargs)
 
+    def derived_from(self, ancestor: Scenario) -> Scenario:
+        """This scenario with its lineage pointing at ``ancestor`` (several building edits
+        seen as one, so that the engine recomputes from ``ancestor`` incrementally). The
+        buildings whose PV, battery or critical mark differ are the edited ones; when community
+        batteries or parameters differ the scenario is returned as it is."""
+        if (self.community_batteries != ancestor.community_batteries
+                or self.params != ancestor.params):
+            return self
+        changed: set[str] = set()
+        for attr in ("pv", "batteries", "critical"):
+            mine = {x.building_id: x for x in getattr(self, attr)}
+            theirs = {x.building_id: x for x in getattr(ancestor, attr)}
+            changed |= {b for b in mine.keys() | theirs.keys() if mine.get(b) != theirs.get(b)}
+        child = Scenario._derived(self, digest=self._ensure_digest(), buildings=changed)
+        object.__setattr__(child, "lineage", Lineage(ancestor.content_hash(),
+                                                     frozenset(changed), frozenset()))
+        return child
+
     def with_pv(self, *placements: PvPlacement) -> Scenario:
         """Add or replace PV on the placements' buildings."""
         return self._edit("pv", "building_id", "pv", _typed(placements, PvPlacement))

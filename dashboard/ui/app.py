@@ -35,6 +35,7 @@ from dashboard.ui.planning import callbacks as planning_callbacks
 from dashboard.ui.present import callbacks as present_callbacks
 from dashboard.ui.scenarios import callbacks as scenario_callbacks
 from dashboard.ui.shell import page
+from dashboard.ui.suggest import callbacks as suggest_callbacks
 from dashboard.ui.sweep import callbacks as sweep_callbacks
 from dashboard.warmup import compile_kernels
 
@@ -269,7 +270,8 @@ def create_app(district_path: str | Path | None = None, *,
 
     app.layout = serve_layout
     for feature in (planning_callbacks, grid_callbacks, scenario_callbacks, present_callbacks,
-                    export_callbacks, import_callbacks, sweep_callbacks, assumption_callbacks):
+                    export_callbacks, import_callbacks, sweep_callbacks, assumption_callbacks,
+                    suggest_callbacks):
         feature.register(app, deps)
     app._decentra_deps = deps  # type: ignore[attr-defined]  # for tests
     app._decentra_jobs = manager  # type: ignore[attr-defined]

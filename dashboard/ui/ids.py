@@ -163,3 +163,13 @@ ASSUME_INPUT = "assume-input"      # pattern-matching type: {"type": ASSUME_INPU
 ASSUME_RESET = "assume-reset"      # pattern-matching type: reset one override
 ASSUME_RESET_ALL = "assume-reset-all"
 ASSUME_STATUS = "assume-status"
+
+# the Suggest tab: placements by the optimizer (dashboard.suggest)
+SUGGEST_BUDGET = "suggest-budget"      # EUR of added capex
+SUGGEST_OBJECTIVE = "suggest-objective"
+SUGGEST_CRITICAL = "suggest-critical"  # checklist: place only on critical facilities
+SUGGEST_RUN = "suggest-run"
+SUGGEST_BUSY = "suggest-busy"
+SUGGEST_PROGRESS = "suggest-progress"  # what the running job is doing
+SUGGEST_STATUS = "suggest-status"      # the outcome (or why there is none)
+SUGGEST_RESULT = "suggest-result"      # what was placed and why: the steps

@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 600.0          # a job running longer is stopped and reported
 CANCEL_GRACE_S = 10.0              # a cancelled job that does not stop in time is killed
 RESULT_TTL_S = 3600                # results nobody collected are dropped after this
-LOW_PRIORITY = frozenset({"run_grid"})   # callbacks that yield to interactive jobs
+LOW_PRIORITY = frozenset({"run_grid", "run_suggest"})   # long jobs: interactive ones first
 
 
 class JobCancelled(BaseException):

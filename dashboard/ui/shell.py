@@ -13,6 +13,7 @@ from dashboard.ui.importing.layout import import_dialog
 from dashboard.ui.planning.layout import details_tab, map_pane, placement_panel
 from dashboard.ui.present.layout import present_overlay
 from dashboard.ui.scenarios.layout import compare_view, saved_tab
+from dashboard.ui.suggest.layout import suggest_tab
 from dashboard.ui.sweep.layout import sweep_section
 from dashboard.ui.widgets import button
 
@@ -81,6 +82,7 @@ def page(district_name: str, synthetic: bool, figure: object, session: dict,
     side = html.Aside([
         dcc.Tabs([
             dcc.Tab(placement_panel(), label="Place", value="place", id="tab-place"),
+            dcc.Tab(suggest_tab(), label="Suggest", value="suggest", id="tab-suggest"),
             dcc.Tab(transformer_tab(), label="Grid", value="transformers",
                     id="tab-transformers"),
             dcc.Tab(html.Div([details_tab(), sweep_section()]), label="Details",

@@ -195,6 +195,15 @@ def test_every_kind_of_job_finishes(served):
     p.wait_jobs()
     assert "PV placed" in p.text("message.children")
     assert grid_verified(p).startswith("verified")
+    # a suggestion (the optimizer, a long job): its scenario opens as the current one
+    before = p.get("session.data")["scenario"]
+    p.set("suggest-budget.value", 60_000, fire=False)
+    p.click("suggest-run")
+    p.wait_jobs(180)
+    assert "Suggested scenario opened" in p.text("message.children"), p.text("message.children")
+    assert p.get("session.data")["scenario"] != before
+    assert "Gain per 1,000" in p.text("suggest-result.children")
+    assert grid_verified(p).startswith("verified")
     # a community battery (this killed the power flow job: fork after OpenMP)
     tid = rows[0]["transformer_id"]
     p.set("selection.data", {"buildings": [], "transformer": tid})

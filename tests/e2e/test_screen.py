@@ -22,8 +22,8 @@ pytestmark = pytest.mark.e2e
 SIZES = [(1280, 720), (1500, 900), (1920, 1080)]
 SHOTS = Path(os.environ.get("DECENTRA_SCREENSHOTS",
                             Path(__file__).resolve().parents[2] / "build" / "screenshots"))
-TABS = ["tab-place", "tab-transformers", "tab-details", "tab-assumptions", "tab-saved",
-        "tab-export"]
+TABS = ["tab-place", "tab-suggest", "tab-transformers", "tab-details", "tab-assumptions",
+        "tab-saved", "tab-export"]
 
 OVERFLOW_JS = """() => {
     const out = [];

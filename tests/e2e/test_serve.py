@@ -59,6 +59,11 @@ def test_pages_and_jobs_on_the_served_stack(stack):
     p.set("comm-kwh.value", 800, fire=False)
     p.click("comm-apply")
     assert grid_verified(p).startswith("verified")        # community battery on Celery
+    p.set("suggest-budget.value", 60_000, fire=False)
+    p.click("suggest-run")                                # the optimizer on Celery
+    p.wait_jobs(180)
+    assert "Suggested scenario opened" in p.text("message.children"), p.text("message.children")
+    assert "Gain per 1,000" in p.text("suggest-result.children")
     p.click({"format": "summary-csv", "type": "export"})
     p.wait_jobs(120)
     assert "ready" in p.text("export-status.children"), p.text("export-status.children")
