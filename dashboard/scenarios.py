@@ -18,6 +18,7 @@ import pandas as pd
 
 from dashboard.cache import Memo, shared
 from dashboard.domain import overrides as overrides_registry
+from dashboard.domain.assumptions import Assumptions
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.indicators import CRITICAL_RES_KEYS
@@ -31,6 +32,7 @@ from dashboard.engine import (
     building_hourly,
     clear_models,
     district_model,
+    effective_assumptions,
     effective_econ,
     hourly_weights,
     patch_placements,
@@ -518,6 +520,12 @@ def evaluate(district: District, scenario: Scenario | None = None, *,
         _states.put(key, new_state)
         _shared_put(key, result)
     return result
+
+
+def scenario_assumptions(district: District, scenario: Scenario) -> Assumptions:
+    """The assumptions ``scenario`` is computed with: the district's table with the scenario's
+    overrides in place (prices, tariffs, shares; :mod:`dashboard.domain.overrides`)."""
+    return effective_assumptions(district_model(district), scenario)
 
 
 def baseline(district: District, resilience: bool = True) -> Result:

@@ -61,7 +61,7 @@ from dashboard.domain.result import RES_COLUMNS, Result
 from dashboard.domain.scenario import BatteryPlacement, PvPlacement, Scenario
 from dashboard.domain.validate import number
 from dashboard.energy.economics import EconParams, pv_capex_eur
-from dashboard.scenarios import evaluate
+from dashboard.scenarios import evaluate, scenario_assumptions
 
 PV_FRACTIONS = (0.25, 0.5, 1.0)          # of a roof's PV potential [kWp]
 BATTERY_KWH = (5.0, 10.0, 20.0)          # nominal capacity rungs
@@ -105,7 +105,7 @@ def annual_net_benefit_eur(result: Result, district: District) -> float:
     """Annual savings − annualised capex [EUR/a]: a simpler form of the NPV (NPV = this ×
     annuity factor for a flat year), with the discount rate and PV lifetime of the
     assumptions (:class:`~dashboard.energy.economics.EconParams`)."""
-    p = EconParams.from_assumptions(district.assumptions)
+    p = EconParams.from_assumptions(scenario_assumptions(district, result.scenario))
     s = result.summary
     return float(s["annual_savings_eur"] - s["capex_eur"] * capital_recovery_factor(
         p.discount_rate, p.pv_lifetime_a))
@@ -234,8 +234,9 @@ class _Search:
         self.budget = budget
         b = district.buildings
         self.ids = b["building_id"].astype(str).to_numpy()
-        a = district.assumptions
-        self.econ = EconParams.from_assumptions(a)     # the engine's own prices
+        # the engine's own prices: the district's, with the start scenario's overrides
+        a = scenario_assumptions(district, start)
+        self.econ = EconParams.from_assumptions(a)
         self.c_rate = a.number("battery.default_power_per_kwh")
         self.bat_capex = (self.econ.battery_eur_per_kwh
                           + self.c_rate * self.econ.battery_eur_per_kw)   # per kWh

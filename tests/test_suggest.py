@@ -233,3 +233,19 @@ def test_the_planners_critical_marks_count(feeder):
     assert placed and placed <= set(two)
     crit = s.result.buildings.set_index("building_id").loc[two, "p_survive_24h"].mean()
     assert crit == pytest.approx(s.objective_end)
+
+
+def test_the_start_scenarios_price_overrides_are_the_prices_spent(feeder):
+    """A scenario whose Inputs tab doubled the PV prices: the optimizer spends at those prices
+    (the engine's capex of what it placed, with the same overrides), not the district's."""
+    prices = [2 * p for p in EconParams.from_assumptions(feeder.assumptions).pv_capex_eur_per_kwp]
+    start = Scenario(name="dear PV").with_assumptions(
+        {"econ.pv_capex_by_class_eur_per_kwp": prices})
+    s = suggest(feeder, 40_000.0, "self_sufficiency", start=start, batteries=False,
+                grid_check=False)
+    assert s.scenario.assumptions == start.assumptions
+    capex = dc.evaluate(feeder, s.scenario).summary["capex_eur"]
+    assert capex == pytest.approx(s.spent_eur, rel=1e-9)
+    assert 20_000.0 < capex <= 40_000.0
+    kwp = np.array([p.kwp for p in s.scenario.pv])
+    assert capex == pytest.approx(pv_cost(feeder, kwp).sum() * 2, rel=1e-9)
