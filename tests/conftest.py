@@ -13,6 +13,37 @@ os.environ["DECENTRA_PVGIS_URL"] = "off"
 
 import dashboard as dc
 
+# The longest modules first (longest-processing-time-first scheduling): scripts/test gives whole
+# modules to its two workers in this order (pytest-xdist --dist loadscope
+# --no-loadscope-reorder), so a long module never starts last while the other worker idles, and
+# a module's fixtures (an app, the served stack) start once. Measured worker-seconds with
+# `scripts/test --durations=0` on this machine; the rest follow in collection order.
+LONGEST_FIRST = (
+    "tests/e2e/test_restarts.py",           # ten app starts in a row
+    "tests/e2e/test_runs_every_time.py",
+    "tests/test_import_fuzz.py",            # 1,000 fuzzed files
+    "tests/e2e/test_hostile_app.py",        # 150 hostile uploads through the app
+    "tests/test_hostile_files.py",          # 1,038 hostile files through the CLI
+    "tests/test_suggest.py",
+    "tests/e2e/test_serve.py",
+    "tests/test_powerflow.py",
+    "tests/e2e/test_map.py",
+    "tests/e2e/test_import_ui.py",
+    "tests/e2e/test_scenarios.py",
+    "tests/e2e/test_screen.py",
+    "tests/test_report.py",
+    "tests/test_gridstore.py",
+    "tests/e2e/test_grid_ui.py",
+    "tests/test_store.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {m: i for i, m in enumerate(LONGEST_FIRST)}
+    order = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda it: (rank.get(it.nodeid.split("::", 1)[0], len(rank)),
+                               order[id(it)]))
+
 
 @pytest.fixture(scope="session")
 def district() -> dc.District:

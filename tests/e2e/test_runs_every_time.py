@@ -1,7 +1,7 @@
 """The app runs every time: on a used cache and store (restarted ten times, damaged between
-starts, shared by two processes at once), every kind of background job finishes in the running
-app, identical requests of two sessions are two jobs, a lost or slow job says so and the next
-one works, and stopping the server stops its jobs.
+starts: test_restarts.py; shared by two processes at once), every kind of background job
+finishes in the running app, identical requests of two sessions are two jobs, a lost or slow
+job says so and the next one works, and stopping the server stops its jobs.
 
 These tests speak to the real app (``python app.py`` in a subprocess) over HTTP the way the
 browser does (tests/dashclient.py): every request is a real ``_dash-update-component``.
@@ -119,31 +119,6 @@ def damage(cache: Path) -> None:
     jobs = cache / "jobs" / "cache.db"
     if jobs.exists():
         jobs.write_bytes(b"not a database" * 100)
-
-
-def test_restart_ten_times_on_a_used_cache_and_store(tmp_path):
-    saved = []
-    browser = requests.Session()              # one planner's browser: one workspace
-    for i in range(10):
-        # one job worker: restarts are what is tested (the pool is tested elsewhere)
-        proc, url = start_app(tmp_path, env={"DECENTRA_JOB_WORKERS": "1"})
-        try:
-            # the power flow on the first and the last start (every start runs the other jobs)
-            saved.append(round_trip(url, f"Option {i}", browser, power_flow=i in (0, 9)))
-            # every scenario saved before is still there, under its name
-            p = page(url, browser, power_flow=False)
-            p.set("tabs.value", "saved")
-            names = {v for k, v in p.props.items() if '"saved-name"' in k
-                     and k.endswith(".value")}
-        finally:
-            stop(proc)
-        assert names == {f"Option {j}" for j in range(i + 1)}
-        if i in (3, 6):
-            damage(tmp_path)
-    logs = "".join(p.read_text() for p in tmp_path.glob("app-*.log"))
-    assert "Traceback" not in logs, logs[-3000:]
-    assert "Exception ignored" not in logs
-    assert len(set(saved)) == 10
 
 
 def test_two_app_processes_on_one_cache_and_store(tmp_path):

@@ -105,7 +105,7 @@ def register(app: Dash, deps: Deps) -> None:
                "question": State(ids.REPORT_QUESTION, "value"),
                "consultant": State(ids.REPORT_CONSULTANT, "value"),
                "alts": State(ids.REPORT_ALTS, "data"), "logo": State(ids.REPORT_LOGO_DATA, "data")},
-        background=True,
+        background=True, interval=500,
         running=[(Output(ids.REPORT, "disabled"), True, False),
                  (Output(ids.EXPORT_GRID, "className"), "export-grid busy", "export-grid"),
                  (Output(ids.EXPORT_PROGRESS, "style"), {"visibility": "visible"},

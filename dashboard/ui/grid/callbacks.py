@@ -134,7 +134,7 @@ def register(app: Dash, deps: Deps) -> None:
         inputs={"settled": Input(ids.GRID_TRIGGER, "data"), "run": Input(ids.GRID_RUN,
                                                                           "n_clicks")},
         state={"session": State(ids.SESSION, "data")},
-        background=True,
+        background=True, interval=500,
         running=[(Output(ids.GRID_RUN, "disabled"), True, False),
                  (Output(ids.GRID_RUNNING, "style"), {"visibility": "visible"},
                   {"visibility": "hidden"})],

@@ -45,7 +45,7 @@ def register(app: Dash, deps: Deps) -> None:
         inputs={"run": Input(ids.SWEEP_RUN, "n_clicks")},
         state={"session": State(ids.SESSION, "data"), "order": State(ids.SWEEP_ORDER, "value"),
                "battery": State(ids.SWEEP_BATTERY, "value")},
-        background=True,
+        background=True, interval=500,
         running=[(Output(ids.SWEEP_RUN, "disabled"), True, False)],
         on_error=sweep_failed, prevent_initial_call=True,
     )(bind(run_sweep, deps))
