@@ -117,7 +117,8 @@ def test_exports_download_valid_files(page, app_url, tmp_path):
     open_app(page, app_url)
     apply_rule(page, "300")
     page.click("#tab-export")
-    with page.expect_download(timeout=60_000) as dl:
+    # the first export starts the image renderer (kaleido's Chromium): slow on a busy machine
+    with page.expect_download(timeout=120_000) as dl:
         page.click("button:has-text('Map · PNG')")
     img = Image.open(dl.value.path())
     assert img.format == "PNG" and img.size == (1400, 900)

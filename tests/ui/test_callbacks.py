@@ -145,6 +145,15 @@ def test_power_flow_job_render_and_zoom(deps, session, district):
                              trigger=ids.GRID_STORE)
     assert shown["status"].startswith("verified")
     assert {r["basis"] for r in shown["table"]} == {"power flow"}
+    layers = shown["figure"].to_plotly_json()["operations"]
+    visible = [o["params"]["value"] for o in layers if o["location"][-1] == "visible"]
+    assert visible and all(visible)
+    # a study arriving during the presentation leaves its map clean
+    presented = grid.render_grid(deps, store, "power-flow", session, ["feeders"],
+                                 page="present", trigger=ids.GRID_STORE)
+    ops = presented["figure"].to_plotly_json()["operations"]
+    assert [o for o in ops if o["location"][-1] == "visible"]
+    assert not any(o["params"]["value"] for o in ops if o["location"][-1] == "visible")
     stale = grid.render_grid(deps, {**store, "scenario": "older"}, "power-flow", session,
                              ["feeders"], trigger=ids.GRID_STORE)
     assert all(v is no_update for v in stale.values())

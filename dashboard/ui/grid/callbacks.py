@@ -68,9 +68,10 @@ def grid_failed(err: Exception) -> dict:
 
 
 def render_grid(deps: Deps, store: Any, mode: Any, session: Any, show: Any,
-                trigger: Any = None) -> dict:
+                page: Any = None, trigger: Any = None) -> dict:
     """The power flow's figures on the map and in the Grid tab, for the scenario on screen
-    only: a study of an earlier edit is ignored (a newer one is due)."""
+    only: a study of an earlier edit is ignored (a newer one is due). A study that arrives
+    during the presentation keeps its map clean (no feeders or buses)."""
     try:
         sess, district, scenario = deps.current(session)
     except DecentraError:
@@ -82,7 +83,8 @@ def render_grid(deps: Deps, store: Any, mode: Any, session: Any, show: Any,
     study = logic.cached_study(district, scenario)
     t = dc.evaluate(district, scenario).transformers
     mode = mode or "power-flow"
-    patch = logic.grid_patch(Patch(), deps.layers, district, study, mode, set(show or []), t)
+    shown_layers = set(show or []) - ({"feeders"} if page == "present" else set())
+    patch = logic.grid_patch(Patch(), deps.layers, district, study, mode, shown_layers, t)
     if mode != "power-flow" or study is None:      # the estimate's colours (by transformer)
         for i, url in enumerate(deps.layers.lines(district, t)):
             patch["layout"]["map"]["layers"][LAYER.LINE0 + i]["source"] = url or EMPTY_GEOJSON
@@ -145,7 +147,8 @@ def register(app: Dash, deps: Deps) -> None:
     app.callback(
         output=RENDER,
         inputs={"store": Input(ids.GRID_STORE, "data"), "mode": Input(ids.GRID_LAYER, "value")},
-        state={"session": State(ids.SESSION, "data"), "show": State(ids.LAYERS, "value")},
+        state={"session": State(ids.SESSION, "data"), "show": State(ids.LAYERS, "value"),
+               "page": State(ids.VIEW, "data")},
         prevent_initial_call=True,
     )(bind(render_grid, deps))
     app.callback(
