@@ -540,15 +540,29 @@ def hosting_unit(model: DistrictModel, pl: Placements) -> np.ndarray:
 def _weighted_transformer_stats(pl: Placements, series: np.ndarray, t_stats: np.ndarray,
                                 ) -> None:
     """Peak-hour and emission-weighted demand, import and export of each group from its
-    series (T_DEMAND_PEAK, T_IMPORT_PEAK, T_DEMAND_CO2, T_IMPORT_CO2, T_EXPORT_CO2)."""
-    net = series[:, grid.S_NET, :]
-    t_stats[:, grid.T_DEMAND_PEAK] = series[:, grid.S_DEMAND, :] @ pl.w_peak
-    t_stats[:, grid.T_DEMAND_CO2] = series[:, grid.S_DEMAND, :] @ pl.w_co2
-    imp = np.maximum(net, 0.0)
-    exp = np.maximum(-net, 0.0)
-    t_stats[:, grid.T_IMPORT_PEAK] = imp @ pl.w_peak
-    t_stats[:, grid.T_IMPORT_CO2] = imp @ pl.w_co2
-    t_stats[:, grid.T_EXPORT_CO2] = exp @ pl.w_co2
+    series (T_DEMAND_PEAK, T_IMPORT_PEAK, T_DEMAND_CO2, T_IMPORT_CO2, T_EXPORT_CO2). Without
+    a peak window the peak sums are 0, and a flat emission factor weighs every hour 1 (the
+    plain sums): no pass over the hours for either (most scenarios; the optimizer evaluates
+    thousands)."""
+    weigh_peak = bool(pl.w_peak.any())
+    weigh_co2 = pl.econ.co2_hourly_kg_per_kwh is not None
+    if weigh_peak or weigh_co2:
+        net = series[:, grid.S_NET, :]
+        imp = np.maximum(net, 0.0)
+        exp = np.maximum(-net, 0.0)
+    if weigh_peak:
+        t_stats[:, grid.T_DEMAND_PEAK] = series[:, grid.S_DEMAND, :] @ pl.w_peak
+        t_stats[:, grid.T_IMPORT_PEAK] = imp @ pl.w_peak
+    else:
+        t_stats[:, grid.T_DEMAND_PEAK] = t_stats[:, grid.T_IMPORT_PEAK] = 0.0
+    if weigh_co2:
+        t_stats[:, grid.T_DEMAND_CO2] = series[:, grid.S_DEMAND, :] @ pl.w_co2
+        t_stats[:, grid.T_IMPORT_CO2] = imp @ pl.w_co2
+        t_stats[:, grid.T_EXPORT_CO2] = exp @ pl.w_co2
+    else:
+        t_stats[:, grid.T_DEMAND_CO2] = t_stats[:, grid.T_DEMAND]
+        t_stats[:, grid.T_IMPORT_CO2] = t_stats[:, grid.T_IMPORT]
+        t_stats[:, grid.T_EXPORT_CO2] = t_stats[:, grid.T_EXPORT]
 
 
 def _battery_stats(model: DistrictModel, pl: Placements, rows: np.ndarray, b_acc: np.ndarray,
@@ -590,6 +604,9 @@ def _plain_stats(model: DistrictModel, pl: Placements, rows: np.ndarray,
     order = np.argsort(pair, kind="stable")
     pair_sorted = pair[order]
     cuts = np.flatnonzero(np.diff(pair_sorted)) + 1
+    # weighed once per call, not per pair: most scenarios have neither a peak window nor an
+    # hourly emission factor, and there are as many pairs as PV orientations
+    weigh = (bool(pl.w_peak.any()), pl.econ.co2_hourly_kg_per_kwh is not None)
     for chunk in np.split(order, cuts):
         p, q = divmod(int(pair[chunk[0]]), n_pv)
         b = rows[chunk]
@@ -603,22 +620,24 @@ def _plain_stats(model: DistrictModel, pl: Placements, rows: np.ndarray,
         b_stats[b, grid.B_CHARGE] = 0.0
         b_stats[b, grid.B_DISCHARGE] = 0.0
         b_stats[b, grid.B_CURTAIL] = 0.0
-        _plain_weighted(model, pl, p, q, b, stats, b_stats)
+        _plain_weighted(model, pl, p, q, b, stats, b_stats, weigh)
 
 
 def _plain_weighted(model: DistrictModel, pl: Placements, p: int, q: int, b: np.ndarray,
-                    stats: dict[str, np.ndarray], b_stats: np.ndarray) -> None:
+                    stats: dict[str, np.ndarray], b_stats: np.ndarray,
+                    weigh: tuple[bool, bool]) -> None:
     """Weighted import / export of buildings without storage sharing the pair (p, q): exact
-    by the pair's sorted order; nothing to weigh without a peak window, and a flat emission
-    factor weighs every hour 1."""
-    table = model.pairs.get(p, q, pl.pv_unit)
-    load, unit = model.load_prof[:, p], pl.pv_unit[:, q]
-    if pl.w_peak.any():
+    by the pair's sorted order; nothing to weigh without a peak window (``weigh[0]``), and a
+    flat emission factor (not ``weigh[1]``) weighs every hour 1."""
+    if weigh[0] or weigh[1]:
+        table = model.pairs.get(p, q, pl.pv_unit)
+        load, unit = model.load_prof[:, p], pl.pv_unit[:, q]
+    if weigh[0]:
         b_stats[b, grid.B_IMPORT_PEAK], _ = pair_weighted(table, load, unit, pl.w_peak,
                                                           model.annual_kwh[b], pl.kwp[b])
     else:
         b_stats[b, grid.B_IMPORT_PEAK] = 0.0
-    if pl.econ.co2_hourly_kg_per_kwh is None:
+    if not weigh[1]:
         b_stats[b, grid.B_IMPORT_CO2] = stats["import"]
         b_stats[b, grid.B_EXPORT_CO2] = stats["export"]
     else:

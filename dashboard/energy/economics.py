@@ -187,9 +187,9 @@ def peak_mask(index: pd.Index, p: EconParams) -> np.ndarray:
     """1.0 in the peak hours of the time-of-use tariff (Monday to Friday, hour of day in
     ``[from, to)``; public holidays count as weekdays), else 0.0; all 0 without a peak
     price."""
-    hour, weekday = _hours_and_weekdays(index)
     if p.import_peak_price_eur_per_kwh is None:
         return np.zeros(len(index))
+    hour, weekday = _hours_and_weekdays(index)
     h0, h1 = p.import_peak_hours
     return (weekday & (hour >= h0) & (hour < h1)).astype(np.float64)
 
