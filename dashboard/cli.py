@@ -22,6 +22,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.indicators import SUMMARY_INDICATORS, format_value, hosting_text
@@ -250,13 +251,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     consultant's name and logo; the grid figures verified where a power flow of exactly that
     scenario exists (run now with --power-flow), else said to be an estimate."""
     import dashboard as dc
-    from dashboard.export.council import ReportOptions
+    from dashboard.export.council import MAX_ALTERNATIVES, ReportOptions
     from dashboard.export.logo import MAX_LOGO_BYTES, sanitize_logo
     from dashboard.export.report import report_html, report_pdf, write_bytes
     from dashboard.gridstudy import cached_study, store_study
 
     district = dc.load_district(args.district)
     scenario = _read_scenario(args.scenario)
+    if len(args.compare or []) > MAX_ALTERNATIVES:
+        raise DecentraError(f"compare at most {MAX_ALTERNATIVES} alternatives at once, got "
+                            f"{len(args.compare)}")
     others = [_read_scenario(p) for p in args.compare or []]
     logo = None
     if args.logo:
@@ -269,15 +273,25 @@ def cmd_report(args: argparse.Namespace) -> int:
         logo = sanitize_logo(raw, Path(args.logo).name)
     options = ReportOptions(question=args.question or "", consultant=args.consultant or "",
                             logo_png=logo)
-    if args.power_flow and cached_study(district, scenario) is None:
-        store_study(district, scenario, dc.grid_study(district, scenario))
+    # the study run here is handed to the report directly (the CLI has no shared cache to
+    # find it in); report.verified_study still checks it belongs to exactly that scenario
+    studies = {}
+    if args.power_flow:
+        study = cached_study(district, scenario) or dc.grid_study(district, scenario)
+        store_study(district, scenario, study)
+        studies[scenario.content_hash()] = study
+
+    def study_of(d: dc.District, s: dc.Scenario) -> Any:
+        return studies.get(s.content_hash()) or cached_study(d, s)
+
     alternatives = [dc.evaluate(district, s) for s in others]
     result, base = dc.evaluate(district, scenario), dc.baseline(district)
     if args.html:
         data: bytes = report_html(district, result, base, alternatives=alternatives,
-                                  options=options).encode()
+                                  options=options, study_of=study_of).encode()
     else:
-        data = report_pdf(district, result, base, alternatives=alternatives, options=options)
+        data = report_pdf(district, result, base, alternatives=alternatives, options=options,
+                          study_of=study_of)
     try:
         out = write_bytes(args.output, data)
     except OSError as err:
@@ -449,8 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--logo", help="the consultant's logo (PNG or JPEG, at most 2 MB)")
     rp.add_argument("--power-flow", action="store_true",
                     help="run the full-year power flow of the scenario first (verified grid "
-                         "figures; else a study already run in the app is used, or the "
-                         "estimate is shown as such)")
+                         "figures; without it the grid figures are the estimate, said so)")
     rp.add_argument("--html", action="store_true", help="write the HTML instead of the PDF")
     rp.add_argument("--output", "-o", required=True, help="file to write")
     rp.set_defaults(func=cmd_report)

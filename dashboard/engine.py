@@ -244,7 +244,8 @@ def effective_assumptions(model: DistrictModel, scenario: Scenario) -> Assumptio
     """The district's assumptions table with the scenario's overrides in place (rows the
     table lacks, such as a time-of-use tariff, appended)."""
     base = model.assumptions if model.assumptions is not None else Assumptions(())
-    return base.overridden((k, overrides_registry.as_text(v)) for k, v in scenario.assumptions)
+    return base.overridden((k, overrides_registry.exact_text(v))
+                           for k, v in scenario.assumptions)
 
 
 _econ_memo: Memo[tuple[str, object], EconParams] = Memo(64)

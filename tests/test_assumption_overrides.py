@@ -278,3 +278,23 @@ def test_cli_writes_and_shows_overrides(tmp_path, capsys):
     assert "0.05" in capsys.readouterr().out
     assert main(["evaluate", "--scenario", str(out), "--json", "--no-resilience"]) == 0
     assert main(["assumptions", "--set", "econ.discount_rate=3"]) != 0
+
+
+def test_the_engine_uses_the_typed_value_exactly(district):
+    """An override reaches the economics to the last digit (it went through a 6-digit text
+    form once), and a scenario whose overrides differ is never patched from its ancestor's
+    prices."""
+    from dashboard.domain.scenario import PvPlacement
+    from dashboard.engine import effective_econ
+
+    price = 0.2345678912
+    s = Scenario(name="exact").with_assumptions({"econ.import_price_eur_per_kwh": price})
+    assert effective_econ(district_model(district), s).import_price_eur_per_kwh == price
+    bid = str(district.buildings["building_id"].iloc[0])
+    a = Scenario(name="a").with_pv(PvPlacement(bid, 5.0))
+    b = a.with_assumptions({"econ.import_price_eur_per_kwh": 0.5}).with_pv(
+        PvPlacement(bid, 6.0)).derived_from(a)
+    dc.evaluate(district, a)
+    fresh = dc.evaluate(district, Scenario.from_json(b.to_json()))
+    assert dc.evaluate(district, b).summary["annual_savings_eur"] == pytest.approx(
+        fresh.summary["annual_savings_eur"], rel=1e-12)

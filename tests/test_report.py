@@ -285,3 +285,19 @@ def test_cli_report(tmp_path, case):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert run.stderr.count("the logo cannot be used") == 1
+
+
+def test_cli_report_with_the_power_flow_is_verified(tmp_path, case, capsys):
+    """--power-flow runs the study and the report shows it as verified (the study used to be
+    stored in a cache the CLI does not have, and the report said "estimate")."""
+    from dashboard.cli import main
+
+    _, result, _, _ = case
+    rec = tmp_path / "rec.json"
+    rec.write_text(result.scenario.to_json())
+    out = tmp_path / "verified.html"
+    assert main(["report", "--scenario", str(rec), "--power-flow", "--html",
+                 "-o", str(out)]) == 0
+    doc = out.read_text(encoding="utf-8")
+    assert "Verified by a full-year AC power flow" in doc
+    assert "Estimate, not verified" not in doc

@@ -218,6 +218,13 @@ def as_text(value: Value) -> str:
     return f"{value:g}" if value == int(value) or abs(value) >= 1e-4 else repr(value)
 
 
+def exact_text(value: Value) -> str:
+    """A value as an assumptions-table cell that reads back exactly (``repr`` of each float;
+    :func:`as_text` rounds to 6 digits for display)."""
+    values = value if isinstance(value, tuple) else (value,)
+    return ";".join(repr(float(v)) for v in values)
+
+
 def plausibility(key: str, value: Value) -> str | None:
     """A warning when ``value`` lies outside the usual range of ``key`` (still accepted), or
     None."""
@@ -274,6 +281,7 @@ __all__ = [
     "Value",
     "as_text",
     "check",
+    "exact_text",
     "is_simulation_key",
     "is_weight_key",
     "normalize",

@@ -412,9 +412,10 @@ class Scenario:
         """This scenario with its lineage pointing at ``ancestor`` (several building edits
         seen as one, so that the engine recomputes from ``ancestor`` incrementally). The
         buildings whose PV, battery or critical mark differ are the edited ones; when community
-        batteries or parameters differ the scenario is returned as it is."""
+        batteries, parameters or assumption overrides differ the scenario is returned as it
+        is."""
         if (self.community_batteries != ancestor.community_batteries
-                or self.params != ancestor.params):
+                or self.params != ancestor.params or self.assumptions != ancestor.assumptions):
             return self
         changed: set[str] = set()
         for attr in ("pv", "batteries", "critical"):

@@ -119,9 +119,10 @@ def _island_key(district: District, nm: NetModel, pl: Placements, island: int,
     trs = np.flatnonzero(nm.transformer_island == island)
     h = hashlib.sha256(f"{district.content_hash}|{island}|{int(hosting)}|{pl.eta_c!r}|"
                        f"{pl.eta_d!r}".encode())
+    share = -1.0 if pl.pv_export_share is None else pl.pv_export_share    # 0 is a limit
     for arr in (pl.kwp[rows], pl.pv_idx[rows], pl.tilt_deg[rows], pl.azimuth_deg[rows],
                 pl.cap_kwh[rows], pl.battery_kw[rows], pl.soc0_kwh[rows],
-                pl.export_limits()[rows], np.array([pl.pv_export_share or -1.0])):
+                pl.export_limits()[rows], np.array([share])):
         h.update(np.ascontiguousarray(arr).tobytes())
     if community is not None and len(trs):
         h.update(np.ascontiguousarray(community[trs]).tobytes())

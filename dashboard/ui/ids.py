@@ -173,3 +173,4 @@ SUGGEST_BUSY = "suggest-busy"
 SUGGEST_PROGRESS = "suggest-progress"  # what the running job is doing
 SUGGEST_STATUS = "suggest-status"      # the outcome (or why there is none)
 SUGGEST_RESULT = "suggest-result"      # what was placed and why: the steps
+SUGGEST_FOR = "suggest-for"            # store: the scenario key the steps shown belong to

@@ -126,3 +126,31 @@ def test_npv_gains_are_in_euros():
     assert logic.per_keur_text("self_sufficiency", Step("B1", "pv", 0, 5, 4_000.0, 0.002,
                                                         0.1)) == "+0.050 pp"
     assert logic.what_text(step) == "Battery on B1: 0.0 → 10.0 kWh"
+
+
+def test_a_suggestion_overtaken_by_an_edit_is_not_applied_and_undo_clears_the_steps(
+        deps, session, district):
+    """The job pushed its scenario onto the one it started from; the planner edited past it
+    meanwhile: the map keeps the edit (the result is refused with a word), and steps shown
+    for a scenario no longer on screen are cleared."""
+    from dashboard.domain.scenario import PvPlacement
+    from dashboard.ui import ids
+    from dashboard.ui.planning import callbacks as planning
+
+    got = callbacks.run_suggest(deps, lambda p: None, 1, session, BUDGET_EUR,
+                                "self_sufficiency", [])
+    bid = str(district.buildings["building_id"].iloc[0])
+    edited = state.push(session, dc.Scenario(name="Untitled scenario").with_pv(
+        PvPlacement(bid, 2.0)))
+    view = ("self_sufficiency", ["pv"], "plain", "plan")
+    stale = planning.render(deps, got["session"], *view, edited, None, "power-flow",
+                            trigger=ids.SESSION_BG)
+    assert stale["session"] is no_update and "not applied" in str(stale["message"].children)
+    fresh = planning.render(deps, got["session"], *view, session, None, "power-flow",
+                            trigger=ids.SESSION_BG)
+    assert fresh["session"]["scenario"] == got["session"]["scenario"]
+    # the steps stay with their scenario and go when another one is on screen
+    kept = callbacks.forget_steps(got["session"], got["shown_for"])
+    assert all(v is no_update for v in kept.values())
+    gone = callbacks.forget_steps(state.undo(got["session"]), got["shown_for"])
+    assert gone["result"] is None and "changed" in gone["status"]

@@ -141,6 +141,10 @@ def render(deps: Deps, session_bg: Any, color: Any, layers: Any, basemap: Any, p
     promoted = trigger == ids.SESSION_BG and session_bg is not None
     view = {"color": color, "layers": layers, "basemap": basemap, "grid_mode": grid_mode,
             "page": page}
+    if promoted and logic.overtaken(session_bg, session):
+        return out(RENDER, message=message(
+            "A job started before your last edit finished; its result was computed on an "
+            "earlier scenario and was not applied. Run it again.", "warn"))
     try:
         sess = state.parse_session(session_bg if promoted else session)
         shown = _view(deps, sess, view, selection)

@@ -20,6 +20,7 @@ from dashboard.ui.suggest.layout import result_view
 
 SUGGEST = {"session": Output(ids.SESSION_BG, "data", allow_duplicate=True),
            "result": Output(ids.SUGGEST_RESULT, "children"),
+           "shown_for": Output(ids.SUGGEST_FOR, "data"),
            "status": Output(ids.SUGGEST_STATUS, "children"),
            "message": Output(ids.MESSAGE, "children", allow_duplicate=True)}
 
@@ -42,8 +43,25 @@ def run_suggest(deps: Deps, set_progress: Callable, clicks: Any, session: Any, b
         return out(SUGGEST, result=None, status="Nothing within the budget improves the goal "
                    "(the scenario on screen is unchanged).")
     shown = result_view(logic.summary_text(sug), logic.step_rows(sug))
-    return out(SUGGEST, session=state.push(sess, sug.scenario), result=shown, status="",
+    pushed = state.push(sess, sug.scenario)
+    return out(SUGGEST, session=pushed, result=shown, status="", shown_for=pushed["scenario"],
                message=message(logic.placed_text(sug), "ok"))
+
+
+CLEAR = {"result": Output(ids.SUGGEST_RESULT, "children", allow_duplicate=True),
+         "status": Output(ids.SUGGEST_STATUS, "children", allow_duplicate=True),
+         "shown_for": Output(ids.SUGGEST_FOR, "data", allow_duplicate=True)}
+
+
+def forget_steps(session: Any, shown_for: Any) -> dict:
+    """The steps shown belong to the suggested scenario only: once another scenario is on
+    screen (an edit, Undo, another district) they are cleared."""
+    scenario = session.get("scenario") if isinstance(session, dict) else None
+    if shown_for is None or scenario == shown_for:
+        return out(CLEAR)
+    return out(CLEAR, result=None, shown_for=None,
+               status="The scenario on screen has changed since the suggestion; its steps "
+                      "are no longer shown.")
 
 
 def suggest_failed(err: Exception) -> dict:
@@ -66,6 +84,12 @@ def register(app: Dash, deps: Deps) -> None:
         progress=[Output(ids.SUGGEST_PROGRESS, "children")],
         on_error=suggest_failed, prevent_initial_call=True,
     )(bind(run_suggest, deps))
+    app.callback(
+        output=CLEAR,
+        inputs={"session": Input(ids.SESSION, "data")},
+        state={"shown_for": State(ids.SUGGEST_FOR, "data")},
+        prevent_initial_call=True,
+    )(forget_steps)
 
 
-__all__ = ["register", "run_suggest", "suggest_failed"]
+__all__ = ["forget_steps", "register", "run_suggest", "suggest_failed"]

@@ -40,6 +40,7 @@ def suggest_tab() -> html.Div:
                  className="actions"),
         html.P(id=ids.SUGGEST_STATUS, className="hint"),
         html.Div(id=ids.SUGGEST_RESULT, className="suggest-result"),
+        dcc.Store(id=ids.SUGGEST_FOR, data=None),
     ], className="tab-body suggest")
 
 
