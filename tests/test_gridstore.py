@@ -309,7 +309,6 @@ def test_injections_with_curtailment_and_peak_shaving_equal_runpp(district, limi
     """Each building's net load by hand (greedy battery, then PV above 0.5 x kWp curtailed),
     the community battery by the plain peak-shaving loop on the pooled net; pandapower's runpp
     with these injections gives the study's voltages and line loadings."""
-    import pandapower as pp
 
     import dashboard as dc
     from dashboard import gridstudy as gs
@@ -365,16 +364,8 @@ def test_injections_with_curtailment_and_peak_shaving_equal_runpp(district, limi
         p = np.array([nets[b][h] for b in model.building_ids])
         q = np.array([tan_phi * model.annual_kwh[j] * model.load_prof[h, model.prof_idx[j]]
                       for j in range(model.n_buildings)])
-        runpp_hour(dnet, p, q)
-        for kk, bus in enumerate(dnet.transformer_bus):
-            if community[kk, h]:
-                pp.create_load(dnet.net, int(bus), p_mw=community[kk, h] / 1000.0,
-                               name="community")
-        pp.runpp(dnet.net, tolerance_mva=1e-10, calculate_voltage_angles=True)
-        vm_ref = dnet.net.res_bus["vm_pu"].copy()
-        line_ref = dnet.net.res_line["loading_percent"].to_numpy()
-        dnet.net.load.drop(dnet.net.load.index[dnet.net.load["name"] == "community"],
-                           inplace=True)
+        vm_ref, line_ref = runpp_hour(dnet, p, q, community[:, h])
+        line_ref = line_ref.to_numpy()
         for i, (v, line) in solved.items():
             isl = nm.grid.islands[i]
             order = np.concatenate([isl.pq, isl.slack])

@@ -33,15 +33,24 @@ def pv_scenario(district):
     return s.with_battery(*bats).with_community_battery(dc.CommunityBattery(tid, 200, 100))
 
 
-def runpp_hour(dnet, p_kw: np.ndarray, q_kvar: np.ndarray):
-    """pandapower Newton-Raphson with every building's net load at its bus."""
+def runpp_hour(dnet, p_kw: np.ndarray, q_kvar: np.ndarray,
+               community_kw: np.ndarray | None = None):
+    """pandapower Newton-Raphson with every building's net load at its bus and, if given, each
+    transformer's community battery (``community_kw``: (K,), charge positive) at its LV bus."""
     net = dnet.net
     net.load["p_mw"] = 0.0
     net.load["q_mvar"] = 0.0
     rows = net.load.index[: len(p_kw)]
     net.load.loc[rows, "p_mw"] = p_kw / 1000.0
     net.load.loc[rows, "q_mvar"] = q_kvar / 1000.0
-    pp.runpp(net, tolerance_mva=1e-10, calculate_voltage_angles=True)
+    if community_kw is not None:
+        for k, bus in enumerate(dnet.transformer_bus):
+            if community_kw[k]:
+                pp.create_load(net, int(bus), p_mw=community_kw[k] / 1000.0, name="community")
+    try:
+        pp.runpp(net, tolerance_mva=1e-10, calculate_voltage_angles=True)
+    finally:
+        net.load.drop(net.load.index[net.load["name"] == "community"], inplace=True)
     return net.res_bus["vm_pu"].copy(), net.res_line["loading_percent"].copy()
 
 
@@ -70,18 +79,9 @@ def test_year_equals_runpp_hour_by_hour_on_the_default_district(district, pv_sce
     for col, h in enumerate(hours):
         p = np.array([hourly[b]["net"].iloc[h] for b in model.building_ids])
         q = np.array([tan_phi * hourly[b]["demand"].iloc[h] for b in model.building_ids])
-        vm_ref, line_ref = runpp_hour(dnet, p, q)
         # community batteries sit at their transformers' LV buses
-        if community is not None:
-            for k, bus in enumerate(dnet.transformer_bus):
-                if community[k, h]:
-                    pp.create_load(dnet.net, int(bus), p_mw=community[k, h] / 1000.0,
-                                   name="community")
-            pp.runpp(dnet.net, tolerance_mva=1e-10, calculate_voltage_angles=True)
-            vm_ref = dnet.net.res_bus["vm_pu"].copy()
-            line_ref = dnet.net.res_line["loading_percent"].copy()
-            dnet.net.load.drop(dnet.net.load.index[dnet.net.load["name"] == "community"],
-                               inplace=True)
+        vm_ref, line_ref = runpp_hour(dnet, p, q,
+                                      None if community is None else community[:, h])
         for i, (v, line) in solved.items():
             isl = nm.grid.islands[i]
             order = np.concatenate([isl.pq, isl.slack])
