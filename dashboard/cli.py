@@ -224,9 +224,19 @@ def cmd_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_file(path: str, data: bytes, what: str) -> None:
+    """Write an export or report and say where, in bytes; one message if it cannot be."""
+    from dashboard.export.report import write_bytes
+
+    try:
+        out = write_bytes(path, data)
+    except OSError as err:
+        raise DecentraError(f"cannot write {what} ({err.strerror})", source=str(path)) from None
+    print(f"wrote {out} ({len(data):,} bytes)")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     import dashboard as dc
-    from dashboard.export.report import write_bytes
 
     district = dc.load_district(args.district)
     scenario = _read_scenario(args.scenario) if args.scenario else dc.Scenario(
@@ -237,12 +247,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     data = export_bytes(district, result, dc.baseline(district), args.format, args.color_by,
                         args.width, args.height,
                         tiles_url=OSM_TILES if args.basemap == "osm" else None)
-    try:
-        out = write_bytes(args.output, data)
-    except OSError as err:
-        raise DecentraError(f"cannot write the export ({err.strerror})",
-                            source=str(args.output)) from None
-    print(f"wrote {out} ({len(data):,} bytes)")
+    _write_file(args.output, data, "the export")
     return 0
 
 
@@ -253,7 +258,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     import dashboard as dc
     from dashboard.export.council import MAX_ALTERNATIVES, ReportOptions
     from dashboard.export.logo import MAX_LOGO_BYTES, sanitize_logo
-    from dashboard.export.report import report_html, report_pdf, write_bytes
+    from dashboard.export.report import report_html, report_pdf
     from dashboard.gridstudy import cached_study, store_study
 
     district = dc.load_district(args.district)
@@ -292,12 +297,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         data = report_pdf(district, result, base, alternatives=alternatives, options=options,
                           study_of=study_of)
-    try:
-        out = write_bytes(args.output, data)
-    except OSError as err:
-        raise DecentraError(f"cannot write the report ({err.strerror})",
-                            source=str(args.output)) from None
-    print(f"wrote {out} ({len(data):,} bytes)")
+    _write_file(args.output, data, "the report")
     return 0
 
 
