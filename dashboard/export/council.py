@@ -10,7 +10,6 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from dashboard.domain.district import District
@@ -221,49 +220,12 @@ def community_batteries(result: Result) -> pd.DataFrame:
     return frame[frame["kwh"] > 0].reset_index(drop=True)
 
 
-def line_classes(district: District, study: GridStudy) -> np.ndarray:
-    """LINE_CLASSES index of every district line by its own power-flow loading (> 80 %
-    near, > 100 % over); -1 where the study has no result for it."""
-    loading = study.lines["loading_max_pct"].reindex(
-        district.lines["line_id"].astype(str)).to_numpy(float)
-    cls = np.zeros(len(loading), dtype=np.int64)
-    cls[loading > 80] = 2
-    cls[loading > 100] = 3
-    return np.where(np.isfinite(loading), cls, -1)
-
-
-def bus_classes(study: GridStudy) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """lon, lat and VOLTAGE_CLASSES index of the low-voltage buses with a position."""
-    b = study.buses
-    if (b["vn_kv"] < 1.0).any():
-        b = b[b["vn_kv"] < 1.0]
-    b = b[np.isfinite(b["lon"]) & np.isfinite(b["lat"])]
-    lo, hi = study.limits["voltage_min_pu"], study.limits["voltage_max_pu"]
-    vmax, vmin = b["vm_max_pu"].to_numpy(float), b["vm_min_pu"].to_numpy(float)
-    cls = np.ones(len(b), dtype=np.int64)
-    cls[vmin < lo] = 0
-    cls[vmax > hi - 0.02] = 2
-    cls[vmax > hi] = 3
-    return b["lon"].to_numpy(float), b["lat"].to_numpy(float), cls
-
-
-def transformer_classes_pf(district: District, study: GridStudy) -> np.ndarray:
-    """LINE_CLASSES index of each district transformer by its power-flow loading."""
-    loading = study.transformers["trafo_loading_max_pct"].reindex(
-        district.transformers["transformer_id"].astype(str)).to_numpy(float)
-    cls = np.zeros(len(loading), dtype=np.int64)
-    cls[loading > 80] = 2
-    cls[loading > 100] = 3
-    return np.where(np.isfinite(loading), cls, -1)
-
-
 __all__ = [
     "COMPARISON",
     "MAX_ALTERNATIVES",
     "Compared",
     "GridNeeds",
     "ReportOptions",
-    "bus_classes",
     "community_batteries",
     "comparison_table",
     "cost_lines",
@@ -271,8 +233,6 @@ __all__ = [
     "fmt",
     "gains",
     "grid_needs",
-    "line_classes",
     "placements",
-    "transformer_classes_pf",
     "verified_study",
 ]

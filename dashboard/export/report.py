@@ -40,6 +40,7 @@ from dashboard.export.council import ReportOptions, StudyLookup
 from dashboard.export.images import chromium_path, figure_bytes
 from dashboard.export.logo import logo_data_uri
 from dashboard.figures import charts
+from dashboard.figures.maps import pf_buses, pf_line_classes, pf_transformer_classes
 from dashboard.figures.static import export_geo_map, export_grid_map
 from dashboard.gridstudy import cached_study
 from dashboard.scenarios import battery_warnings
@@ -332,10 +333,11 @@ def report_html(district: District, result: Result, baseline: Result,
     if study is not None:
         step(0.45, "Power-flow maps")
         gw, gh = 1240, 620
-        lon, lat, bcls = council.bus_classes(study)
+        buses, bcls = pf_buses(study)
+        lon, lat = buses["lon"].to_numpy(float), buses["lat"].to_numpy(float)
         none = np.full(len(lon), -1)
-        lcls = council.line_classes(district, study)
-        tcls = council.transformer_classes_pf(district, study)
+        lcls = pf_line_classes(district, study)
+        tcls = pf_transformer_classes(district, study)
         voltage_map = _svg(export_grid_map(
             district, np.full(len(lcls), 0), lon, lat, bcls, tcls,
             "Voltage band (power flow)", "worst hour of the year at every bus", gw, gh), gw, gh)

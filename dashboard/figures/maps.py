@@ -22,6 +22,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,9 @@ from plotly.colors import sample_colorscale
 from dashboard.domain.district import District
 from dashboard.domain.result import Result
 from dashboard.io.tiles import OSM_TILES as OSM_TILES  # re-exported; defined once there
+
+if TYPE_CHECKING:                 # annotations only: the maps need no power-flow code
+    from dashboard.gridstudy import GridStudy
 
 OSM_ATTRIBUTION = "© OpenStreetMap contributors"
 BACKGROUND = "#f4f6f8"
@@ -193,6 +197,35 @@ def loading_class(loading_pct: np.ndarray) -> np.ndarray:
     out[loading_pct > 80] = 2
     out[loading_pct > 100] = 3
     return out
+
+
+def pf_line_classes(district: District, study: GridStudy) -> np.ndarray:
+    """Class (LINE_CLASSES index) of every district line by its own power-flow loading; -1
+    (not drawn) for lines without a result (not fed, or merged away as zero length): they
+    must not look verified."""
+    loading = study.lines["loading_max_pct"].reindex(
+        district.lines["line_id"].astype(str)).to_numpy(float)
+    return np.where(np.isfinite(loading), loading_class(np.nan_to_num(loading)), -1)
+
+
+def pf_transformer_classes(district: District, study: GridStudy) -> np.ndarray:
+    """LINE_CLASSES index of each district transformer by its power-flow loading; -1 without
+    a result."""
+    loading = study.transformers["trafo_loading_max_pct"].reindex(
+        district.transformers["transformer_id"].astype(str)).to_numpy(float)
+    return np.where(np.isfinite(loading), loading_class(np.nan_to_num(loading)), -1)
+
+
+def pf_buses(study: GridStudy) -> tuple[pd.DataFrame, np.ndarray]:
+    """The buses the maps show (LV buses where the grid has any: the MV side of a substation
+    is the ideal source; only those with a position) and their VOLTAGE_CLASSES index."""
+    b = study.buses
+    if (b["vn_kv"] < 1.0).any():
+        b = b[b["vn_kv"] < 1.0]
+    b = b[np.isfinite(b["lon"]) & np.isfinite(b["lat"])]
+    classes = voltage_class(b["vm_max_pu"].to_numpy(float), b["vm_min_pu"].to_numpy(float),
+                            study.limits["voltage_min_pu"], study.limits["voltage_max_pu"])
+    return b, classes
 
 
 # ---- layer indices -------------------------------------------------------------------------

@@ -33,31 +33,17 @@ from dashboard.figures.maps import (
     WITHIN,
     building_frame,
     loading_class,
-    voltage_class,
+    pf_buses,
+    pf_line_classes,
 )
 from dashboard.gridstudy import AUTO_MAX_BUILDINGS, GridStudy, cached_study, store_study
 from dashboard.ui.layers import LayerService
 
 
-def line_classes(district: District, study: GridStudy) -> np.ndarray:
-    """Class (LINE_CLASSES index) of every district line by its own power-flow loading; -1
-    (not drawn) for lines without a result (not fed, or merged away as zero length): they
-    must not look verified."""
-    loading = study.lines["loading_max_pct"].reindex(
-        district.lines["line_id"].astype(str)).to_numpy(float)
-    return np.where(np.isfinite(loading), loading_class(np.nan_to_num(loading)), -1)
-
-
 def bus_view(study: GridStudy) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """lon, lat, voltage class and hover text of the buses shown (LV buses where the grid
-    has any: the MV side of a substation is the ideal source)."""
-    b = study.buses
-    if (b["vn_kv"] < 1.0).any():
-        b = b[b["vn_kv"] < 1.0]
-    b = b[np.isfinite(b["lon"]) & np.isfinite(b["lat"])]
+    """lon, lat, voltage class and hover text of the buses shown (figures.maps.pf_buses)."""
+    b, classes = pf_buses(study)
     lo, hi = study.limits["voltage_min_pu"], study.limits["voltage_max_pu"]
-    classes = voltage_class(b["vm_max_pu"].to_numpy(float), b["vm_min_pu"].to_numpy(float),
-                            lo, hi)
     tips = [f"{r.vm_min_pu:.3f}–{r.vm_max_pu:.3f} pu · {int(r.overvoltage_hours):,} h > "
             f"{hi:g} · {int(r.undervoltage_hours):,} h < {lo:g}"
             for r in b.itertuples()]
@@ -73,7 +59,7 @@ def grid_patch(patch: Patch, layers: LayerService, district: District,
     pf_on = mode == "power-flow" and study is not None
     if pf_on:
         assert study is not None
-        line_urls = layers.lines_by_class(district, line_classes(district, study))
+        line_urls = layers.lines_by_class(district, pf_line_classes(district, study))
         for i, url in enumerate(line_urls):
             map_layers[LAYER.LINE0 + i]["source"] = url or EMPTY_GEOJSON
             map_layers[LAYER.LINE0 + i]["visible"] = "feeders" in show
