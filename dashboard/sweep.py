@@ -28,6 +28,7 @@ import pandas as pd
 
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.indicators import SUMMARY_INDICATORS
 from dashboard.domain.scenario import BatteryPlacement, PvPlacement, Scenario
 from dashboard.domain.validate import number
 from dashboard.engine import district_model
@@ -46,22 +47,18 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "survival_mean_h", "p_survive_24h_pooled", "max_transformer_loading_pct",
     *ECONOMIC_COLUMNS)
 
-# column -> (label, unit) for tables and charts; "1" is a share shown in %
-COLUMNS: dict[str, tuple[str, str]] = {
+# column -> (label, unit) for tables and charts, in the order of the table; "1" is a share
+# shown in %. The summary's columns take label and unit from the indicator table.
+_LABELS: dict[str, tuple[str, str]] = {
     "share": ("Share of PV potential", "1"),
     "pv_added_kwp": ("PV added", "kWp"),
-    "pv_kwp": ("PV installed", "kWp"),
-    "battery_kwh": ("Battery capacity", "kWh"),
-    "self_sufficiency": ("Self-sufficiency", "1"),
-    "self_consumption": ("Self-consumption", "1"),
-    "p_survive_24h": ("P(survive 24 h)", "1"),
-    "survival_mean_h": ("Outage survival (mean)", "h"),
-    "p_survive_24h_pooled": ("P(survive 24 h), transformer microgrids", "1"),
     "hosting_headroom_kwp": ("Hosting headroom", "kWp"),
-    "max_transformer_loading_pct": ("Max transformer loading", "%"),
-    "capex_eur": ("Investment", "EUR"),
-    "payback_years": ("Simple payback", "a"),
+    **{i.key: (i.label, i.unit) for i in SUMMARY_INDICATORS},
 }
+COLUMNS: dict[str, tuple[str, str]] = {k: _LABELS[k] for k in (
+    "share", "pv_added_kwp", "pv_kwp", "battery_kwh", "self_sufficiency", "self_consumption",
+    "p_survive_24h", "survival_mean_h", "p_survive_24h_pooled", "hosting_headroom_kwp",
+    "max_transformer_loading_pct", *ECONOMIC_COLUMNS)}
 
 
 def building_order(district: District, order: str = "largest roofs first") -> np.ndarray:
