@@ -7,6 +7,7 @@ module can also be driven directly with hand-made profiles (tests, analysts' own
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +19,7 @@ from dashboard.domain.assumptions import CRITICAL_LOAD_SHARE_DEFAULT, Assumption
 from dashboard.domain.district import District, profile_names
 from dashboard.domain.errors import DecentraError
 from dashboard.domain.result import RES_COLUMNS, SURVIVAL_THRESHOLDS_H
-from dashboard.domain.scenario import Scenario
+from dashboard.domain.scenario import PvPlacement, Scenario
 from dashboard.energy import grid
 from dashboard.energy.closedform import PairCache, pair_stats, pair_weighted
 from dashboard.energy.economics import EconParams, co2_weights, peak_mask
@@ -213,17 +214,19 @@ class Placements:
         return self.comm_peak, self.comm_import_lim_kw, self.comm_export_lim_kw, target
 
 
-def export_limits_kw(scenario: Scenario, ids: list[str], kwp: np.ndarray) -> np.ndarray:
-    """PV export limit [kW] of buildings ``ids`` with PV ``kwp``: the placement's share, else
-    the scenario's, times kWp; ``grid.NO_LIMIT`` where neither is set."""
-    share = scenario.params.pv_export_limit_share
-    out = np.full(len(ids), grid.NO_LIMIT)
-    for i, bid in enumerate(ids):
-        p = scenario.pv_of(bid)
-        s = p.export_limit_share if p is not None and p.export_limit_share is not None else share
-        if s is not None and p is not None:
-            out[i] = s * kwp[i]
-    return out
+def export_limits_kw(scenario: Scenario, pvs: Sequence[PvPlacement | None],
+                     kwp: np.ndarray) -> np.ndarray:
+    """PV export limit [kW] of PV systems ``pvs`` (None: no PV) of ``kwp``: the placement's
+    share, else the scenario's, times kWp; ``grid.NO_LIMIT`` where neither is set."""
+    default = scenario.params.pv_export_limit_share
+
+    def share(p: PvPlacement | None) -> float | None:
+        if p is None:
+            return None
+        return default if p.export_limit_share is None else p.export_limit_share
+
+    shares = np.array([share(p) for p in pvs], dtype=float)       # None -> nan
+    return np.where(np.isfinite(shares), shares * kwp, grid.NO_LIMIT)
 
 
 def _community_modes(scenario: Scenario, ids: list[str]
@@ -296,6 +299,7 @@ def build_placements(model: DistrictModel, scenario: Scenario) -> Placements:
     kwp = np.zeros(n)
     tilt = np.zeros(n)
     az = np.zeros(n)
+    lim = np.full(n, grid.NO_LIMIT)
     if scenario.pv:
         ids = [p.building_id for p in scenario.pv]
         rows = _indexer(model.building_ids, ids, "buildings")
@@ -303,6 +307,7 @@ def build_placements(model: DistrictModel, scenario: Scenario) -> Placements:
         tilt[rows] = [p.tilt_deg for p in scenario.pv]
         az[rows] = [p.azimuth_deg for p in scenario.pv]
         _check_roof_fit(model, rows, kwp[rows])
+        lim[rows] = export_limits_kw(scenario, scenario.pv, kwp[rows])
     bkwh = np.zeros(n)
     bkw = np.zeros(n)
     if scenario.batteries:
@@ -336,7 +341,7 @@ def build_placements(model: DistrictModel, scenario: Scenario) -> Placements:
         critical=critical, comm_kwh=ckwh,
         comm_kw=ckw, comm_cap_kwh=ckwh * (1.0 - min_soc), comm_soc0_kwh=ckwh * init,
         eta_c=eta_c, eta_d=eta_d, horizon_h=horizon, econ=econ, w_peak=w_peak, w_co2=w_co2,
-        export_lim_kw=export_limits_kw(scenario, list(model.building_ids), kwp),
+        export_lim_kw=lim,
         pv_export_share=scenario.params.pv_export_limit_share, comm_peak=peak,
         comm_import_lim_kw=imp_lim, comm_export_lim_kw=exp_lim)
 
@@ -437,8 +442,8 @@ def patch_placements(model: DistrictModel, prev: Placements, scenario: Scenario,
         c = scenario.community_battery_of(model.transformer_ids[r])
         ckwh[r], ckw[r] = (c.capacity_kwh, c.power_kw) if c else (0.0, 0.0)
     lim = prev.export_limits().copy()
-    lim[b_rows] = export_limits_kw(scenario, [model.building_ids[r] for r in b_rows],
-                                   kwp[b_rows])
+    lim[b_rows] = export_limits_kw(
+        scenario, [scenario.pv_of(model.building_ids[r]) for r in b_rows], kwp[b_rows])
     peak, imp_lim, exp_lim, _target = prev.peak_shaving()
     peak, imp_lim, exp_lim = peak.copy(), imp_lim.copy(), exp_lim.copy()
     peak[t_rows], imp_lim[t_rows], exp_lim[t_rows] = _community_modes(
