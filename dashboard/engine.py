@@ -777,6 +777,7 @@ def placements_from_arrays(model: DistrictModel, pv_unit: np.ndarray, pv_idx: np
     cap = zeros_n if cap_kwh is None else np.asarray(cap_kwh, dtype=np.float64)
     ccap = zeros_k if comm_kwh is None else np.asarray(comm_kwh, dtype=np.float64)
     eta_c, eta_d = efficiencies(round_trip)
+    w_peak, w_co2 = hourly_weights(model, model.econ)
     return Placements(
         kwp=np.asarray(kwp, dtype=np.float64), tilt_deg=zeros_n, azimuth_deg=zeros_n,
         pv_idx=np.asarray(pv_idx, dtype=np.int64), pv_unit=unit,
@@ -789,7 +790,7 @@ def placements_from_arrays(model: DistrictModel, pv_unit: np.ndarray, pv_idx: np
         comm_cap_kwh=ccap,
         comm_soc0_kwh=zeros_k if comm_soc0_kwh is None else np.asarray(comm_soc0_kwh, float),
         eta_c=eta_c, eta_d=eta_d, horizon_h=model.horizon_h, econ=model.econ,
-        w_peak=hourly_weights(model, model.econ)[0], w_co2=hourly_weights(model, model.econ)[1],
+        w_peak=w_peak, w_co2=w_co2,
         **_array_limits(n, k, export_lim_kw, comm_import_lim_kw, comm_export_lim_kw))
 
 
