@@ -83,6 +83,9 @@ def test_screen_fits(browser, app_url, width, height):
                     "#rule-apply", "#tab-export", ".line-legend"):
             assert in_view(page, sel), f"{sel} not in view at {size}"
         assert truncated_labels(page) == [], f"cut KPI labels at {size}"
+        cut_tabs = page.evaluate("""() => [...document.querySelectorAll('.side-tabs .tab')]
+            .filter(t => t.scrollWidth > t.clientWidth).map(t => t.innerText)""")
+        assert cut_tabs == [], f"cut tab labels at {size}: {cut_tabs}"
         # the legend has an entry for each colour of the grid drawn on the map (once the
         # power flow has verified the scenario)
         page.click("#tab-transformers")
