@@ -63,10 +63,13 @@ def _ratio(num: np.ndarray | float, den: np.ndarray | float) -> Any:
     return out if out.ndim else float(out)
 
 
-def _building_energy(b_stats: np.ndarray) -> pd.DataFrame:
+Columns = dict[str, np.ndarray]
+
+
+def _building_energy(b_stats: np.ndarray) -> Columns:
     d, g = b_stats[:, grid.B_DEMAND], b_stats[:, grid.B_PV]
     imp, exp = b_stats[:, grid.B_IMPORT], b_stats[:, grid.B_EXPORT]
-    return pd.DataFrame({
+    return {
         "demand_kwh": d, "pv_kwh": g, "import_kwh": imp, "export_kwh": exp,
         "self_sufficiency": _ratio(d - imp, d), "self_consumption": _ratio(g - exp, g),
         "peak_import_kw": b_stats[:, grid.B_PEAK_IMPORT],
@@ -74,18 +77,17 @@ def _building_energy(b_stats: np.ndarray) -> pd.DataFrame:
         "battery_charge_kwh": b_stats[:, grid.B_CHARGE],
         "battery_discharge_kwh": b_stats[:, grid.B_DISCHARGE],
         "pv_curtailed_kwh": b_stats[:, grid.B_CURTAIL],
-    })
+    }
 
 
-def _transformer_energy(model: DistrictModel, t_stats: np.ndarray, pl: Placements,
-                        ) -> pd.DataFrame:
+def _transformer_energy(model: DistrictModel, t_stats: np.ndarray, pl: Placements) -> Columns:
     d, g = t_stats[:, grid.T_DEMAND], t_stats[:, grid.T_PV]
     imp, exp = t_stats[:, grid.T_IMPORT], t_stats[:, grid.T_EXPORT]
     rating_kw = model.rating_kva * model.power_factor
     counts = np.bincount(model.building_transformer, minlength=model.n_transformers)
     kwp = np.bincount(model.building_transformer, weights=pl.kwp,
                       minlength=model.n_transformers)
-    return pd.DataFrame({
+    return {
         "rating_kva": model.rating_kva, "n_buildings": counts, "pv_kwp": kwp,
         "community_battery_kwh": pl.comm_kwh, "community_battery_kw": pl.comm_kw,
         "demand_kwh": d, "pv_kwh": g, "import_kwh": imp, "export_kwh": exp,
@@ -98,7 +100,7 @@ def _transformer_energy(model: DistrictModel, t_stats: np.ndarray, pl: Placement
         "hosting_capacity_kwp": np.where(t_stats[:, grid.T_HOSTING_KWP] >= grid.NO_LIMIT,
                                          np.inf, t_stats[:, grid.T_HOSTING_KWP]),
         "pv_curtailed_kwh": t_stats[:, grid.T_CURTAIL],
-    })
+    }
 
 
 ECON_COLUMNS = ("capex_eur", "annual_savings_eur", "om_eur_per_a", "npv_eur", "lcoe_eur_per_kwh",
@@ -129,19 +131,19 @@ def weighted_sums(model: DistrictModel, pl: Placements, b_stats: np.ndarray,
     return b_w, t_w
 
 
-def _building_economics(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
-                        weighted: economics.Weighted | None = None) -> pd.DataFrame:
+def _building_economics(model: DistrictModel, pl: Placements, b_energy: Columns,
+                        weighted: economics.Weighted | None = None) -> Columns:
     """The owner's view: each building behind its own meter."""
     bat, _ = _battery_capex(model, pl)
-    out = economics.economics(pl.kwp, bat, b_energy["demand_kwh"].to_numpy(),
-                              b_energy["pv_kwh"].to_numpy(), b_energy["import_kwh"].to_numpy(),
-                              b_energy["export_kwh"].to_numpy(), pl.econ, weighted=weighted)
-    return pd.DataFrame({c: out[c] for c in ECON_COLUMNS})
+    out = economics.economics(pl.kwp, bat, b_energy["demand_kwh"], b_energy["pv_kwh"],
+                              b_energy["import_kwh"], b_energy["export_kwh"], pl.econ,
+                              weighted=weighted)
+    return {c: out[c] for c in ECON_COLUMNS}
 
 
-def _transformer_economics(model: DistrictModel, pl: Placements, b_econ: pd.DataFrame,
-                           t_energy: pd.DataFrame,
-                           weighted: economics.Weighted | None = None) -> pd.DataFrame:
+def _transformer_economics(model: DistrictModel, pl: Placements, b_econ: Columns,
+                           t_energy: Columns,
+                           weighted: economics.Weighted | None = None) -> Columns:
     """The community's view: the buildings behind a transformer share energy hour by hour and
     own its community battery; ``community_gain_eur_per_a`` = pooled savings − Σ owners'."""
     k = model.n_transformers
@@ -149,20 +151,18 @@ def _transformer_economics(model: DistrictModel, pl: Placements, b_econ: pd.Data
     bat_b, bat_c = _battery_capex(model, pl)
     pv_capex = np.bincount(bt, weights=economics.pv_capex_eur(pl.kwp, pl.econ), minlength=k)
     bat = np.bincount(bt, weights=bat_b, minlength=k) + bat_c
-    out = economics.economics(t_energy["pv_kwp"].to_numpy(float), bat,
-                              t_energy["demand_kwh"].to_numpy(), t_energy["pv_kwh"].to_numpy(),
-                              t_energy["import_kwh"].to_numpy(),
-                              t_energy["export_kwh"].to_numpy(), pl.econ, pv_capex=pv_capex,
-                              weighted=weighted)
-    frame = pd.DataFrame({c: out[c] for c in ECON_COLUMNS})
-    owners = np.bincount(bt, weights=b_econ["annual_savings_eur"].to_numpy(), minlength=k)
-    frame["community_gain_eur_per_a"] = out["annual_savings_eur"] - owners
-    frame["battery_capex_eur"] = bat
-    return frame
+    out = economics.economics(np.asarray(t_energy["pv_kwp"], float), bat,
+                              t_energy["demand_kwh"], t_energy["pv_kwh"],
+                              t_energy["import_kwh"], t_energy["export_kwh"], pl.econ,
+                              pv_capex=pv_capex, weighted=weighted)
+    cols = {c: out[c] for c in ECON_COLUMNS}
+    owners = np.bincount(bt, weights=b_econ["annual_savings_eur"], minlength=k)
+    cols["community_gain_eur_per_a"] = out["annual_savings_eur"] - owners
+    cols["battery_capex_eur"] = bat
+    return cols
 
 
-def _district_economics(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
-                        t_energy: pd.DataFrame,
+def _district_economics(pl: Placements, b_energy: Columns, t_energy: Columns,
                         t_weighted: economics.Weighted | None = None) -> dict[str, float]:
     """District indicators: the community view summed over transformer areas (cash flows are
     linear, so NPV, LCOE and payback are those of the summed components), and the owners'."""
@@ -190,9 +190,8 @@ def _district_economics(model: DistrictModel, pl: Placements, b_energy: pd.DataF
     }
 
 
-def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
-             t_energy: pd.DataFrame, district_net: np.ndarray, b_res: np.ndarray | None,
-             t_res: np.ndarray | None,
+def _summary(pl: Placements, b_energy: Columns, t_energy: Columns, district_net: np.ndarray,
+             b_res: np.ndarray | None, t_res: np.ndarray | None,
              t_weighted: economics.Weighted | None = None) -> dict[str, float]:
     # Building-level ratios use the buildings' own sums; transformer- and district-level ones
     # use the pooled hourly series they are matched on, so a scenario without DER gives
@@ -207,7 +206,8 @@ def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
     exp_t = float(t_energy["export_kwh"].sum())
     imp_d = float(np.clip(district_net, 0, None).sum())
     exp_d = float(np.clip(-district_net, 0, None).sum())
-    econ = _district_economics(model, pl, b_energy, t_energy, t_weighted)
+    econ = _district_economics(pl, b_energy, t_energy, t_weighted)
+    reverse_h = t_energy["reverse_flow_hours"]
     out: dict[str, float] = {
         "self_sufficiency": _ratio(d - imp_d, d),
         "self_consumption": _ratio(g - exp_d, g),
@@ -224,8 +224,8 @@ def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
         "grid_export_kwh": exp_d,
         "peak_import_kw": float(max(district_net.max(), 0.0)),
         "peak_export_kw": float(max(-district_net.min(), 0.0)),
-        "reverse_flow_hours_max": float(t_energy["reverse_flow_hours"].max()),
-        "transformers_with_reverse_flow": float((t_energy["reverse_flow_hours"] > 0).sum()),
+        "reverse_flow_hours_max": float(reverse_h.max()),
+        "transformers_with_reverse_flow": float((reverse_h > 0).sum()),
         "max_transformer_loading_pct": float(t_energy["loading_pct"].max()),
         "transformers_overloaded": float((t_energy["hours_above_rating"] > 0).sum()),
         **econ,
@@ -233,7 +233,7 @@ def _summary(model: DistrictModel, pl: Placements, b_energy: pd.DataFrame,
     }
     if b_res is not None and t_res is not None:
         res = {c: b_res[:, i] for i, c in enumerate(RES_COLUMNS)}
-        weights = t_energy["n_buildings"].to_numpy(float)
+        weights = np.asarray(t_energy["n_buildings"], float)
         out.update({
             "survival_mean_h": float(res["survival_mean_h"].mean()),
             "survival_min_h": float(res["survival_min_h"].min()),
@@ -304,13 +304,13 @@ def _make_result(district_hash: str, scenario: Scenario, model: DistrictModel, p
                  t_hist: np.ndarray | None, t_res: np.ndarray | None,
                  timings: dict[str, float], incremental: bool) -> tuple[Result, EngineState]:
     b_w, t_w = weighted_sums(model, pl, b_stats, t_stats)
+    # columns as arrays (frames are built on first access: Result.buildings)
     b_energy = _building_energy(b_stats)
-    b_energy = pd.concat([b_energy, _building_economics(model, pl, b_energy, b_w)], axis=1)
+    b_energy.update(_building_economics(model, pl, b_energy, b_w))
     t_energy = _transformer_energy(model, t_stats, pl)
-    t_energy = pd.concat([t_energy, _transformer_economics(model, pl, b_energy, t_energy,
-                                                           t_w)], axis=1)
+    t_energy.update(_transformer_economics(model, pl, b_energy, t_energy, t_w))
     t0 = time.perf_counter()
-    summary = _summary(model, pl, b_energy, t_energy, district_net, b_res, t_res, t_w)
+    summary = _summary(pl, b_energy, t_energy, district_net, b_res, t_res, t_w)
     timings["summary_ms"] = 1e3 * (time.perf_counter() - t0)
     result = Result(
         district_hash=district_hash, scenario=scenario, building_ids=model.building_ids,

@@ -254,7 +254,7 @@ class _Search:
         base = evaluate(district, start, resilience=self.resilience)
         self.tr_ids = base.transformer_ids
         self.b_tr = base.building_transformer
-        cap = base.transformer_energy["hosting_capacity_kwp"].to_numpy(float)
+        cap = np.asarray(base.transformer_energy["hosting_capacity_kwp"], float)
         if hosting_kwp is not None:
             cap = np.fmin(cap, hosting_kwp)
         self.cap = np.where(np.isnan(cap), np.inf, np.maximum(cap, 0.0))
@@ -379,11 +379,10 @@ class _Search:
             if mask is not None:
                 gain = np.where(mask[rows], gain, 0.0)
         elif self.fn is npv_eur:
-            gain = (r.building_energy["npv_eur"].to_numpy(float)[rows]
-                    - st.result.building_energy["npv_eur"].to_numpy(float)[rows])
+            gain = (r.building_energy["npv_eur"] - st.result.building_energy["npv_eur"])[rows]
         else:       # self-sufficiency: the PV a building uses itself, hour by hour
             e0, e1 = st.result.building_energy, r.building_energy
-            gain = (e0["import_kwh"].to_numpy(float) - e1["import_kwh"].to_numpy(float))[rows]
+            gain = (e0["import_kwh"] - e1["import_kwh"])[rows]
         ratio = np.nan_to_num(gain, nan=0.0) / np.maximum(cost, 1e-9)
         ok = ratio > 0
         afford = self.budget / max(float(np.median(cost[ok])) if ok.any() else 1.0, 1.0)
