@@ -519,7 +519,10 @@ def grid_model(net: Any) -> Any:
         if table in net and len(net[table]) and table not in ("shunt", "ward", "xward"):
             net[table]["in_service"] = False
     try:
-        pp.runpp(net, calculate_voltage_angles=True)
+        # numba=False: the same conversion (pd2ppc) and a solve of the unloaded network
+        # without JIT-compiling pandapower's numba kernels, which are not cached on disk and
+        # cost every process ~7 s of CPU (each app start and each job worker's warm-up)
+        pp.runpp(net, calculate_voltage_angles=True, numba=False)
     except Exception as err:  # pandapower raises LoadflowNotConverged and conversion errors
         raise DecentraError(f"pandapower cannot solve the network even without load "
                             f"({type(err).__name__}: {str(err)[:160]})") from None
