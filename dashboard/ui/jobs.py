@@ -497,8 +497,12 @@ class LocalJobManager(DiskcacheManager):
         with self._lock:
             workers, self._workers = list(self._workers), []
         for w in workers:
-            with contextlib.suppress(OSError, ValueError):
-                w.conn.send(None)
+            if w.ready and w.job is None:     # idle: told to stop, it closes its cache
+                with contextlib.suppress(OSError, ValueError):
+                    w.conn.send(None)
+            else:                             # warming up or running a job that would be
+                with contextlib.suppress(OSError):   # dropped anyway: no need to wait
+                    w.process.terminate()
         deadline = time.monotonic() + 2.0
         for w in workers:
             with contextlib.suppress(subprocess.TimeoutExpired):
