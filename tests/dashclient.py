@@ -13,6 +13,7 @@ report latencies and errors. Used by the end-to-end tests and ``benchmarks/bench
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
@@ -380,6 +381,19 @@ class DashPage:
     def text(self, key: str) -> str:
         """The text of a prop holding components (messages, lists)."""
         return _text(self.get(key))
+
+    def snapshot(self) -> dict[str, Any]:
+        """The tab's props now; :meth:`restore` returns to them."""
+        with self.lock:
+            return copy.deepcopy(self.props)
+
+    def restore(self, props: dict[str, Any]) -> None:
+        """Back to a :meth:`snapshot` once every job has finished: what a fresh tab of the
+        same page holds, without loading the page again (0.3 s each)."""
+        self.wait_jobs()
+        with self.lock:
+            self.props = copy.deepcopy(props)
+            self.jobs.clear()
 
     def close(self) -> None:
         for j in list(self.jobs.values()):

@@ -49,15 +49,16 @@ def write_epw(weather: pd.DataFrame, path: Path, latitude: float, longitude: flo
         "DESIGN CONDITIONS,0", "TYPICAL/EXTREME PERIODS,0", "GROUND TEMPERATURES,0",
         "HOLIDAYS/DAYLIGHT SAVINGS,No,0,0,0", "COMMENTS 1,written by the Decentra tests",
         "COMMENTS 2,", "DATA PERIODS,1,1,Data,Sunday, 1/ 1,12/31"]
-    lines = []
     stamps = pd.date_range("2019-01-01", periods=8760, freq="h")
-    for t, row in zip(stamps, weather.itertuples(index=False), strict=True):
-        fields = [t.year, t.month, t.day, t.hour + 1, 60, "?9?9?9?9E0?9?9?9?9?9?9?9?9?9?9?9?9",
-                  f"{row.temp_air:.1f}", "0.0", "70", "98000", "0", "0", "300",
-                  f"{row.ghi:.0f}", f"{row.dni:.0f}", f"{row.dhi:.0f}", "0", "0", "0", "0",
-                  "180", f"{row.wind_speed:.1f}", "5", "5", "20", "77777", "9", "999999999",
-                  "10", "0.1", "0", "88", "0.2", "0", "1"]
-        lines.append(",".join(str(f) for f in fields))
+    row = ("{},{},{},{},60,?9?9?9?9E0?9?9?9?9?9?9?9?9?9?9?9?9,{:.1f},0.0,70,98000,0,0,300,"
+           "{:.0f},{:.0f},{:.0f},0,0,0,0,180,{:.1f},5,5,20,77777,9,999999999,10,0.1,0,88,0.2,0,1")
+    if len(weather) != len(stamps):
+        raise ValueError("an EPW needs 8760 hourly rows")
+    lines = [row.format(*v) for v in zip(
+        stamps.year.tolist(), stamps.month.tolist(), stamps.day.tolist(),
+        (stamps.hour + 1).tolist(), *(weather[c].to_numpy(float).tolist() for c in
+                                      ("temp_air", "ghi", "dni", "dhi", "wind_speed")),
+        strict=True)]
     path.write_text("\n".join(header + lines) + "\n", encoding="ascii")
     return path
 

@@ -23,15 +23,21 @@ def wait_verified(page, timeout_ms: int = 90_000) -> str:
     return page.inner_text("#grid-status")
 
 
+def loading_styles(page) -> list[str]:
+    """Font style of every loading cell of the transformer table, once it has rows (the
+    table re-renders its cells when new data arrives: reading at once can find none)."""
+    cells = "#transformer-table td[data-dash-column='loading_pct']"
+    page.wait_for_selector(cells, timeout=15_000)
+    return page.eval_on_selector_all(cells, "els => els.map(e => getComputedStyle(e).fontStyle)")
+
+
 def test_power_flow_layers_table_and_violations(page, app_url):
     open_app(page, app_url)
     page.click("#tab-transformers")
     status = wait_verified(page)
     assert "8,760 h" in status
     # verified rows upright, estimated ones italic
-    styles = page.eval_on_selector_all("#transformer-table td[data-dash-column='loading_pct']",
-                                       "els => els.map(e => getComputedStyle(e).fontStyle)")
-    assert styles and set(styles) == {"normal"}
+    assert set(loading_styles(page)) == {"normal"}
     assert "No limit broken" in page.inner_text("#grid-violations")
     page.wait_for_function(f"() => ({BUSES_JS})() > 50", timeout=30_000)
     assert "buses" in page.inner_text("#grid-legend")
@@ -92,9 +98,7 @@ def test_an_earlier_scenarios_figures_are_never_shown_as_verified(page, app_url)
     grid = text_of(page, "#grid-status")
     assert not grid.startswith("verified") and "out of date" in grid, grid
     assert "being recomputed" in text_of(page, "#grid-violations")
-    styles = page.eval_on_selector_all("#transformer-table td[data-dash-column='loading_pct']",
-                                       "els => els.map(e => getComputedStyle(e).fontStyle)")
-    assert styles and set(styles) == {"italic"}          # estimates, not verified figures
+    assert set(loading_styles(page)) == {"italic"}     # estimates, not verified figures
     assert page.evaluate(f"({BUSES_JS})()") == 0          # no voltages of the old scenario
     # then the power flow of this scenario (with its community battery) comes back
     page.wait_for_function("() => document.querySelector('#grid-status').textContent"
