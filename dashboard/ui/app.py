@@ -268,7 +268,9 @@ def create_app(district_path: str | Path | None = None, *,
         except Exception as err:  # warm-up is an optimisation only
             server.logger.warning("warm-up failed: %s", err)
 
-    app.layout = serve_layout
+    # a worker serves no page: Dash would call the layout once to validate it (an evaluation
+    # and the map, 0.6 s of every worker's start)
+    app.layout = serve_layout if role == "server" else dash.html.Div(id="job-worker")
     for feature in (planning_callbacks, grid_callbacks, scenario_callbacks, present_callbacks,
                     export_callbacks, import_callbacks, sweep_callbacks, assumption_callbacks,
                     suggest_callbacks):
