@@ -20,21 +20,27 @@ import dashboard as dc
 # `scripts/test --durations=0` on this machine; the rest follow in collection order.
 LONGEST_FIRST = (
     "tests/e2e/test_restarts.py",           # ten app starts in a row
-    "tests/e2e/test_runs_every_time.py",
-    "tests/test_import_fuzz.py",            # 1,000 fuzzed files
-    "tests/e2e/test_hostile_app.py",        # 150 hostile uploads through the app
     "tests/test_hostile_files.py",          # 1,038 hostile files through the CLI
-    "tests/test_suggest.py",
+    "tests/e2e/test_runs_every_time.py",
     "tests/e2e/test_serve.py",
-    "tests/test_powerflow.py",
+    "tests/e2e/test_hostile_app.py",        # 150 hostile uploads through the app
     "tests/e2e/test_map.py",
-    "tests/e2e/test_import_ui.py",
     "tests/e2e/test_scenarios.py",
+    "tests/test_import_fuzz.py",            # 1,000 fuzzed files
     "tests/e2e/test_screen.py",
-    "tests/test_report.py",
-    "tests/test_gridstore.py",
+    "tests/e2e/test_gridstore_ui.py",
+    "tests/test_cli.py",
     "tests/e2e/test_grid_ui.py",
+    "tests/e2e/test_import_ui.py",
     "tests/test_store.py",
+    "tests/e2e/test_suggest_ui.py",
+    "tests/test_report.py",
+    "tests/e2e/test_assumptions_ui.py",
+    "tests/test_gridstore.py",
+    "tests/e2e/test_basemap.py",
+    "tests/test_feasible_grid.py",
+    "tests/test_suggest.py",
+    "tests/test_export.py",
 )
 
 
