@@ -315,13 +315,25 @@ def _make_result(district_hash: str, scenario: Scenario, model: DistrictModel, p
     result = Result(
         district_hash=district_hash, scenario=scenario, building_ids=model.building_ids,
         transformer_ids=model.transformer_ids, building_transformer=model.building_transformer,
-        building_inputs=_building_inputs(pl), building_energy=b_energy, building_res=b_res,
-        building_hist=b_hist, transformer_energy=t_energy, transformer_res=t_res,
+        building_inputs=_building_inputs(pl), building_energy=_read_only(b_energy),
+        building_res=b_res, building_hist=b_hist, transformer_energy=_read_only(t_energy),
+        transformer_res=t_res,
         transformer_hist=t_hist, summary=summary, hourly_index=model.hourly_index,
         district_net_kw=district_net, transformer_series=series, series_rows=SERIES_ROWS,
         hourly_provider=_hourly_provider(model, pl, scenario), timings_ms=timings,
         incremental=incremental)
     return result, EngineState(pl, b_stats, t_stats)
+
+
+def _read_only(columns: Columns) -> Columns:
+    """Read-only views of a result's columns: some are views of the engine's statistics or
+    the district model's arrays (a frame used to copy them), and a result is never written."""
+    out = {}
+    for name, arr in columns.items():
+        view = np.asarray(arr).view()
+        view.flags.writeable = False
+        out[name] = view
+    return out
 
 
 def _full(district: District, model: DistrictModel, scenario: Scenario,

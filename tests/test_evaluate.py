@@ -241,3 +241,22 @@ def test_two_edits_seen_as_one_are_patched_and_equal_the_full_evaluation(distric
     assert np.allclose(inc.transformer_res, full.transformer_res)
     np.testing.assert_allclose(inc.building_energy["import_kwh"],
                                full.building_energy["import_kwh"], rtol=1e-6)
+
+
+def test_result_columns_are_read_only_and_frames_are_copies(district):
+    """A result's columns are arrays (some views of the engine's statistics and the district
+    model): none can be written, and a caller editing a frame changes only its copy; an
+    incremental child of the result evaluates as before."""
+    start = dc.Scenario(name="ro").with_pv(PvPlacement("B001", 10.0))
+    r = dc.evaluate(district, start, use_cache=False)
+    for columns in (r.building_energy, r.transformer_energy):
+        for arr in columns.values():
+            with pytest.raises(ValueError):
+                arr[0] = 1.0
+    frame = r.buildings
+    frame.loc[frame.index[0], "import_kwh"] = -1.0
+    assert r.building_energy["import_kwh"][0] != -1.0
+    rating = r.transformers["rating_kva"].to_numpy().copy()
+    r.transformers.loc[r.transformers.index[0], "rating_kva"] = 1.0
+    assert dc.evaluate(district, start, use_cache=False).transformers["rating_kva"].to_numpy(
+    ) == pytest.approx(rating)

@@ -41,8 +41,10 @@ def save_as(page, name: str) -> str:
     page.click("#save-new")
     page.wait_for_function("() => document.querySelector('#share-url').value.includes("
                            "'?share=')", timeout=15_000)
+    # the list follows the save in its own request: 15 s were once not enough on a loaded
+    # two-core machine (a full run, the other worker busy; it passed alone at once)
     page.wait_for_function(f"() => [...document.querySelectorAll('.saved-name input')]"
-                           f".some(e => e.value === {name!r})", timeout=15_000)
+                           f".some(e => e.value === {name!r})", timeout=30_000)
     return page.input_value("#share-url")
 
 
