@@ -201,6 +201,12 @@ class Placements:
             return self.export_lim_kw
         return np.full(len(self.kwp), grid.NO_LIMIT)
 
+    def weighing(self) -> tuple[bool, bool]:
+        """(a peak window is set, the emission factor is hourly): which weighted sums need
+        a pass over the hours (without a window the peak sums are 0; a flat factor weighs
+        every hour 1, the plain sums)."""
+        return bool(self.w_peak.any()), self.econ.co2_hourly_kg_per_kwh is not None
+
     def peak_shaving(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(K,) arrays: peak shaving on, import limit, export limit [kW] and the state of
         charge it returns to [kWh] (``storage.peak_shave_target``)."""
@@ -550,8 +556,7 @@ def _weighted_transformer_stats(pl: Placements, series: np.ndarray, t_stats: np.
     a peak window the peak sums are 0, and a flat emission factor weighs every hour 1 (the
     plain sums): no pass over the hours for either (most scenarios; the optimizer evaluates
     thousands)."""
-    weigh_peak = bool(pl.w_peak.any())
-    weigh_co2 = pl.econ.co2_hourly_kg_per_kwh is not None
+    weigh_peak, weigh_co2 = pl.weighing()
     if weigh_peak or weigh_co2:
         net = series[:, grid.S_NET, :]
         imp = np.maximum(net, 0.0)
@@ -612,7 +617,7 @@ def _plain_stats(model: DistrictModel, pl: Placements, rows: np.ndarray,
     cuts = np.flatnonzero(np.diff(pair_sorted)) + 1
     # weighed once per call, not per pair: most scenarios have neither a peak window nor an
     # hourly emission factor, and there are as many pairs as PV orientations
-    weigh = (bool(pl.w_peak.any()), pl.econ.co2_hourly_kg_per_kwh is not None)
+    weigh = pl.weighing()
     for chunk in np.split(order, cuts):
         p, q = divmod(int(pair[chunk[0]]), n_pv)
         b = rows[chunk]
