@@ -524,6 +524,19 @@ def fmt_kwp(v: float) -> str:
     return "∞" if not math.isfinite(v) else f"{v:,.0f}"
 
 
+def overtaken(session_bg: Any, session: Any) -> bool:
+    """A background job's session (a rule or a suggestion pushed onto the scenario it started
+    from) that the planner has edited past meanwhile: same district, but the scenario it was
+    pushed onto is no longer the one on screen. Applying it would drop those edits."""
+    if not (isinstance(session_bg, dict) and isinstance(session, dict)):
+        return False
+    undo = session_bg.get("undo") or []
+    if session_bg.get("district") != session.get("district") or not undo:
+        return False
+    return session_bg.get("scenario") != session.get("scenario") \
+        and undo[-1] != session.get("scenario")
+
+
 __all__ = [
     "Form",
     "Panel",
@@ -545,16 +558,3 @@ __all__ = [
     "set_pv",
     "view",
 ]
-
-
-def overtaken(session_bg: Any, session: Any) -> bool:
-    """A background job's session (a rule or a suggestion pushed onto the scenario it started
-    from) that the planner has edited past meanwhile: same district, but the scenario it was
-    pushed onto is no longer the one on screen. Applying it would drop those edits."""
-    if not (isinstance(session_bg, dict) and isinstance(session, dict)):
-        return False
-    undo = session_bg.get("undo") or []
-    if session_bg.get("district") != session.get("district") or not undo:
-        return False
-    return session_bg.get("scenario") != session.get("scenario") \
-        and undo[-1] != session.get("scenario")
