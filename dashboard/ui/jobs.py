@@ -279,9 +279,17 @@ class LocalJobManager(DiskcacheManager):
         return _JobRef(str(key))
 
     def job_running(self, job: Any) -> bool:
+        """Queued, running, or finished with its result not collected yet: Dash reads the
+        result slot and *then* asks whether the job runs; a job finishing between the two
+        would otherwise end with no update and its result would never reach the page."""
         with self._lock:
             j = self._jobs.get(str(job))
-            return j is not None and j.state in ("queued", "running")
+            if j is None:
+                return False
+            if j.state in ("queued", "running"):
+                return True
+            key = j.result_key
+        return key in self.handle
 
     def terminate_job(self, job: Any) -> None:
         if job is None:
@@ -558,6 +566,7 @@ def celery_manager(celery_app: Any, queue_timeout_s: float = 300.0,
             task = job_fn.apply_async(args=(key, self._make_progress_key(key), args, context),
                                       queue=queue)
             backend.set(f"dc-job-queued:{task.task_id}", str(time.time()))
+            backend.set(f"dc-job-key:{task.task_id}", key)
             return task.task_id
 
         def terminate_job(self, job: Any) -> None:
@@ -572,6 +581,8 @@ def celery_manager(celery_app: Any, queue_timeout_s: float = 300.0,
         def get_result(self, key: str, job: Any) -> Any:
             result = super().get_result(key, None)
             if result is not self.UNDEFINED:
+                if job:
+                    backend.delete(f"dc-job-key:{job}")
                 return result
             if job is None:
                 return result
@@ -586,6 +597,9 @@ def celery_manager(celery_app: Any, queue_timeout_s: float = 300.0,
             if state == "REVOKED":
                 return result                    # cancelled by a newer request
             if state == "SUCCESS":
+                again = super().get_result(key, None)   # written just after the first read
+                if again is not self.UNDEFINED:
+                    return again
                 return error_result("the job finished but its result was lost (evicted "
                                     "or read twice)")
             beat = _float(backend.get(f"dc-job-beat:{job}"))
@@ -600,8 +614,17 @@ def celery_manager(celery_app: Any, queue_timeout_s: float = 300.0,
             return result
 
         def job_running(self, job: Any) -> bool:
-            return bool(job) and self.handle.AsyncResult(job).state in (
-                "PENDING", "RECEIVED", "STARTED", "RETRY", "PROGRESS")
+            """Running, or finished with its result not collected yet (see
+            :meth:`LocalJobManager.job_running`: Dash asks after reading the result slot)."""
+            if not job:
+                return False
+            state = self.handle.AsyncResult(job).state
+            if state in ("PENDING", "RECEIVED", "STARTED", "RETRY", "PROGRESS"):
+                return True
+            key = backend.get(f"dc-job-key:{job}")
+            if state != "SUCCESS" or key is None:
+                return False
+            return backend.get(key.decode() if isinstance(key, bytes) else key) is not None
 
     beats: dict[str, threading.Event] = {}
 

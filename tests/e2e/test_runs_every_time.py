@@ -174,8 +174,9 @@ def test_every_kind_of_job_finishes(served):
     before = p.get("session.data")["scenario"]
     p.set("suggest-budget.value", 60_000, fire=False)
     p.click("suggest-run")
-    p.wait_jobs(180)
-    assert "Suggested scenario opened" in p.text("message.children"), p.text("message.children")
+    assert p.wait_jobs(180), "the suggestion did not finish in 180 s"
+    assert "Suggested scenario opened" in p.text("message.children"), (
+        p.text("message.children"), p.text("suggest-status.children"))
     assert p.get("session.data")["scenario"] != before
     assert "Gain per 1,000" in p.text("suggest-result.children")
     assert grid_verified(p).startswith("verified")
