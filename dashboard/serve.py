@@ -34,6 +34,7 @@ from pathlib import Path
 from types import FrameType
 
 from dashboard.cache import cache_dir
+from dashboard.domain.processes import JOB_PROCESS_ENV
 
 ROOT = Path(__file__).resolve().parents[1]     # app.py lives here
 
@@ -128,8 +129,7 @@ def services(args: argparse.Namespace, run: Path) -> tuple[list[Service], str, P
     if args.store:
         env["DECENTRA_STORE"] = str(Path(args.store).resolve())
     py = sys.executable
-    job_env = {**env, "DECENTRA_ROLE": "worker", "DECENTRA_SOLVER_THREADS": "1",
-               "NUMBA_NUM_THREADS": "1"}
+    job_env = {**env, "DECENTRA_ROLE": "worker", **JOB_PROCESS_ENV}
 
     def celery(name: str, queues: str, concurrency: int) -> Service:
         return Service(name, [

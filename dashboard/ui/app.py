@@ -18,6 +18,7 @@ import dashboard as dc
 from dashboard.cache import cache_dir, configure, shared, store_from_url
 from dashboard.domain.district import District
 from dashboard.domain.errors import DecentraError
+from dashboard.domain.processes import JOB_PROCESS_ENV
 from dashboard.domain.scenario import Scenario
 from dashboard.figures.maps import COLOR_SPECS, OSM_TILES, building_frame, planning_map
 from dashboard.io.formats import Limits
@@ -214,7 +215,7 @@ def create_app(district_path: str | Path | None = None, *,
                       {"district_path": str(district_path) if district_path else None,
                        "basemap": choice, "synthetic": synthetic,
                        "store_path": str(store.path), "redis_url": redis_url},
-                      env={"DECENTRA_SOLVER_THREADS": "1", "NUMBA_NUM_THREADS": "1"})
+                      env=dict(JOB_PROCESS_ENV))
     manager = job_manager(role, redis_url, spec)
 
     install_limits(server)

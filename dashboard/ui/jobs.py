@@ -357,7 +357,7 @@ class LocalJobManager(DiskcacheManager):
             process = subprocess.Popen(
                 [sys.executable, "-m", "dashboard.ui.jobs", str(theirs.fileno()),
                  str(os.getpid())], pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
-                close_fds=True)
+                close_fds=True, env={**os.environ, **self.spec.env})   # before numpy loads
         finally:
             theirs.close()
         conn = Connection(os.dup(mine.fileno()))

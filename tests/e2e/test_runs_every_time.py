@@ -21,6 +21,7 @@ import psutil
 import pytest
 import requests
 
+from dashboard.domain.processes import JOB_PROCESS_ENV
 from tests.dashclient import DashPage, grid_debounce
 from tests.e2e.conftest import start_app
 from tests.importfiles import bubenec_footprints
@@ -241,6 +242,8 @@ def test_a_killed_worker_or_a_slow_job_says_so_and_the_next_job_works(tmp_path):
         assert grid_verified(p).startswith("verified")
         workers = job_workers(proc.pid)
         assert len(workers) == 1
+        # one thread per pool in a job process (JOB_PROCESS_ENV, set before numpy loads)
+        assert all(workers[0].environ().get(k) == v for k, v in JOB_PROCESS_ENV.items())
         # kill the worker while it runs a power flow (a large rule makes it slow enough)
         p.set("rule-min-roof.value", 0, fire=False)
         p.click("rule-apply")

@@ -6,12 +6,19 @@ result written by the job has been collected."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import subprocess
+import sys
 
 from celery import Celery
 
+from dashboard.domain.processes import JOB_PROCESS_ENV
+from dashboard.serve import services
 from dashboard.ui import jobs
 from dashboard.ui.jobs import LocalJobManager, celery_manager
+from tests.e2e.conftest import free_port
 
 
 def test_a_local_job_finishing_between_the_two_questions_delivers_its_result(tmp_path):
@@ -52,3 +59,22 @@ def test_a_celery_job_finishing_between_the_two_questions_delivers_its_result():
     assert m.get_result("k3", job) == {"answer": 42}
     assert not m.job_running(job)
     assert app.backend.get(f"dc-job-key:{job}") is None     # nothing left behind
+
+
+def test_job_processes_run_every_thread_pool_on_one_thread(tmp_path):
+    """Job processes start with JOB_PROCESS_ENV (local workers and Celery workers alike), and
+    that environment leaves numpy's and scipy's BLAS / OpenMP pools one thread each."""
+    code = ("import json, numpy, scipy.linalg, threadpoolctl; "
+            "print(json.dumps([i['num_threads'] for i in threadpoolctl.threadpool_info()]))")
+    env = {**os.environ, **JOB_PROCESS_ENV}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120, check=True)
+    pools = json.loads(done.stdout)
+    assert pools and set(pools) == {1}, pools
+    # the Celery workers of scripts/serve get it; the web workers do not need it
+    stack, _, _ = services(argparse.Namespace(
+        redis_max_mb=64, basemap="plain", district=None, store=None, job_workers=2,
+        web_workers=1, threads=2, host="127.0.0.1", port=free_port()), tmp_path)
+    celery = [s for s in stack if s.name.startswith("celery")]
+    assert len(celery) == 2
+    assert all(s.env.items() >= JOB_PROCESS_ENV.items() for s in celery)
