@@ -2,10 +2,10 @@
 
 Two such processes share the machine's cores with the server, so each job runs on one thread:
 our island solver (``DECENTRA_SOLVER_THREADS``), numba's parallel loops and the BLAS / OpenMP
-pools. Measured for the BLAS pool (six grid studies of the default district in one process,
-2 cores, idle machine): OpenBLAS's default two threads made them 20 % faster (2.7 vs 3.3 s)
-but cost 65 % more CPU (5.4 vs 3.3 CPU-s: its threads spin between calls), CPU taken from
-the page and the other job; under load a worker's first study took 4-7 CPU-s.
+pools. ``benchmarks/bench_threads.py`` (six grid studies of the default district per process,
+2 cores; RESULTS.md): two job processes at once took 5.7 s with the libraries' default pools
+and 3.3 s with one thread each (11.1 vs 6.6 CPU-s: OpenBLAS's threads spin between calls);
+one process alone 3.1 vs 3.2 s, at 5.6 vs 3.2 CPU-s — CPU the page and the browser need.
 
 The variables are set in the environment the process starts with: BLAS reads them when it
 is loaded, before any of our code runs.
