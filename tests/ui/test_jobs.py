@@ -2,7 +2,8 @@
 and does the job still run? A job that finishes between the two answered "no" to both and
 Dash ended it with no update: the page never received what the job computed (CI saw a
 suggestion vanish this way under load). Both managers must say "still running" until the
-result written by the job has been collected."""
+result written by the job has been collected. And a job process runs every thread pool on
+one thread (two of them share the cores with the server)."""
 
 from __future__ import annotations
 
