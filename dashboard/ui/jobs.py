@@ -163,8 +163,7 @@ def worker_main(conn: Connection, parent_pid: int) -> None:
     _die_with_parent()
     if os.getppid() != parent_pid:        # the server died before PR_SET_PDEATHSIG was set
         return
-    spec, directory = conn.recv()
-    os.environ.update(spec.env)
+    spec, directory = conn.recv()     # spec.env: already this process's (LocalJobManager._spawn)
     with contextlib.suppress(OSError):
         os.nice(5)                 # page loads and edits in the server come first
     try:
@@ -578,11 +577,17 @@ def celery_manager(celery_app: Any, queue_timeout_s: float = 300.0,
             backend.set(f"dc-cancel:{job}", "1")
             self.handle.control.revoke(job)
 
-        def get_result(self, key: str, job: Any) -> Any:
+        def _collect(self, key: str, job: Any) -> Any:
+            """The job's result (read once: Dash deletes it), forgetting which slot was the
+            job's once it was read."""
             result = super().get_result(key, None)
+            if result is not self.UNDEFINED and job:
+                backend.delete(f"dc-job-key:{job}")
+            return result
+
+        def get_result(self, key: str, job: Any) -> Any:
+            result = self._collect(key, job)
             if result is not self.UNDEFINED:
-                if job:
-                    backend.delete(f"dc-job-key:{job}")
                 return result
             if job is None:
                 return result
@@ -597,7 +602,7 @@ def celery_manager(celery_app: Any, queue_timeout_s: float = 300.0,
             if state == "REVOKED":
                 return result                    # cancelled by a newer request
             if state == "SUCCESS":
-                again = super().get_result(key, None)   # written just after the first read
+                again = self._collect(key, job)   # written just after the first read
                 if again is not self.UNDEFINED:
                     return again
                 return error_result("the job finished but its result was lost (evicted "
